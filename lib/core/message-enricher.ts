@@ -1,0 +1,39 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { JsonObject } from './message.interface.js';
+import type { MessageEnricher, MessagingModuleOptions } from './messaging-options.interface.js';
+
+/** Header PDC reads the change comment from. */
+export const DEFAULT_COMMENT_HEADER = 'PDC-Change-Comment';
+
+interface RequestLike {
+  readonly user?: unknown;
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** `request.user.username`, or `''` when nobody is authenticated (as PDC does). */
+export function defaultAuthorOf(request: unknown): string {
+  const user = (request as RequestLike | undefined)?.user;
+  if (user !== null && typeof user === 'object' && 'username' in user) {
+    const { username } = user;
+    if (typeof username === 'string') return username;
+  }
+  return '';
+}
+
+/** Chooses the enricher from the options: the user's, PDC's default, or none. */
+export function resolveEnricher(options: MessagingModuleOptions): MessageEnricher | null {
+  if (options.enrich === false) return null;
+  if (options.enrich) return options.enrich;
+  const header = (options.commentHeader ?? DEFAULT_COMMENT_HEADER).toLowerCase();
+  const authorOf = options.authorOf ?? defaultAuthorOf;
+  return (context: ExecutionContext): JsonObject => {
+    // Only HTTP has users and headers in this form; other transports get neither field.
+    if (context.getType() !== 'http') return {};
+    const request = context.switchToHttp().getRequest<RequestLike>();
+    const comment = request.headers?.[header];
+    return {
+      author: authorOf(request),
+      comment: Array.isArray(comment) ? comment.join(', ') : (comment ?? null),
+    };
+  };
+}

@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { MessageBatch } from './message-batch.js';
+import { MessageBatchContext } from './message-batch.context.js';
+import { createMessage, type AddMessageOptions } from './message.factory.js';
+import type { Message } from './message.interface.js';
+import { MessageFlusher } from './message-flusher.service.js';
+import { MessagingContextError } from './messaging.errors.js';
+
+/**
+ * The messages of the current request. Inject it anywhere (controllers,
+ * services, helpers they call): each request has its own queue, sent only if
+ * the request succeeds.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class ReleasesService {
+ *   constructor(private readonly messages: MessageQueue) {}
+ *
+ *   create(release: Release) {
+ *     this.repository.save(release);
+ *     this.messages.add('.releases.added', { new_value: release });
+ *   }
+ * }
+ * ```
+ */
+@Injectable()
+export class MessageQueue {
+  constructor(
+    private readonly batches: MessageBatchContext,
+    private readonly flusher: MessageFlusher,
+  ) {}
+
+  /**
+   * Queues a message for the current request and returns it. The body is
+   * validated and copied now: changing the object afterwards does not change
+   * the message.
+   *
+   * @param topic for example `.releases.added`; no whitespace or wildcards.
+   * @param body a JSON object.
+   * @throws MessagingContextError outside a request or `run()`.
+   * @throws InvalidTopicError when the topic cannot be published.
+   * @throws MessageSerializationError naming the path of a value JSON cannot represent.
+   */
+  add(topic: string, body: object, options?: AddMessageOptions): Message {
+    const batch = this.requireBatch(topic);
+    const message = createMessage(topic, body, options);
+    batch.add(message);
+    return message;
+  }
+
+  /** The messages queued so far in the current context, in order. Empty outside one. */
+  get pending(): readonly Message[] {
+    return this.batches.current()?.pending ?? [];
+  }
+
+  /** Whether `add()` can be called here. */
+  isActive(): boolean {
+    return this.batches.current()?.isOpen === true;
+  }
+
+  /**
+   * Opens a message context for work that is not a request handler (cron
+   * jobs, queue consumers, scripts): messages added inside `fn` are sent
+   * when it resolves and dropped when it rejects. It always opens a new
+   * batch, even inside a request.
+   *
+   * @example
+   * ```ts
+   * @Cron('0 * * * *')
+   * sync() {
+   *   return this.messages.run(() => this.importer.importComposes());
+   * }
+   * ```
+   */
+  run<T>(fn: () => T | Promise<T>): Promise<T> {
+    const batch = new MessageBatch();
+    return this.batches.runWith(batch, async () => {
+      let result: T;
+      try {
+        result = await fn();
+      } catch (error) {
+        batch.drop();
+        throw error;
+      }
+      await this.flusher.flush(batch.take());
+      return result;
+    });
+  }
+
+  private requireBatch(topic: string): MessageBatch {
+    const batch = this.batches.current();
+    if (batch === undefined) {
+      throw new MessagingContextError(
+        `Cannot add a message on topic "${topic}": no message context is open here. ` +
+          'MessageQueue works inside HTTP, RPC and WebSocket handlers (MessagingModule registers the interceptor that opens the context); ' +
+          'elsewhere (cron jobs, consumers, scripts, middleware) wrap the work in messageQueue.run(async () => { ... }).',
+      );
+    }
+    return batch;
+  }
+}

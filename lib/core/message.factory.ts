@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { snapshotBody } from './json-snapshot.js';
+import type { JsonObject, Message, MessageHeaders } from './message.interface.js';
+import { MessageSerializationError } from './messaging.errors.js';
+import { assertValidTopic } from './topic.validation.js';
+
+/** What `MessageQueue.add()` accepts besides topic and body. */
+export interface AddMessageOptions {
+  /** Scalar headers carried beside the body. Default: none. */
+  readonly headers?: MessageHeaders;
+}
+
+/**
+ * Creates a validated, immutable `Message`: checks the topic, snapshots the
+ * body and headers, assigns a new UUID. Messengers' own tests can use it to
+ * build messages without a request.
+ *
+ * @throws InvalidTopicError when the topic cannot be published.
+ * @throws MessageSerializationError when the body is not faithful JSON.
+ */
+export function createMessage(topic: string, body: object, options: AddMessageOptions = {}): Message {
+  assertValidTopic(topic);
+  return Object.freeze({
+    id: randomUUID(),
+    topic,
+    body: snapshotBody(topic, body),
+    headers: snapshotHeaders(topic, options.headers),
+    timestamp: Date.now(),
+  });
+}
+
+/** Returns a message with `fields` merged under its body; keys already in the body win. */
+export function withBodyFields(message: Message, fields: Readonly<JsonObject>): Message {
+  return Object.freeze({ ...message, body: Object.freeze({ ...fields, ...message.body }) });
+}
+
+const EMPTY_HEADERS: MessageHeaders = Object.freeze({});
+
+function snapshotHeaders(topic: string, headers: MessageHeaders | undefined): MessageHeaders {
+  if (headers === undefined) return EMPTY_HEADERS;
+  const copy: Record<string, string | number | boolean> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const type = typeof value;
+    if (type !== 'string' && type !== 'boolean' && !(type === 'number' && Number.isFinite(value))) {
+      throw new MessageSerializationError(
+        topic,
+        `headers[${JSON.stringify(name)}]`,
+        `is ${String(value)}, but headers must be strings, finite numbers or booleans`,
+      );
+    }
+    copy[name] = value;
+  }
+  return Object.freeze(copy);
+}

@@ -1,0 +1,84 @@
+import type { Messenger } from '../messengers/messenger.interface.js';
+import type { MessagingModuleOptions } from './messaging-options.interface.js';
+import { MessagingOptionsError } from './messaging.errors.js';
+
+const KNOWN_OPTIONS = new Set<string>(['messenger', 'enrich', 'commentHeader', 'authorOf', 'isGlobal']);
+// RFC 9110 token characters: what a header name may contain.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Checks every option and throws one `MessagingOptionsError` listing all
+ * problems, so a start-up failure shows everything to fix at once.
+ */
+export function validateMessagingOptions(options: unknown): MessagingModuleOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new MessagingOptionsError([`options: expected an object, got ${describe(options)}`]);
+  }
+  const record = options as Record<string, unknown>;
+  const issues: string[] = [];
+  for (const key of Object.keys(record)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      issues.push(`${key}: unknown option (known: ${[...KNOWN_OPTIONS].join(', ')})`);
+    }
+  }
+  checkMessenger(record.messenger, issues);
+  const { enrich, commentHeader, authorOf } = record;
+  if (enrich !== undefined && enrich !== false && typeof enrich !== 'function') {
+    issues.push(`enrich: expected a function (context) => fields, or false, got ${describe(enrich)}`);
+  }
+  if (commentHeader !== undefined) {
+    if (typeof commentHeader !== 'string' || !HEADER_NAME.test(commentHeader)) {
+      issues.push(`commentHeader: expected an HTTP header name, got ${describe(commentHeader)}`);
+    } else if (enrich !== undefined) {
+      issues.push('commentHeader: only used by the default enricher; remove it or remove enrich');
+    }
+  }
+  if (authorOf !== undefined) {
+    if (typeof authorOf !== 'function') {
+      issues.push(`authorOf: expected a function (request) => string, got ${describe(authorOf)}`);
+    } else if (enrich !== undefined) {
+      issues.push('authorOf: only used by the default enricher; remove it or remove enrich');
+    }
+  }
+  if (issues.length > 0) throw new MessagingOptionsError(issues);
+  return record;
+}
+
+function checkMessenger(messenger: unknown, issues: string[]): void {
+  if (messenger === undefined || typeof messenger === 'function') return;
+  if (messenger === null || typeof messenger !== 'object') {
+    issues.push(
+      `messenger: expected a Messenger class, instance or { useFactory, inject }, got ${describe(messenger)}`,
+    );
+    return;
+  }
+  if ('useFactory' in messenger) {
+    const { useFactory, inject } = messenger as { useFactory: unknown; inject?: unknown };
+    if (typeof useFactory !== 'function')
+      issues.push(`messenger.useFactory: expected a function, got ${describe(useFactory)}`);
+    if (inject !== undefined && !Array.isArray(inject))
+      issues.push(`messenger.inject: expected an array of tokens, got ${describe(inject)}`);
+    return;
+  }
+  if (typeof (messenger as Partial<Messenger>).send !== 'function') {
+    issues.push(
+      'messenger: the object has no send(messages) method; pass a Messenger class, instance or { useFactory, inject }',
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return `${typeof value} ${value}`;
+    case 'object':
+      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
+    default:
+      return `a ${typeof value}`;
+  }
+}

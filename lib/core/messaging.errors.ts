@@ -1,0 +1,67 @@
+/**
+ * Base class of every error this library throws, so an application can catch
+ * them all with one `instanceof MessagingError`.
+ */
+export class MessagingError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/**
+ * Thrown by `MessageQueue.add()` when the topic is empty, contains whitespace,
+ * or contains a broker wildcard character (`*`, `>`, `#`).
+ */
+export class InvalidTopicError extends MessagingError {
+  constructor(
+    /** The topic as it was given. */
+    readonly topic: string,
+    reason: string,
+  ) {
+    super(
+      `Invalid message topic ${JSON.stringify(topic)}: ${reason}. ` +
+        'Use a non-empty topic of letters, digits, dots, dashes and underscores, such as ".releases.added".',
+    );
+  }
+}
+
+/**
+ * Thrown by `MessageQueue.add()` when the body cannot be represented
+ * faithfully as JSON. `path` points at the offending value, for example
+ * `body.items[3].size`.
+ */
+export class MessageSerializationError extends MessagingError {
+  constructor(
+    /** Topic of the message that was being added. */
+    readonly topic: string,
+    /** Path of the offending value inside the body, starting with `body`. */
+    readonly path: string,
+    /** Why the value cannot be sent. */
+    readonly reason: string,
+  ) {
+    super(
+      `Message on topic "${topic}" cannot be serialised: ${path} ${reason}. ` +
+        'Convert it to plain JSON data (objects, arrays, strings, finite numbers, booleans, null) before adding it.',
+    );
+  }
+}
+
+/**
+ * Thrown when messages are added where no message context is open: outside
+ * an HTTP request, RPC or WebSocket handler, or after the request finished.
+ */
+export class MessagingContextError extends MessagingError {}
+
+/**
+ * Thrown at application start-up when the module options are invalid. The
+ * message lists every invalid field as `path: message`.
+ */
+export class MessagingOptionsError extends MessagingError {
+  constructor(
+    /** One entry per invalid option, as `path: message`. */
+    readonly issues: readonly string[],
+  ) {
+    super(`Invalid MessagingModule options:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+  }
+}

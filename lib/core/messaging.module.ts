@@ -1,0 +1,66 @@
+import { Module, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
+import { ClsModule } from 'nestjs-cls';
+import { createMessenger } from '../messengers/messenger.factory.js';
+import { Messenger } from '../messengers/messenger.interface.js';
+import { resolveEnricher } from './message-enricher.js';
+import { MessageBatchContext } from './message-batch.context.js';
+import { MessageFlusher } from './message-flusher.service.js';
+import { MessageQueue } from './message-queue.service.js';
+import type { MessagingModuleOptions } from './messaging-options.interface.js';
+import { validateMessagingOptions } from './messaging-options.validation.js';
+import { MESSAGING_OPTIONS } from './messaging.constants.js';
+import { MessagingInterceptor, type InterceptorOptions } from './messaging.interceptor.js';
+import { ConfigurableMessagingModule, MESSAGING_RAW_OPTIONS } from './messaging.module-definition.js';
+
+const providers: Provider[] = [
+  {
+    // Validation runs here so forRoot and every forRootAsync form fail alike, at start-up.
+    provide: MESSAGING_OPTIONS,
+    useFactory: (raw: unknown): InterceptorOptions & { options: MessagingModuleOptions } => {
+      const options = validateMessagingOptions(raw);
+      return { options, enricher: resolveEnricher(options) };
+    },
+    inject: [MESSAGING_RAW_OPTIONS],
+  },
+  {
+    provide: Messenger,
+    useFactory: (resolved: { options: MessagingModuleOptions }, moduleRef: ModuleRef) =>
+      createMessenger(resolved.options.messenger, moduleRef),
+    inject: [MESSAGING_OPTIONS, ModuleRef],
+  },
+  MessageBatchContext,
+  MessageFlusher,
+  MessageQueue,
+  { provide: APP_INTERCEPTOR, useClass: MessagingInterceptor },
+];
+
+/**
+ * Sends the messages a request adds to `MessageQueue` (or announces with
+ * `@EmitsMessage()`) through the configured `Messenger`, only when the
+ * request succeeds. Global by default.
+ *
+ * Works whether or not the application registers nestjs-cls's `ClsModule`
+ * itself: it joins the app's per-request context, or opens its own.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [MessagingModule.forRoot({ messenger: LoggingMessenger })],
+ * })
+ * export class AppModule {}
+ *
+ * // or, with configuration from elsewhere:
+ * MessagingModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ commentHeader: config.get('COMMENT_HEADER') }),
+ * });
+ * ```
+ */
+@Module({
+  imports: [ClsModule],
+  providers,
+  exports: [MessageQueue, Messenger],
+})
+export class MessagingModule extends ConfigurableMessagingModule {}

@@ -1,0 +1,31 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { MessagingModuleOptions } from '../core/messaging-options.interface.js';
+import { MessagingModule } from '../core/messaging.module.js';
+import { CapturingMessenger } from './capturing.messenger.js';
+
+/**
+ * `MessagingModule` wired to a fresh `CapturingMessenger`, for tests of an
+ * application's own modules. Get the capture with `moduleRef.get(CapturingMessenger)`.
+ *
+ * @example
+ * ```ts
+ * const moduleRef = await Test.createTestingModule({
+ *   imports: [MessagingTestingModule.forRoot(), ReleasesModule],
+ * }).compile();
+ * const capture = moduleRef.get(CapturingMessenger);
+ * ```
+ */
+@Module({})
+export class MessagingTestingModule {
+  /** @param options the same options as `MessagingModule.forRoot()`, without `messenger`. */
+  static forRoot(options: Omit<MessagingModuleOptions, 'messenger'> = {}): DynamicModule {
+    const capture = new CapturingMessenger();
+    return {
+      module: MessagingTestingModule,
+      global: true,
+      imports: [MessagingModule.forRoot({ ...options, messenger: capture })],
+      providers: [{ provide: CapturingMessenger, useValue: capture }],
+      exports: [CapturingMessenger],
+    };
+  }
+}

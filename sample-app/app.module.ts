@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { MessagingModule } from 'nestjs-messaging';
+import { DemoAuthGuard } from './auth/demo-auth.guard.js';
+import { ComposesModule } from './composes/composes.module.js';
+import { messagingOptionsFromEnv } from './messaging.config.js';
+import { ReleasesModule } from './releases/releases.module.js';
+
+/** The sample PDC-like API: releases and composes, announced on the configured bus. */
+@Module({
+  imports: [
+    MessagingModule.forRootAsync({ useFactory: () => messagingOptionsFromEnv() }),
+    ReleasesModule,
+    ComposesModule,
+  ],
+  providers: [{ provide: APP_GUARD, useClass: DemoAuthGuard }],
+})
+export class AppModule {}
