@@ -10,7 +10,7 @@ export default {
   },
   transform: {
     // Type checking is tsc's job (npm run typecheck); ts-jest only transpiles.
-    '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json' }],
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
   testTimeout: 30000,
 };

@@ -1,4 +1,4 @@
-import { Module, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
 import { ClsModule } from 'nestjs-cls';
 import { createMessenger } from '../messengers/messenger.factory.js';
@@ -11,7 +11,11 @@ import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { validateMessagingOptions } from './messaging-options.validation.js';
 import { MESSAGING_OPTIONS } from './messaging.constants.js';
 import { MessagingInterceptor, type InterceptorOptions } from './messaging.interceptor.js';
-import { ConfigurableMessagingModule, MESSAGING_RAW_OPTIONS } from './messaging.module-definition.js';
+import {
+  ConfigurableMessagingModule,
+  MESSAGING_RAW_OPTIONS,
+  type MessagingModuleForRootOptions,
+} from './messaging.module-definition.js';
 
 const providers: Provider[] = [
   {
@@ -63,4 +67,12 @@ const providers: Provider[] = [
   providers,
   exports: [MessageQueue, Messenger],
 })
-export class MessagingModule extends ConfigurableMessagingModule {}
+export class MessagingModule extends ConfigurableMessagingModule {
+  /**
+   * Configures the module with static options; every option has a default,
+   * so `forRoot()` alone logs messages through `LoggingMessenger`.
+   */
+  static override forRoot(options: MessagingModuleForRootOptions = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

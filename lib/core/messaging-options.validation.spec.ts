@@ -1,0 +1,67 @@
+import { LoggingMessenger } from '../messengers/logging/logging.messenger.js';
+import { MessagingOptionsError } from './messaging.errors.js';
+import { validateMessagingOptions } from './messaging-options.validation.js';
+
+function issuesOf(options: unknown): readonly string[] {
+  try {
+    validateMessagingOptions(options);
+  } catch (error) {
+    if (error instanceof MessagingOptionsError) return error.issues;
+    throw error;
+  }
+  return [];
+}
+
+describe('validateMessagingOptions', () => {
+  it('accepts every valid form', () => {
+    expect(issuesOf(undefined)).toEqual([]);
+    expect(issuesOf({})).toEqual([]);
+    expect(issuesOf({ messenger: LoggingMessenger, commentHeader: 'X-Comment', authorOf: () => 'a' })).toEqual([]);
+    expect(issuesOf({ messenger: new LoggingMessenger(), enrich: false })).toEqual([]);
+    expect(
+      issuesOf({ messenger: { useFactory: () => new LoggingMessenger(), inject: [] }, enrich: () => ({}) }),
+    ).toEqual([]);
+  });
+
+  it('lists every bad field as path: message, in one error', () => {
+    expect(
+      issuesOf({
+        messenger: { useFactory: 3, inject: 'x' },
+        enrich: 'yes',
+        commentHeader: 'bad header',
+        authorOf: 1,
+        colour: 'red',
+      }),
+    ).toEqual([
+      'colour: unknown option (known: messenger, enrich, commentHeader, authorOf, isGlobal)',
+      'messenger.useFactory: expected a function, got number 3',
+      'messenger.inject: expected an array of tokens, got "x"',
+      'enrich: expected a function (context) => fields, or false, got "yes"',
+      'commentHeader: expected an HTTP header name, got "bad header"',
+      'authorOf: expected a function (request) => string, got number 1',
+    ]);
+  });
+
+  it('refuses a messenger object without send()', () => {
+    expect(issuesOf({ messenger: { publish: () => undefined } })).toEqual([
+      'messenger: the object has no send(messages) method; pass a Messenger class, instance or { useFactory, inject }',
+    ]);
+  });
+
+  it('refuses default-enricher settings beside a custom enricher', () => {
+    expect(issuesOf({ enrich: false, commentHeader: 'X-C', authorOf: () => '' })).toEqual([
+      'commentHeader: only used by the default enricher; remove it or remove enrich',
+      'authorOf: only used by the default enricher; remove it or remove enrich',
+    ]);
+  });
+
+  it('refuses options that are not an object', () => {
+    expect(issuesOf('logging')).toEqual(['options: expected an object, got "logging"']);
+  });
+
+  it('says what is wrong in the error message', () => {
+    expect(() => validateMessagingOptions({ enrich: 1 })).toThrow(
+      'Invalid MessagingModule options:\n  - enrich: expected a function (context) => fields, or false, got number 1',
+    );
+  });
+});

@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  peerDependencies?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  exports: Record<string, unknown>;
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)].map((match) => match[1]);
+}
+
+const packageName = (specifier: string): string =>
+  specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+
+describe('package manifest', () => {
+  it('declares every package the library imports', () => {
+    const declared = new Set([
+      ...Object.keys(manifest.peerDependencies ?? {}),
+      ...Object.keys(manifest.dependencies ?? {}),
+    ]);
+    const undeclared = sourceFiles(join(root, 'lib')).flatMap((file) =>
+      importsOf(file)
+        .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('node:'))
+        .map(packageName)
+        .filter((name) => !declared.has(name) && !builtinModules.includes(name))
+        .map((name) => `${relative(root, file)}: ${name}`),
+    );
+    expect(undeclared).toEqual([]);
+  });
+
+  it('exposes one entry point, with types', () => {
+    expect(manifest.exports['.']).toEqual({ types: './dist/lib/index.d.ts', default: './dist/lib/index.js' });
+  });
+
+  it('lets the sample app reach the library only through its public entry point', () => {
+    const reachingIn = sourceFiles(join(root, 'sample-app')).flatMap((file) =>
+      importsOf(file)
+        .filter((specifier) => specifier.includes('/lib/'))
+        .map((specifier) => `${relative(root, file)}: ${specifier}`),
+    );
+    expect(reachingIn).toEqual([]);
+  });
+});
