@@ -6,6 +6,7 @@ export type {
   MessagingModuleForRootOptions,
 } from './core/messaging.module-definition.js';
 export type {
+  DeliveryMode,
   MessageEnricher,
   MessengerFactory,
   MessengerOption,

@@ -151,6 +151,17 @@ describe.each(HTTP_PLATFORMS)('enrichment on %s', (platform) => {
     expect(capture.messages[0].body).toEqual({ value: 'kept', path: '/accepted' });
   });
 
+  it('fails the request when a custom enricher returns something JSON cannot represent', async () => {
+    let capture: CapturingMessenger;
+    ({ running, capture } = await startCycleApp(platform, { enrich: () => ({ seen: new Map() }) as never }));
+    const response = await running.request('POST', '/accepted');
+    expect(response.status).toBe(500);
+    expect(running.logs.linesAt('error').join('\n')).toContain(
+      'The enrich option returned fields JSON cannot represent: fields.seen is an instance of Map without toJSON()',
+    );
+    expect(capture.messages).toEqual([]);
+  });
+
   it('adds nothing when enrichment is off', async () => {
     let capture: CapturingMessenger;
     ({ running, capture } = await startCycleApp(platform, { enrich: false }));

@@ -1,10 +1,15 @@
 import type { JsonObject, JsonValue } from './message.interface.js';
 import { MessageSerializationError } from './messaging.errors.js';
 
+/** A path step: an object key or an array index. Paths are only spelled out on failure. */
+type Step = string | number;
+
+/** Where the walk is, kept as arrays so the hot path builds no strings. */
 interface Walk {
   readonly topic: string;
+  readonly steps: Step[];
   /** Objects on the current path, to tell a cycle from a shared reference. */
-  readonly ancestors: Set<object>;
+  readonly ancestors: object[];
 }
 
 /**
@@ -14,80 +19,87 @@ interface Walk {
  * mutation by the handler harmless.
  */
 export function snapshotBody(topic: string, body: unknown): Readonly<JsonObject> {
-  const walk: Walk = { topic, ancestors: new Set() };
-  const value = toJsonValue(walk, applyToJson(walk, body, 'body'), 'body');
+  const walk: Walk = { topic, steps: [], ancestors: [] };
+  const value = toJsonValue(walk, applyToJson(walk, body));
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new MessageSerializationError(topic, 'body', `is ${describe(body)}, expected a JSON object`);
   }
   return value;
 }
 
-function toJsonValue(walk: Walk, value: unknown, path: string): JsonValue {
+function toJsonValue(walk: Walk, value: unknown): JsonValue {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return value;
     case 'number':
-      if (!Number.isFinite(value)) fail(walk, path, `is ${value}, which JSON writes as null`);
+      if (!Number.isFinite(value)) fail(walk, `is ${value}, which JSON writes as null`);
       return value;
     case 'object':
       if (value === null) return null;
-      return copyObject(walk, value, path);
+      return copyObject(walk, value);
     default:
-      return fail(walk, path, `is ${describe(value)}, which JSON cannot represent`);
+      return fail(walk, `is ${describe(value)}, which JSON cannot represent`);
   }
 }
 
-function copyObject(walk: Walk, value: object, path: string): JsonValue {
-  if (walk.ancestors.has(value)) fail(walk, path, 'is a circular reference');
-  walk.ancestors.add(value);
-  try {
-    if (Array.isArray(value)) return copyArray(walk, value, path);
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      fail(walk, path, `is an instance of ${describe(value)} without toJSON()`);
-    }
-    const copy: JsonObject = {};
-    for (const [key, raw] of Object.entries(value)) {
-      const childPath = `${path}${propertyAccess(key)}`;
-      const child = applyToJson(walk, raw, childPath);
-      // JSON omits undefined properties; doing the same keeps optional fields natural.
-      if (child === undefined) continue;
-      copy[key] = toJsonValue(walk, child, childPath);
-    }
-    return Object.freeze(copy);
-  } finally {
-    walk.ancestors.delete(value);
+function copyObject(walk: Walk, value: object): JsonValue {
+  if (walk.ancestors.includes(value)) fail(walk, 'is a circular reference');
+  if (Array.isArray(value)) return copyArray(walk, value);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    fail(walk, `is an instance of ${describe(value)} without toJSON()`);
   }
+  walk.ancestors.push(value);
+  const copy: JsonObject = {};
+  const source = value as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    walk.steps.push(key);
+    const child = applyToJson(walk, source[key]);
+    // JSON omits undefined properties; doing the same keeps optional fields natural.
+    if (child !== undefined) copy[key] = toJsonValue(walk, child);
+    walk.steps.pop();
+  }
+  walk.ancestors.pop();
+  return Object.freeze(copy);
 }
 
-function copyArray(walk: Walk, value: readonly unknown[], path: string): JsonValue {
+function copyArray(walk: Walk, value: readonly unknown[]): JsonValue {
+  walk.ancestors.push(value);
   const copy: JsonValue[] = new Array<JsonValue>(value.length);
   for (let index = 0; index < value.length; index++) {
-    const childPath = `${path}[${index}]`;
-    const child = applyToJson(walk, value[index], childPath);
+    walk.steps.push(index);
+    const child = applyToJson(walk, value[index]);
     // JSON turns undefined array items into null: not what the sender meant.
-    if (child === undefined) fail(walk, childPath, 'is undefined, which JSON writes as null');
-    copy[index] = toJsonValue(walk, child, childPath);
+    if (child === undefined) fail(walk, 'is undefined, which JSON writes as null');
+    copy[index] = toJsonValue(walk, child);
+    walk.steps.pop();
   }
+  walk.ancestors.pop();
   return Object.freeze(copy) as JsonValue[];
 }
 
 /** Calls `toJSON()` the way JSON.stringify would (Date, Decimal, Luxon, ...). */
-function applyToJson(walk: Walk, value: unknown, path: string): unknown {
+function applyToJson(walk: Walk, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && 'toJSON' in value) {
     const toJSON: unknown = value.toJSON;
     if (typeof toJSON === 'function') {
       const converted: unknown = toJSON.call(value);
-      if (converted === undefined) fail(walk, path, 'has a toJSON() that returned undefined');
+      if (converted === undefined) fail(walk, 'has a toJSON() that returned undefined');
       return converted;
     }
   }
   return value;
 }
 
-function propertyAccess(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+/** `body.items[3].size`, or `body["a key"]` where a key is not an identifier. */
+function pathOf(steps: readonly Step[]): string {
+  let path = 'body';
+  for (const step of steps) {
+    if (typeof step === 'number') path += `[${step}]`;
+    else path += /^[A-Za-z_$][\w$]*$/.test(step) ? `.${step}` : `[${JSON.stringify(step)}]`;
+  }
+  return path;
 }
 
 function describe(value: unknown): string {
@@ -102,6 +114,6 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function fail(walk: Walk, path: string, reason: string): never {
-  throw new MessageSerializationError(walk.topic, path, reason);
+function fail(walk: Walk, reason: string): never {
+  throw new MessageSerializationError(walk.topic, pathOf(walk.steps), reason);
 }

@@ -1,5 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { snapshotBody } from './json-snapshot.js';
 import type { JsonObject } from './message.interface.js';
+import { MessageSerializationError, MessagingError } from './messaging.errors.js';
 import type { MessageEnricher, MessagingModuleOptions } from './messaging-options.interface.js';
 
 /** Header PDC reads the change comment from. */
@@ -20,10 +22,14 @@ export function defaultAuthorOf(request: unknown): string {
   return '';
 }
 
-/** Chooses the enricher from the options: the user's, PDC's default, or none. */
+/**
+ * Chooses the enricher from the options: the user's (its result checked like
+ * a body, once per request), PDC's default, or none.
+ */
 export function resolveEnricher(options: MessagingModuleOptions): MessageEnricher | null {
   if (options.enrich === false) return null;
-  if (options.enrich) return options.enrich;
+  const custom = options.enrich;
+  if (custom) return (context) => checkedFields(custom(context));
   const header = (options.commentHeader ?? DEFAULT_COMMENT_HEADER).toLowerCase();
   const authorOf = options.authorOf ?? defaultAuthorOf;
   return (context: ExecutionContext): JsonObject => {
@@ -36,4 +42,16 @@ export function resolveEnricher(options: MessagingModuleOptions): MessageEnriche
       comment: Array.isArray(comment) ? comment.join(', ') : (comment ?? null),
     };
   };
+}
+
+function checkedFields(fields: unknown): Readonly<JsonObject> {
+  try {
+    return snapshotBody('(enrich)', fields);
+  } catch (error) {
+    if (!(error instanceof MessageSerializationError)) throw error;
+    throw new MessagingError(
+      `The enrich option returned fields JSON cannot represent: ${error.path.replace(/^body/, 'fields')} ${error.reason}. ` +
+        'Return a plain object of JSON values.',
+    );
+  }
 }

@@ -22,6 +22,13 @@ export type MessengerOption = Type<Messenger> | MessengerFactory | Messenger;
  */
 export type MessageEnricher = (context: ExecutionContext) => Readonly<JsonObject>;
 
+/**
+ * When a successful request's response is sent relative to its messages:
+ * - `background`: right away; the messenger sends meanwhile (PDC's behaviour).
+ * - `await`: after the messenger's `send()` settled, success or failure.
+ */
+export type DeliveryMode = 'background' | 'await';
+
 /** Options of `MessagingModule.forRoot()` / `forRootAsync()`. */
 export interface MessagingModuleOptions {
   /**
@@ -29,6 +36,18 @@ export interface MessagingModuleOptions {
    * Default: `LoggingMessenger`, which logs them at debug level and sends nothing.
    */
   messenger?: MessengerOption;
+  /**
+   * Whether the response waits for the messenger. `background` keeps broker
+   * latency out of response times; `await` makes a 2xx response mean the
+   * messenger's `send()` has finished (it still never turns a response into
+   * an error). Default: `background`.
+   */
+  delivery?: DeliveryMode;
+  /**
+   * On application shutdown, how long to wait for background sends still in
+   * flight before messengers close. Default: `10000` ms.
+   */
+  shutdownTimeoutMs?: number;
   /**
    * Fields added to every message of a request, or `false` to add none.
    * Default: `author` (from `request.user`, see `authorOf`) and `comment`

@@ -27,15 +27,19 @@ describe('validateMessagingOptions', () => {
     expect(
       issuesOf({
         messenger: { useFactory: 3, inject: 'x' },
+        delivery: 'later',
+        shutdownTimeoutMs: -1,
         enrich: 'yes',
         commentHeader: 'bad header',
         authorOf: 1,
         colour: 'red',
       }),
     ).toEqual([
-      'colour: unknown option (known: messenger, enrich, commentHeader, authorOf, isGlobal)',
+      'colour: unknown option (known: messenger, delivery, shutdownTimeoutMs, enrich, commentHeader, authorOf, isGlobal)',
       'messenger.useFactory: expected a function, got number 3',
       'messenger.inject: expected an array of tokens, got "x"',
+      'delivery: expected "background" or "await", got "later"',
+      'shutdownTimeoutMs: expected a whole number of milliseconds >= 0, got number -1',
       'enrich: expected a function (context) => fields, or false, got "yes"',
       'commentHeader: expected an HTTP header name, got "bad header"',
       'authorOf: expected a function (request) => string, got number 1',

@@ -2,7 +2,15 @@ import type { Messenger } from '../messengers/messenger.interface.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { MessagingOptionsError } from './messaging.errors.js';
 
-const KNOWN_OPTIONS = new Set<string>(['messenger', 'enrich', 'commentHeader', 'authorOf', 'isGlobal']);
+const KNOWN_OPTIONS = new Set<string>([
+  'messenger',
+  'delivery',
+  'shutdownTimeoutMs',
+  'enrich',
+  'commentHeader',
+  'authorOf',
+  'isGlobal',
+]);
 // RFC 9110 token characters: what a header name may contain.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -23,7 +31,16 @@ export function validateMessagingOptions(options: unknown): MessagingModuleOptio
     }
   }
   checkMessenger(record.messenger, issues);
-  const { enrich, commentHeader, authorOf } = record;
+  const { delivery, shutdownTimeoutMs, enrich, commentHeader, authorOf } = record;
+  if (delivery !== undefined && delivery !== 'background' && delivery !== 'await') {
+    issues.push(`delivery: expected "background" or "await", got ${describe(delivery)}`);
+  }
+  if (
+    shutdownTimeoutMs !== undefined &&
+    (typeof shutdownTimeoutMs !== 'number' || !Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
+  ) {
+    issues.push(`shutdownTimeoutMs: expected a whole number of milliseconds >= 0, got ${describe(shutdownTimeoutMs)}`);
+  }
   if (enrich !== undefined && enrich !== false && typeof enrich !== 'function') {
     issues.push(`enrich: expected a function (context) => fields, or false, got ${describe(enrich)}`);
   }

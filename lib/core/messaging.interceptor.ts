@@ -3,7 +3,6 @@ import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { EmitsMessageMetadata } from './emits-message.decorator.js';
 import { MessageBatch } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
-import { snapshotBody } from './json-snapshot.js';
 import { createMessage, withBodyFields } from './message.factory.js';
 import type { Message } from './message.interface.js';
 import { MessageFlusher } from './message-flusher.service.js';
@@ -87,20 +86,21 @@ export class MessagingInterceptor implements NestInterceptor {
       subscriber.error(error);
       return;
     }
-    if (messages.length === 0) {
-      subscriber.complete();
-      return;
-    }
     // flush() never rejects: a messenger failure must not change the response.
-    void this.flusher.flush(messages).then(() => {
+    const sending = this.flusher.flush(messages);
+    if (sending === undefined) {
       subscriber.complete();
-    });
+    } else {
+      void sending.then(() => {
+        subscriber.complete();
+      });
+    }
   }
 
   private enrich(context: ExecutionContext, messages: readonly Message[]): readonly Message[] {
     const { enricher } = this.options;
     if (messages.length === 0 || enricher === null) return messages;
-    const fields = snapshotBody(messages[0].topic, enricher(context));
+    const fields = enricher(context);
     return messages.map((message) => withBodyFields(message, fields));
   }
 

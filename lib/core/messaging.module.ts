@@ -5,7 +5,7 @@ import { createMessenger } from '../messengers/messenger.factory.js';
 import { Messenger } from '../messengers/messenger.interface.js';
 import { resolveEnricher } from './message-enricher.js';
 import { MessageBatchContext } from './message-batch.context.js';
-import { MessageFlusher } from './message-flusher.service.js';
+import { MessageFlusher, type FlusherOptions } from './message-flusher.service.js';
 import { MessageQueue } from './message-queue.service.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { validateMessagingOptions } from './messaging-options.validation.js';
@@ -17,19 +17,29 @@ import {
   type MessagingModuleForRootOptions,
 } from './messaging.module-definition.js';
 
+/** The module's options once validated, with every default applied. */
+interface ResolvedMessagingOptions extends InterceptorOptions, FlusherOptions {
+  readonly options: MessagingModuleOptions;
+}
+
 const providers: Provider[] = [
   {
     // Validation runs here so forRoot and every forRootAsync form fail alike, at start-up.
     provide: MESSAGING_OPTIONS,
-    useFactory: (raw: unknown): InterceptorOptions & { options: MessagingModuleOptions } => {
+    useFactory: (raw: unknown): ResolvedMessagingOptions => {
       const options = validateMessagingOptions(raw);
-      return { options, enricher: resolveEnricher(options) };
+      return {
+        options,
+        enricher: resolveEnricher(options),
+        delivery: options.delivery ?? 'background',
+        shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+      };
     },
     inject: [MESSAGING_RAW_OPTIONS],
   },
   {
     provide: Messenger,
-    useFactory: (resolved: { options: MessagingModuleOptions }, moduleRef: ModuleRef) =>
+    useFactory: (resolved: ResolvedMessagingOptions, moduleRef: ModuleRef) =>
       createMessenger(resolved.options.messenger, moduleRef),
     inject: [MESSAGING_OPTIONS, ModuleRef],
   },

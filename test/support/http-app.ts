@@ -24,29 +24,36 @@ export interface TestResponse {
 /** Keeps every log line so tests can assert on what was logged. */
 export class RecordingLogger implements LoggerService {
   readonly lines: { level: string; message: string }[] = [];
-  log(message: unknown): void {
-    this.record('log', message);
+  log(...parts: unknown[]): void {
+    this.record('log', parts);
   }
-  error(message: unknown): void {
-    this.record('error', message);
+  error(...parts: unknown[]): void {
+    this.record('error', parts);
   }
-  warn(message: unknown): void {
-    this.record('warn', message);
+  warn(...parts: unknown[]): void {
+    this.record('warn', parts);
   }
-  debug(message: unknown): void {
-    this.record('debug', message);
+  debug(...parts: unknown[]): void {
+    this.record('debug', parts);
   }
-  verbose(message: unknown): void {
-    this.record('verbose', message);
+  verbose(...parts: unknown[]): void {
+    this.record('verbose', parts);
   }
-  fatal(message: unknown): void {
-    this.record('fatal', message);
+  fatal(...parts: unknown[]): void {
+    this.record('fatal', parts);
   }
   linesAt(level: string): string[] {
     return this.lines.filter((line) => line.level === level).map((line) => line.message);
   }
-  private record(level: string, message: unknown): void {
-    this.lines.push({ level, message: typeof message === 'string' ? message : JSON.stringify(message) });
+  private record(level: string, parts: unknown[]): void {
+    const text = parts.map((part) =>
+      part instanceof Error
+        ? (part.stack ?? `${part.name}: ${part.message}`)
+        : typeof part === 'string'
+          ? part
+          : JSON.stringify(part),
+    );
+    this.lines.push({ level, message: text.join(' ') });
   }
 }
 

@@ -1,0 +1,95 @@
+import 'reflect-metadata';
+import {
+  Body,
+  Controller,
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Module,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+  Post,
+  type Type,
+} from '@nestjs/common';
+import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import type { Observable } from 'rxjs';
+import { httpAdapterFor, httpPlatformFromEnv } from '../sample-app/http-platform.js';
+
+/** What the benchmark compares; see run-benchmarks.ts. */
+export const HTTP_VARIANTS = ['bare', 'floor', 'zero-messages', 'one-message'] as const;
+export type HttpVariant = (typeof HTTP_VARIANTS)[number];
+
+/** Adds messages, or (bare and floor variants) does nothing. */
+type AddMessage = (item: object) => void;
+const ADD_MESSAGE = Symbol('ADD_MESSAGE');
+
+/** The same controller in every variant. */
+@Controller('items')
+class ItemsController {
+  private next = 0;
+  constructor(@Inject(ADD_MESSAGE) private readonly addMessage: AddMessage) {}
+
+  @Post()
+  create(@Body() body: { name: string }): { id: number; name: string } {
+    const item = { id: ++this.next, name: body.name };
+    this.addMessage(item);
+    return item;
+  }
+}
+
+/** An interceptor that does nothing: the cost any global interceptor adds in Nest. */
+@Injectable()
+class PassThroughInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle();
+  }
+}
+
+@Module({})
+class BenchAppModule {}
+
+/** Builds the variant's module; the library is loaded only by the variants that use it. */
+async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
+  const base = { module: BenchAppModule, controllers: [ItemsController] };
+  const noop: AddMessage = () => undefined;
+  if (variant === 'bare') return { ...base, providers: [{ provide: ADD_MESSAGE, useValue: noop }] };
+  if (variant === 'floor') {
+    // Loading nestjs-cls enables its AsyncLocalStorage, which on Node 20 slows every promise.
+    await import('nestjs-cls');
+    return {
+      ...base,
+      providers: [
+        { provide: ADD_MESSAGE, useValue: noop },
+        { provide: APP_INTERCEPTOR, useClass: PassThroughInterceptor },
+      ],
+    };
+  }
+  const { MessageQueue, MessagingModule } = await import('nestjs-messaging');
+  const perRequest = variant === 'one-message' ? 1 : 0;
+  return {
+    ...base,
+    // A messenger that does nothing, so the figures measure the library's own cost.
+    imports: [MessagingModule.forRoot({ messenger: { send: () => Promise.resolve() } })],
+    providers: [
+      {
+        provide: ADD_MESSAGE,
+        inject: [MessageQueue as Type<InstanceType<typeof MessageQueue>>],
+        useFactory:
+          (queue: InstanceType<typeof MessageQueue>): AddMessage =>
+          (item) => {
+            for (let i = 0; i < perRequest; i++) queue.add('.items.added', { new_value: item, url: null });
+          },
+      },
+    ],
+  };
+}
+
+const variant = process.env.BENCH_VARIANT as HttpVariant;
+if (!HTTP_VARIANTS.includes(variant)) throw new Error(`BENCH_VARIANT: expected one of ${HTTP_VARIANTS.join(', ')}`);
+const app = await NestFactory.create(await moduleFor(variant), httpAdapterFor(httpPlatformFromEnv()), {
+  logger: false,
+});
+await app.listen(0, '127.0.0.1');
+// The parent reads this line to know where to send load.
+process.stdout.write(`READY ${await app.getUrl()}\n`);

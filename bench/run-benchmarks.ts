@@ -1,0 +1,94 @@
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { HTTP_PLATFORMS, type HttpPlatform } from '../sample-app/http-platform.js';
+import type { HttpVariant } from './http-bench.app.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+
+interface Case {
+  readonly label: string;
+  readonly variant: HttpVariant;
+}
+
+const CASES: readonly Case[] = [
+  { label: 'bare NestJS', variant: 'bare' },
+  { label: 'floor (see README)', variant: 'floor' },
+  { label: 'module, 0 messages', variant: 'zero-messages' },
+  { label: 'module, 1 message', variant: 'one-message' },
+];
+
+/** Starts one variant in its own process, so the load generator does not share its event loop. */
+function startServer(platform: HttpPlatform, benchCase: Case): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'http-bench.app.js')], {
+    env: {
+      ...process.env,
+      HTTP_PLATFORM: platform,
+      BENCH_VARIANT: benchCase.variant,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /READY (\S+)/.exec(output);
+      if (match) resolve({ child, url: match[1] });
+    });
+    child.on('exit', (code) => {
+      reject(new Error(`bench server exited with ${code}`));
+    });
+  });
+}
+
+async function requestsPerSecond(url: string, seconds: number): Promise<number> {
+  const result = await autocannon({
+    url: `${url}/items`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+  });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${result.non2xx} non-2xx responses and ${result.errors} errors at ${url}`);
+  }
+  return result.requests.average;
+}
+
+async function measure(platform: HttpPlatform, benchCase: Case): Promise<number> {
+  const { child, url } = await startServer(platform, benchCase);
+  try {
+    await requestsPerSecond(url, 1); // warm-up: JIT, connection pools
+    return await requestsPerSecond(url, SECONDS);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+console.log(
+  `HTTP overhead: POST /items, ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} round(s), median shown`,
+);
+for (const platform of HTTP_PLATFORMS) {
+  const samples = new Map<string, number[]>(CASES.map((benchCase) => [benchCase.label, []]));
+  // Interleaved rounds: machine drift hits every variant alike.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const benchCase of CASES) samples.get(benchCase.label)?.push(await measure(platform, benchCase));
+  }
+  const bare = median(samples.get(CASES[0].label) ?? []);
+  console.log(`\n${platform}`);
+  for (const benchCase of CASES) {
+    const rate = median(samples.get(benchCase.label) ?? []);
+    console.log(
+      `  ${benchCase.label.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   ratio to bare ${(rate / bare).toFixed(2)}`,
+    );
+  }
+}

@@ -1,0 +1,108 @@
+import { Controller, Post } from '@nestjs/common';
+import { MessageQueue, MessagingModule, type DeliveryMode, type Message, type Messenger } from 'nestjs-messaging';
+import { HTTP_PLATFORMS } from '../sample-app/http-platform.js';
+import { startApp, type RunningApp } from './support/http-app.js';
+
+/** A messenger whose sends complete only when the test opens the gate. */
+class GatedMessenger implements Messenger {
+  readonly started: (readonly Message[])[] = [];
+  readonly finished: (readonly Message[])[] = [];
+  private openGate: (() => void) | undefined;
+  private readonly gate = new Promise<void>((resolve) => {
+    this.openGate = resolve;
+  });
+
+  async send(messages: readonly Message[]): Promise<void> {
+    this.started.push(messages);
+    await this.gate;
+    this.finished.push(messages);
+  }
+
+  open(): void {
+    this.openGate?.();
+  }
+}
+
+@Controller()
+class OneMessageController {
+  constructor(private readonly messages: MessageQueue) {}
+
+  @Post('one')
+  one(): object {
+    this.messages.add('.one', {});
+    return {};
+  }
+}
+
+async function start(platform: (typeof HTTP_PLATFORMS)[number], delivery: DeliveryMode, messenger: Messenger) {
+  return startApp(platform, {
+    imports: [MessagingModule.forRoot({ messenger, delivery, shutdownTimeoutMs: 2000 })],
+    controllers: [OneMessageController],
+  });
+}
+
+describe.each(HTTP_PLATFORMS)('delivery modes on %s', (platform) => {
+  let running: RunningApp | undefined;
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+  });
+
+  it('background (the default): the response does not wait for the messenger', async () => {
+    const messenger = new GatedMessenger();
+    running = await start(platform, 'background', messenger);
+    const response = await running.request('POST', '/one');
+    expect(response.status).toBe(201);
+    expect(messenger.started).toHaveLength(1);
+    expect(messenger.finished).toHaveLength(0);
+    messenger.open();
+  });
+
+  it('background: shutdown waits for sends in flight', async () => {
+    const messenger = new GatedMessenger();
+    running = await start(platform, 'background', messenger);
+    await running.request('POST', '/one');
+    setTimeout(() => {
+      messenger.open();
+    }, 50);
+    await running.close();
+    running = undefined;
+    expect(messenger.finished).toHaveLength(1);
+  });
+
+  it('await: the response waits until the messenger has sent', async () => {
+    const messenger = new GatedMessenger();
+    running = await start(platform, 'await', messenger);
+    let answered = false;
+    const response = running.request('POST', '/one').then((result) => {
+      answered = true;
+      return result;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(messenger.started).toHaveLength(1);
+    expect(answered).toBe(false);
+    messenger.open();
+    expect((await response).status).toBe(201);
+    expect(messenger.finished).toHaveLength(1);
+  });
+
+  it('await: a failing messenger still does not change the response', async () => {
+    const failing: Messenger = { send: () => Promise.reject(new Error('broker down')) };
+    running = await start(platform, 'await', failing);
+    const response = await running.request('POST', '/one');
+    expect(response.status).toBe(201);
+    expect(running.logs.linesAt('error')).toEqual([expect.stringContaining('broker down')]);
+  });
+
+  it('a messenger that throws synchronously is logged, not raised', async () => {
+    const throwing: Messenger = {
+      send: () => {
+        throw new Error('sync failure');
+      },
+    };
+    running = await start(platform, 'background', throwing);
+    const response = await running.request('POST', '/one');
+    expect(response.status).toBe(201);
+    expect(running.logs.linesAt('error')).toEqual([expect.stringContaining('sync failure')]);
+  });
+});
