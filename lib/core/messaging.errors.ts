@@ -61,7 +61,9 @@ export class MessagingOptionsError extends MessagingError {
   constructor(
     /** One entry per invalid option, as `path: message`. */
     readonly issues: readonly string[],
+    /** What the options configure, for the message. */
+    subject = 'MessagingModule options',
   ) {
-    super(`Invalid MessagingModule options:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+    super(`Invalid ${subject}:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
   }
 }

@@ -1,0 +1,53 @@
+import type { JsonObject, Message } from '../../core/message.interface.js';
+
+/** The fedmsg envelope every message travels in, as `fedmsg.core.publish` builds it. */
+export interface FedmsgEnvelope {
+  readonly topic: string;
+  readonly msg: Readonly<JsonObject>;
+  /** Seconds since the Unix epoch, an integer. */
+  readonly timestamp: number;
+  /** `<year>-<uuid4>`. */
+  readonly msg_id: string;
+  /** The publisher's counter, 1 for its first message. */
+  readonly i: number;
+  readonly username: string;
+  /** Present on signed messages: always `"x509"`. */
+  readonly crypto?: 'x509';
+  /** Present on signed messages: base64 signature in lines of 76 characters. */
+  readonly signature?: string;
+  /** Present on signed messages: base64 PEM certificate in lines of 76 characters. */
+  readonly certificate?: string;
+}
+
+/** What fedmsg needs besides the message to name a topic. */
+export interface TopicScheme {
+  readonly topicPrefix: string;
+  readonly environment: string;
+  readonly modname: string;
+}
+
+/**
+ * `<prefix>.<environment>.<modname>.<topic without leading or trailing dots>`,
+ * as fedmsg builds it; a topic that already starts with the prefix is kept.
+ */
+export function fedmsgTopic(topic: string, scheme: TopicScheme): string {
+  const stripped = topic.replace(/^\.+|\.+$/g, '');
+  if (stripped === scheme.topicPrefix || stripped.startsWith(`${scheme.topicPrefix}.`)) return stripped;
+  return `${scheme.topicPrefix}.${scheme.environment}.${scheme.modname}.${stripped}`;
+}
+
+/**
+ * The envelope of `message`. `msg_id` and `timestamp` come from the message,
+ * not from the clock, so a message sent again keeps them (consumers such as
+ * datanommer deduplicate on `msg_id`).
+ */
+export function fedmsgEnvelope(message: Message, topic: string, counter: number, username: string): FedmsgEnvelope {
+  return {
+    topic,
+    msg: message.body,
+    timestamp: Math.floor(message.timestamp / 1000),
+    msg_id: `${new Date(message.timestamp).getFullYear()}-${message.id}`,
+    i: counter,
+    username,
+  };
+}
