@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { HTTP_PLATFORMS, type HttpPlatform } from '../sample-app/http-platform.js';
+import { runFedmsgBenchmark } from './fedmsg-bench.js';
 import type { HttpVariant } from './http-bench.app.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -74,21 +75,28 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-console.log(
-  `HTTP overhead: POST /items, ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} round(s), median shown`,
-);
-for (const platform of HTTP_PLATFORMS) {
-  const samples = new Map<string, number[]>(CASES.map((benchCase) => [benchCase.label, []]));
-  // Interleaved rounds: machine drift hits every variant alike.
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const benchCase of CASES) samples.get(benchCase.label)?.push(await measure(platform, benchCase));
-  }
-  const bare = median(samples.get(CASES[0].label) ?? []);
-  console.log(`\n${platform}`);
-  for (const benchCase of CASES) {
-    const rate = median(samples.get(benchCase.label) ?? []);
-    console.log(
-      `  ${benchCase.label.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   ratio to bare ${(rate / bare).toFixed(2)}`,
-    );
+const only = process.env.BENCH_ONLY; // "http" or "fedmsg" to run one part
+
+if (only === undefined || only === 'http') await runHttpBenchmark();
+if (only === undefined || only === 'fedmsg') await runFedmsgBenchmark();
+
+async function runHttpBenchmark(): Promise<void> {
+  console.log(
+    `HTTP overhead: POST /items, ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} round(s), median shown`,
+  );
+  for (const platform of HTTP_PLATFORMS) {
+    const samples = new Map<string, number[]>(CASES.map((benchCase) => [benchCase.label, []]));
+    // Interleaved rounds: machine drift hits every variant alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const benchCase of CASES) samples.get(benchCase.label)?.push(await measure(platform, benchCase));
+    }
+    const bare = median(samples.get(CASES[0].label) ?? []);
+    console.log(`\n${platform}`);
+    for (const benchCase of CASES) {
+      const rate = median(samples.get(benchCase.label) ?? []);
+      console.log(
+        `  ${benchCase.label.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   ratio to bare ${(rate / bare).toFixed(2)}`,
+      );
+    }
   }
 }

@@ -26,5 +26,10 @@ export {
 } from './core/messaging.errors.js';
 export { InjectMessenger, Messenger } from './messengers/messenger.interface.js';
 export { LoggingMessenger } from './messengers/logging/logging.messenger.js';
+export { FedmsgMessenger, type FedmsgStats } from './messengers/fedmsg/fedmsg.messenger.js';
+export type { FedmsgMessengerOptions, FedmsgSigningOptions } from './messengers/fedmsg/fedmsg-options.interface.js';
+export type { FedmsgEnvelope } from './messengers/fedmsg/fedmsg-envelope.js';
+export { canonicalJson as fedmsgCanonicalJson } from './messengers/fedmsg/canonical-json.js';
+export { verifyFedmsgSignature, type FedmsgVerification } from './messengers/fedmsg/fedmsg-signature.js';
 export { CapturingMessenger } from './testing/capturing.messenger.js';
 export { MessagingTestingModule } from './testing/messaging-testing.module.js';

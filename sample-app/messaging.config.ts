@@ -1,7 +1,7 @@
-import { LoggingMessenger, type MessagingModuleOptions } from 'nestjs-messaging';
+import { FedmsgMessenger, LoggingMessenger, type MessagingModuleOptions } from 'nestjs-messaging';
 
 /** Messenger back-ends the sample app can run on, chosen by `MESSAGE_BUS_BACKEND`. */
-export const MESSAGE_BUS_BACKENDS = ['logging'] as const;
+export const MESSAGE_BUS_BACKENDS = ['logging', 'fedmsg'] as const;
 
 /**
  * Builds the messaging options from the environment, the way PDC reads its
@@ -12,9 +12,33 @@ export function messagingOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): M
   switch (backend) {
     case 'logging':
       return { messenger: LoggingMessenger };
+    case 'fedmsg':
+      return { messenger: new FedmsgMessenger(fedmsgOptionsFromEnv(env)) };
     default:
       throw new Error(
         `MESSAGE_BUS_BACKEND: unknown back-end "${backend}"; expected one of ${MESSAGE_BUS_BACKENDS.join(', ')}`,
       );
   }
+}
+
+/**
+ * `FEDMSG_ENDPOINT` (comma-separated; default `tcp://127.0.0.1:9940`),
+ * `FEDMSG_ACTIVE` (`true` to connect to a relay), `FEDMSG_ENVIRONMENT`,
+ * `FEDMSG_TOPIC_PREFIX`, `FEDMSG_MODNAME`, and `FEDMSG_CERTIFICATE` with
+ * `FEDMSG_PRIVATE_KEY` to sign.
+ */
+function fedmsgOptionsFromEnv(env: NodeJS.ProcessEnv): ConstructorParameters<typeof FedmsgMessenger>[0] {
+  const certificate = env.FEDMSG_CERTIFICATE;
+  const privateKey = env.FEDMSG_PRIVATE_KEY;
+  if ((certificate === undefined) !== (privateKey === undefined)) {
+    throw new Error('FEDMSG_CERTIFICATE and FEDMSG_PRIVATE_KEY: set both to sign messages, or neither');
+  }
+  return {
+    endpoints: (env.FEDMSG_ENDPOINT ?? 'tcp://127.0.0.1:9940').split(',').map((endpoint) => endpoint.trim()),
+    active: env.FEDMSG_ACTIVE === 'true',
+    environment: env.FEDMSG_ENVIRONMENT,
+    topicPrefix: env.FEDMSG_TOPIC_PREFIX,
+    modname: env.FEDMSG_MODNAME,
+    sign: certificate !== undefined && privateKey !== undefined ? { certificate, privateKey } : undefined,
+  };
 }

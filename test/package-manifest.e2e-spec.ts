@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   dependencies?: Record<string, string>;
   exports: Record<string, unknown>;
 };
@@ -19,7 +20,9 @@ function sourceFiles(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)].map((match) => match[1]);
+  const staticImports = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)];
+  const dynamicImports = [...text.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)];
+  return [...staticImports, ...dynamicImports].map((match) => match[1]);
 }
 
 const packageName = (specifier: string): string =>
@@ -39,6 +42,13 @@ describe('package manifest', () => {
         .map((name) => `${relative(root, file)}: ${name}`),
     );
     expect(undeclared).toEqual([]);
+  });
+
+  it('makes broker client libraries optional peers, so an app installs only what it uses', () => {
+    for (const client of ['zeromq']) {
+      expect(manifest.peerDependencies?.[client]).toBeDefined();
+      expect(manifest.peerDependenciesMeta?.[client]?.optional).toBe(true);
+    }
   });
 
   it('exposes one entry point, with types', () => {

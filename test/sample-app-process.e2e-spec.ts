@@ -1,7 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { Subscriber } from 'zeromq';
+import { verifyFedmsgSignature } from 'nestjs-messaging';
 import { request } from './support/http-app.js';
+import { nextEvent } from './support/zmq-events.js';
+import { createTestPki } from './support/test-pki.js';
 
 const root = join(import.meta.dirname, '..');
 const entry = join(root, 'dist/sample-app/main.js');
@@ -67,6 +72,80 @@ describe('the built sample app, as `npm start` runs it', () => {
   it('refuses an unknown MESSAGE_BUS_BACKEND at start-up, naming the variable', async () => {
     await expect(startSampleApp({ MESSAGE_BUS_BACKEND: 'carrier-pigeon' })).rejects.toThrow(
       'MESSAGE_BUS_BACKEND: unknown back-end "carrier-pigeon"',
+    );
+  });
+});
+
+/** A TCP port nobody listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+describe('the built sample app with MESSAGE_BUS_BACKEND=fedmsg', () => {
+  it('publishes signed fedmsg messages for successful requests, nothing for the failed one', async () => {
+    const pki = createTestPki();
+    const port = await freePort();
+    const app = await startSampleApp({
+      MESSAGE_BUS_BACKEND: 'fedmsg',
+      FEDMSG_ENDPOINT: `tcp://127.0.0.1:${port}`,
+      FEDMSG_ENVIRONMENT: 'stg',
+      FEDMSG_CERTIFICATE: pki.certificate,
+      FEDMSG_PRIVATE_KEY: pki.privateKey,
+    });
+    const subscriber = new Subscriber({ linger: 0 });
+    try {
+      const connected = nextEvent(subscriber, 'connect');
+      subscriber.connect(`tcp://127.0.0.1:${port}`);
+      subscriber.subscribe('org.fedoraproject.stg.pdc.');
+      await connected;
+      const release = { short: 'epel', version: '10', name: 'EPEL' };
+      expect((await request(app.url, 'POST', '/releases', { body: release })).status).toBe(201);
+      expect((await request(app.url, 'POST', '/releases', { body: release })).status).toBe(409);
+      const compose = { release: 'epel-10', compose_date: '20261128' };
+      expect((await request(app.url, 'POST', '/composes', { body: compose })).status).toBe(201);
+      const received: [string, Record<string, unknown>][] = [];
+      for (let n = 0; n < 2; n++) {
+        const [topic, body] = await subscriber.receive();
+        received.push([topic.toString(), JSON.parse(body.toString()) as Record<string, unknown>]);
+      }
+      expect(received.map(([topic]) => topic)).toEqual([
+        'org.fedoraproject.stg.pdc.releases.added',
+        'org.fedoraproject.stg.pdc.compose',
+      ]);
+      expect(received[0][1]).toMatchObject({ i: 1, msg: { new_value: { release_id: 'epel-10' }, author: '' } });
+      expect(received[1][1]).toMatchObject({ i: 2, msg: { action: 'create', compose_id: 'epel-10-20261128.0' } });
+      for (const [, envelope] of received) {
+        expect(verifyFedmsgSignature(envelope, pki.read(pki.caCertificate))).toEqual({ valid: true });
+      }
+      // Nothing else: the 409 request sent nothing.
+      const extra = await Promise.race([
+        subscriber.receive().then(() => 'extra message'),
+        new Promise((resolve) =>
+          setTimeout(() => {
+            resolve('none');
+          }, 300),
+        ),
+      ]);
+      expect(extra).toBe('none');
+    } finally {
+      subscriber.close();
+      await stop(app.child);
+      pki.remove();
+    }
+  });
+
+  it('refuses a bad FEDMSG_ENDPOINT at start-up, naming the option', async () => {
+    await expect(startSampleApp({ MESSAGE_BUS_BACKEND: 'fedmsg', FEDMSG_ENDPOINT: 'http://nope' })).rejects.toThrow(
+      'endpoints[0]: "http://nope" is not a ZeroMQ endpoint',
     );
   });
 });

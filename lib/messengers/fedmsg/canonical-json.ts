@@ -39,19 +39,27 @@ function formatNumber(value: number): string {
 }
 
 function encodeObject(object: Record<string, unknown>): string {
-  const keys = Object.keys(object).filter((key) => object[key] !== undefined);
-  keys.sort(compareCodePoints);
+  const keys = Object.keys(object);
+  // The default sort compares UTF-16 code units: right unless a key holds an astral character.
+  keys.sort();
+  if (keys.some((key) => SURROGATE.test(key))) keys.sort(compareCodePoints);
   let out = '{';
-  for (let index = 0; index < keys.length; index++) {
-    if (index > 0) out += ',';
-    out += `${quote(keys[index])}:${canonicalJson(object[keys[index]])}`;
+  for (const key of keys) {
+    const value = object[key];
+    if (value === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += quote(key);
+    out += ':';
+    out += canonicalJson(value);
   }
   return `${out}}`;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 // Printable ASCII except `"` and `\`: most strings, written as they are.
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-const SHORT_ESCAPES: Readonly<Record<number, string>> = {
+const SHORT_ESCAPES: Readonly<Partial<Record<number, string>>> = {
   0x08: '\\b',
   0x09: '\\t',
   0x0a: '\\n',
@@ -61,7 +69,8 @@ const SHORT_ESCAPES: Readonly<Record<number, string>> = {
   0x5c: '\\\\',
 };
 
-function quote(text: string): string {
+/** A JSON string literal, escaped as Python's `ensure_ascii` does. */
+export function quote(text: string): string {
   if (PLAIN.test(text)) return `"${text}"`;
   let out = '"';
   for (let index = 0; index < text.length; index++) {

@@ -1,5 +1,6 @@
 import { createMessage } from '../../core/message.factory.js';
-import { fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
+import { canonicalJson } from './canonical-json.js';
+import { encodeEnvelope, fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
 
 const SCHEME = { topicPrefix: 'org.fedoraproject', environment: 'prod', modname: 'pdc' };
 
@@ -36,5 +37,13 @@ describe('fedmsg envelope', () => {
     expect(again.msg_id).toBe(first.msg_id);
     expect(again.timestamp).toBe(first.timestamp);
     expect(first.msg_id).toMatch(/^\d{4}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('encodes an envelope exactly as canonicalJson does, signed or not', () => {
+    const message = createMessage('.compose', { z: 'ž', a: [1, { c: null, b: true }], '🚢': 0.25 });
+    const envelope = fedmsgEnvelope(message, 'org.fedoraproject.dev.pdc.compose', 12, 'pdc "bot"');
+    expect(encodeEnvelope(envelope)).toBe(canonicalJson(envelope));
+    const signed = { ...envelope, crypto: 'x509' as const, signature: 'c2ln\n', certificate: 'Y2VydA==\n' };
+    expect(encodeEnvelope(signed)).toBe(canonicalJson(signed));
   });
 });

@@ -1,4 +1,5 @@
 import type { JsonObject, Message } from '../../core/message.interface.js';
+import { canonicalJson, quote } from './canonical-json.js';
 
 /** The fedmsg envelope every message travels in, as `fedmsg.core.publish` builds it. */
 export interface FedmsgEnvelope {
@@ -50,4 +51,17 @@ export function fedmsgEnvelope(message: Message, topic: string, counter: number,
     i: counter,
     username,
   };
+}
+
+/**
+ * The canonical JSON of an envelope. Unsigned envelopes always have the same
+ * six keys, so they are written in their sorted order directly instead of
+ * being sorted for every message; the result is the same as `canonicalJson`.
+ */
+export function encodeEnvelope(envelope: FedmsgEnvelope): string {
+  if (envelope.crypto !== undefined) return canonicalJson(envelope);
+  return (
+    `{"i":${envelope.i},"msg":${canonicalJson(envelope.msg)},"msg_id":${quote(envelope.msg_id)},` +
+    `"timestamp":${envelope.timestamp},"topic":${quote(envelope.topic)},"username":${quote(envelope.username)}}`
+  );
 }

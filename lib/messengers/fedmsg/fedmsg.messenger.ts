@@ -3,8 +3,7 @@ import type { XPublisher } from 'zeromq';
 import type { Message } from '../../core/message.interface.js';
 import { MessagingError } from '../../core/messaging.errors.js';
 import type { Messenger } from '../messenger.interface.js';
-import { canonicalJson } from './canonical-json.js';
-import { fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
+import { encodeEnvelope, fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
 import type { FedmsgMessengerOptions, ResolvedFedmsgOptions } from './fedmsg-options.interface.js';
 import { resolveFedmsgOptions } from './fedmsg-options.validation.js';
 import { loadFedmsgSigner, signFedmsgEnvelope, type FedmsgSigner } from './fedmsg-signature.js';
@@ -46,9 +45,11 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
   private counter = 0;
   private published = 0;
   private dropped = 0;
+  private dropping = 0;
   // zeromq.js allows one send at a time: concurrent batches queue here, in order.
   private tail: Promise<void> = Promise.resolve();
-  private subscriptions: Promise<void> | undefined;
+  private followers: Promise<unknown> | undefined;
+  private readonly topics = new Map<string, string>();
 
   /** @throws MessagingOptionsError listing every invalid option. */
   constructor(options: FedmsgMessengerOptions) {
@@ -85,9 +86,8 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
       sendTimeout: 0,
     });
     socket.verbosity = 'allSubs';
-    socket.events.on(options.active ? 'connect' : 'accept', () => {
-      this.gate.expect(true);
-    });
+    // Started before bind/connect so that no peer event is missed.
+    const peers = this.followPeers(socket, options.active ? 'connect' : 'accept');
     try {
       if (options.active) {
         for (const endpoint of options.endpoints) socket.connect(endpoint);
@@ -101,7 +101,7 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
       throw error;
     }
     this.socket = socket;
-    this.subscriptions = this.followSubscriptions(socket);
+    this.followers = Promise.all([peers, this.followSubscriptions(socket)]);
     this.logger.log(
       `${options.active ? 'Connected to relay' : 'Publishing on'} ${options.active ? options.endpoints.join(', ') : this.endpoint}${
         this.signer ? ' (signed)' : ''
@@ -127,29 +127,46 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
     if (socket === undefined) return;
     this.socket = undefined;
     await this.tail;
-    socket.events.close();
     socket.close();
-    await this.subscriptions;
+    await this.followers;
   }
 
   private async publish(socket: XPublisher, messages: readonly Message[]): Promise<void> {
     const joining = this.gate.whenOpen();
     if (joining) await joining;
     for (const message of messages) {
-      const topic = fedmsgTopic(message.topic, this.options);
+      const topic = this.topicOf(message.topic);
       const envelope = fedmsgEnvelope(message, topic, ++this.counter, this.options.username);
-      const body = canonicalJson(this.signer ? signFedmsgEnvelope(envelope, this.signer) : envelope);
+      const body = encodeEnvelope(this.signer ? signFedmsgEnvelope(envelope, this.signer) : envelope);
       try {
         await socket.send([topic, body]);
         this.published++;
+        if (this.dropping > 0) {
+          this.logger.warn(`Publishing again, after ${this.dropping} message(s) dropped at the high-water mark`);
+          this.dropping = 0;
+        }
       } catch (error) {
         if ((error as { code?: string }).code !== 'EAGAIN') throw error;
+        // One log line when dropping starts and one when it stops: no storm while a subscriber lags.
+        if (this.dropping === 0) {
+          this.logger.warn(
+            `A subscriber reached the high-water mark (${this.options.highWaterMark}): dropping messages, from ${message.id} on ${topic}`,
+          );
+        }
+        this.dropping++;
         this.dropped++;
-        this.logger.warn(
-          `Dropped message ${message.id} on ${topic}: the high-water mark (${this.options.highWaterMark}) is reached (${this.dropped} dropped so far)`,
-        );
       }
     }
+  }
+
+  /** Topics repeat: build each full fedmsg topic once. */
+  private topicOf(topic: string): string {
+    let full = this.topics.get(topic);
+    if (full === undefined) {
+      full = fedmsgTopic(topic, this.options);
+      if (this.topics.size < 10_000) this.topics.set(topic, full);
+    }
+    return full;
   }
 
   /** Binds the first endpoint that can be bound, as fedmsg does; none is a start-up error naming each. */
@@ -164,6 +181,22 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
       }
     }
     throw new MessagingError(`FedmsgMessenger could not bind any endpoint: ${failures.join('; ')}`);
+  }
+
+  /**
+   * Reads socket events: a new peer is joining. (Read with receive(), not
+   * events.on(): zeromq.js's emitter mode requires "events" lazily, from
+   * the first module registry that used it, which breaks under Jest.)
+   */
+  private async followPeers(socket: XPublisher, joining: 'accept' | 'connect'): Promise<void> {
+    try {
+      while (!socket.events.closed) {
+        const event = await socket.events.receive();
+        if (event.type === joining) this.gate.expect(true);
+      }
+    } catch {
+      // The socket was closed: nothing more to follow.
+    }
   }
 
   /** Reads subscription messages (an XPUB must), which tell the gate a subscriber has joined. */
