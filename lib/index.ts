@@ -29,6 +29,14 @@ export { LoggingMessenger } from './messengers/logging/logging.messenger.js';
 export { FedmsgMessenger, type FedmsgStats } from './messengers/fedmsg/fedmsg.messenger.js';
 export type { FedmsgMessengerOptions, FedmsgSigningOptions } from './messengers/fedmsg/fedmsg-options.interface.js';
 export type { FedmsgEnvelope } from './messengers/fedmsg/fedmsg-envelope.js';
+export { AmqpMessenger } from './messengers/amqp/amqp.messenger.js';
+export { AMQP_ADDRESS, type AmqpMessengerOptions } from './messengers/amqp/amqp-options.interface.js';
+export {
+  AmqpConnectionError,
+  AmqpSendError,
+  type AmqpDeliveryFailure,
+  type AmqpOutcome,
+} from './messengers/amqp/amqp.errors.js';
 export { canonicalJson as fedmsgCanonicalJson } from './messengers/fedmsg/canonical-json.js';
 export { verifyFedmsgSignature, type FedmsgVerification } from './messengers/fedmsg/fedmsg-signature.js';
 export { CapturingMessenger } from './testing/capturing.messenger.js';

@@ -1,7 +1,7 @@
-import { FedmsgMessenger, LoggingMessenger, type MessagingModuleOptions } from 'nestjs-messaging';
+import { AmqpMessenger, FedmsgMessenger, LoggingMessenger, type MessagingModuleOptions } from 'nestjs-messaging';
 
 /** Messenger back-ends the sample app can run on, chosen by `MESSAGE_BUS_BACKEND`. */
-export const MESSAGE_BUS_BACKENDS = ['logging', 'fedmsg'] as const;
+export const MESSAGE_BUS_BACKENDS = ['logging', 'fedmsg', 'amqp'] as const;
 
 /**
  * Builds the messaging options from the environment, the way PDC reads its
@@ -14,6 +14,8 @@ export function messagingOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): M
       return { messenger: LoggingMessenger };
     case 'fedmsg':
       return { messenger: new FedmsgMessenger(fedmsgOptionsFromEnv(env)) };
+    case 'amqp':
+      return { messenger: new AmqpMessenger(amqpOptionsFromEnv(env)) };
     default:
       throw new Error(
         `MESSAGE_BUS_BACKEND: unknown back-end "${backend}"; expected one of ${MESSAGE_BUS_BACKENDS.join(', ')}`,
@@ -40,5 +42,31 @@ function fedmsgOptionsFromEnv(env: NodeJS.ProcessEnv): ConstructorParameters<typ
     topicPrefix: env.FEDMSG_TOPIC_PREFIX,
     modname: env.FEDMSG_MODNAME,
     sign: certificate !== undefined && privateKey !== undefined ? { certificate, privateKey } : undefined,
+  };
+}
+
+/**
+ * The seed's `MESSAGE_BUS` keys as variables: `MESSAGE_BUS_URLS`
+ * (comma-separated), `MESSAGE_BUS_CONNECTION_TIMEOUT` (seconds),
+ * `MESSAGE_BUS_CERTIFICATE`, `MESSAGE_BUS_CACERT`, `MESSAGE_BUS_TOPIC_PREFIX`,
+ * plus `MESSAGE_BUS_ADDRESS`, `MESSAGE_BUS_USERNAME`, `MESSAGE_BUS_PASSWORD`.
+ */
+function amqpOptionsFromEnv(env: NodeJS.ProcessEnv): ConstructorParameters<typeof AmqpMessenger>[0] {
+  const timeout = env.MESSAGE_BUS_CONNECTION_TIMEOUT;
+  if (timeout !== undefined && !(Number(timeout) > 0)) {
+    throw new Error(`MESSAGE_BUS_CONNECTION_TIMEOUT: expected seconds > 0, got "${timeout}"`);
+  }
+  return {
+    urls: (env.MESSAGE_BUS_URLS ?? '')
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url.length > 0),
+    connectionTimeout: timeout === undefined ? undefined : Number(timeout),
+    certificate: env.MESSAGE_BUS_CERTIFICATE,
+    caCertificate: env.MESSAGE_BUS_CACERT,
+    topicPrefix: env.MESSAGE_BUS_TOPIC_PREFIX,
+    address: env.MESSAGE_BUS_ADDRESS,
+    username: env.MESSAGE_BUS_USERNAME,
+    password: env.MESSAGE_BUS_PASSWORD,
   };
 }

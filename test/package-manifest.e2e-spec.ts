@@ -45,7 +45,7 @@ describe('package manifest', () => {
   });
 
   it('makes broker client libraries optional peers, so an app installs only what it uses', () => {
-    for (const client of ['zeromq']) {
+    for (const client of ['zeromq', 'rhea']) {
       expect(manifest.peerDependencies?.[client]).toBeDefined();
       expect(manifest.peerDependenciesMeta?.[client]?.optional).toBe(true);
     }

@@ -1,0 +1,124 @@
+import type { Connection, ConnectionOptions, Container, EventContext } from 'rhea';
+import type { BrokerTarget, ResolvedAmqpOptions } from './amqp-options.interface.js';
+import { AmqpConnectionError } from './amqp.errors.js';
+
+/** An open connection and the broker it goes to. */
+export interface OpenConnection {
+  readonly connection: Connection;
+  readonly target: BrokerTarget;
+}
+
+/**
+ * Tries the brokers in random order, as the seed does, giving each
+ * `connectionTimeout` to open; the first that opens wins. When none does,
+ * rejects with every URL and its reason.
+ */
+export async function connectToAny(container: Container, options: ResolvedAmqpOptions): Promise<OpenConnection> {
+  const attempts: { url: string; reason: string }[] = [];
+  for (const target of shuffled(options.targets)) {
+    try {
+      return { connection: await connectTo(container, target, options), target };
+    } catch (error) {
+      attempts.push({ url: target.url, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  throw new AmqpConnectionError(attempts);
+}
+
+function connectTo(container: Container, target: BrokerTarget, options: ResolvedAmqpOptions): Promise<Connection> {
+  const connectionOptions = {
+    host: target.host,
+    port: target.port,
+    // rhea's own reconnect would hide failures and retry the same broker: failover is ours.
+    reconnect: false,
+    idle_time_out: 30_000,
+    ...(options.username === undefined ? {} : { username: options.username, password: options.password }),
+    ...(target.tls
+      ? {
+          transport: 'tls' as const,
+          servername: target.host,
+          ca: options.tls.ca,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          rejectUnauthorized: true,
+          ...(options.verifyHostname ? {} : { checkServerIdentity: () => undefined }),
+        }
+      : { transport: 'tcp' as const }),
+  } as ConnectionOptions;
+  return new Promise((resolve, reject) => {
+    const connection = container.connect(connectionOptions);
+    const fail = (reason: string): void => {
+      cleanUp();
+      abandon(connection);
+      reject(new Error(reason));
+    };
+    const timer = setTimeout(() => {
+      fail(`no AMQP connection opened within ${options.connectionTimeoutMs / 1000} s`);
+    }, options.connectionTimeoutMs);
+    const onOpen = (): void => {
+      cleanUp();
+      resolve(connection);
+    };
+    const onError = (context: EventContext): void => {
+      const error = context.connection.error as { condition?: string; description?: string } | undefined;
+      fail(`the broker refused the connection: ${error?.condition ?? ''} ${error?.description ?? ''}`.trim());
+    };
+    const onDisconnected = (context: EventContext): void => {
+      fail(describeSocketError(context.error, target));
+    };
+    function cleanUp(): void {
+      clearTimeout(timer);
+      connection.removeListener('connection_open', onOpen);
+      connection.removeListener('connection_error', onError);
+      connection.removeListener('disconnected', onDisconnected);
+    }
+    connection.once('connection_open', onOpen);
+    connection.once('connection_error', onError);
+    connection.once('disconnected', onDisconnected);
+  });
+}
+
+/** Socket and TLS errors, said so that the fix is clear. */
+function describeSocketError(error: Error | undefined, target: BrokerTarget): string {
+  if (error === undefined) return 'the broker closed the connection';
+  const code = (error as { code?: string }).code ?? '';
+  // OpenSSL messages carry a file name and line; the alert text is what matters.
+  const alert = /alert ([a-z ]+?)(?::|$)/i.exec(error.message)?.[1];
+  if (target.tls && alert !== undefined) {
+    return /certificate|handshake/i.test(alert)
+      ? `TLS: the broker refused our client certificate (${alert}); set certificate (and privateKey) to one its CA accepts`
+      : `TLS: the broker ended the handshake (${alert})`;
+  }
+  if (target.tls && (code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO/.test(code))) {
+    const hostname = code === 'ERR_TLS_CERT_ALTNAME_INVALID';
+    return `TLS: the broker's certificate was not accepted (${code}: ${error.message.split('\n')[0]}); ${
+      hostname ? 'the URL host is not in it: fix the URL, or set verifyHostname: false' : 'check caCertificate'
+    }`;
+  }
+  return code ? `${code}: ${error.message}` : error.message;
+}
+
+/** Drops a connection that is not wanted any more, whatever state it is in. */
+export function abandon(connection: Connection): void {
+  connection.removeAllListeners();
+  // A connection that errors after being abandoned must not crash the process.
+  connection.on('error', () => undefined);
+  connection.on('disconnected', () => undefined);
+  const socket = (connection as Connection & { socket?: { destroy(): void; emit(event: 'end'): void } }).socket;
+  try {
+    if (connection.is_open()) connection.close();
+  } finally {
+    socket?.destroy();
+    // rhea cleans up (its heartbeat timer included) when its socket ends; a destroyed socket never does.
+    socket?.emit('end');
+  }
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index--) {
+    const other = Math.floor(Math.random() * (index + 1));
+    [copy[index], copy[other]] = [copy[other], copy[index]];
+  }
+  return copy;
+}

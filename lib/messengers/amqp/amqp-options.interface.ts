@@ -1,0 +1,78 @@
+/**
+ * Ready-made `address` templates: `{prefix}` is `topicPrefix`, `{topic}` the
+ * message topic, joined as they are (`eng.pdc` + `.compose`).
+ */
+export const AMQP_ADDRESS = {
+  /** ActiveMQ Classic (the seed's bus): `topic://VirtualTopic.eng.pdc.compose`. The default. */
+  activemq: 'topic://{prefix}{topic}',
+  /** ActiveMQ Artemis: the address name itself, `eng.pdc.compose` (multicast address by broker config). */
+  artemis: '{prefix}{topic}',
+  /** RabbitMQ 3.x AMQP 1.0 plugin: routing key on `amq.topic`. */
+  rabbitmq3: '/topic/{prefix}{topic}',
+  /** RabbitMQ 3.x, an explicit exchange: `/exchange/amq.topic/eng.pdc.compose`. */
+  rabbitmq3Exchange: '/exchange/amq.topic/{prefix}{topic}',
+  /** RabbitMQ 4.x native AMQP 1.0 (v2 addresses): `/exchanges/amq.topic/eng.pdc.compose`. */
+  rabbitmq4: '/exchanges/amq.topic/{prefix}{topic}',
+} as const;
+
+/** Options of `AmqpMessenger`; the first seven have the meaning of the seed's `MESSAGE_BUS` keys. */
+export interface AmqpMessengerOptions {
+  /** Brokers, `amqp://` or `amqps://` URLs, tried in random order (seed: `URLS`). Required. */
+  urls: readonly string[];
+  /** Seconds to wait for one broker to open a connection before trying the next (seed: `CONNECTION_TIMEOUT`). Default: `60`. */
+  connectionTimeout?: number;
+  /**
+   * PEM file with the client certificate, for `amqps://` (seed: `CERTIFICATE`). It may also hold
+   * the private key, as the seed's file does; otherwise set `privateKey`. Default: no client certificate.
+   */
+  certificate?: string;
+  /** PEM file with the client's private key, when `certificate` holds only the certificate. */
+  privateKey?: string;
+  /** PEM file with the CA certificate(s) that signed the brokers' certificates (seed: `CACERT`). Default: the system's CAs. */
+  caCertificate?: string;
+  /** Prepended as-is to every topic (seed: `TOPIC_PREFIX`). Default: `''`. */
+  topicPrefix?: string;
+  /** Link target template, with `{prefix}` and `{topic}`; see `AMQP_ADDRESS`. Default: `AMQP_ADDRESS.activemq`. */
+  address?: string;
+  /** SASL user name (PLAIN with `password`, ANONYMOUS without). Default: no SASL layer. */
+  username?: string;
+  /** SASL password. Default: none. */
+  password?: string;
+  /**
+   * Check that the broker's certificate names the host in the URL. Turn off only
+   * for brokers whose certificates do not name their host (the seed did not check). Default: `true`.
+   */
+  verifyHostname?: boolean;
+  /** Milliseconds the broker has to settle each batch (and to open a link) before `send()` rejects. Default: `30000`. */
+  sendTimeoutMs?: number;
+  /** First delay, in ms, before reconnecting after a broker drop; doubles up to `reconnectDelayMaxMs`. Default: `500`. */
+  reconnectDelayMs?: number;
+  /** Largest delay between reconnection attempts, in ms. Default: `30000`. */
+  reconnectDelayMaxMs?: number;
+  /** AMQP container id. Default: `nestjs-messaging-<hostname>-<pid>`. */
+  containerId?: string;
+}
+
+/** A broker URL, parsed. */
+export interface BrokerTarget {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+}
+
+/** Options with defaults applied and files read. */
+export interface ResolvedAmqpOptions {
+  readonly targets: readonly BrokerTarget[];
+  readonly connectionTimeoutMs: number;
+  readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
+  readonly topicPrefix: string;
+  readonly address: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly verifyHostname: boolean;
+  readonly sendTimeoutMs: number;
+  readonly reconnectDelayMs: number;
+  readonly reconnectDelayMaxMs: number;
+  readonly containerId: string;
+}

@@ -1,0 +1,195 @@
+import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
+import type { Message } from '../../core/message.interface.js';
+import { toAmqpMessage } from './amqp-message.mapper.js';
+import type { AmqpDeliveryFailure, AmqpOutcome } from './amqp.errors.js';
+
+/** `undefined` when the broker accepted the message, else why not. */
+export type DeliveryResult = AmqpDeliveryFailure | undefined;
+
+/** Why a message was not accepted, before it is tied to the message. */
+interface Failure {
+  readonly outcome: AmqpOutcome;
+  readonly condition?: string;
+  readonly description: string;
+}
+
+interface Pending {
+  readonly message: Message;
+  readonly settle: (result: DeliveryResult) => void;
+}
+
+interface AmqpErrorLike {
+  readonly condition?: string;
+  readonly description?: string;
+  readonly message?: string;
+}
+
+/** A sent message whose outcome is still to come. */
+export interface InFlight {
+  /** Absent when the link was already broken and nothing was sent. */
+  readonly delivery?: Delivery;
+  readonly result: Promise<DeliveryResult>;
+}
+
+/**
+ * One sender link to one address, on a session of its own: RabbitMQ ends
+ * the whole session when it refuses an attach, and that must not take the
+ * links to other addresses down with it.
+ */
+export class AmqpSenderLink {
+  /** Resolves when the link can send; resolves with the reason when the broker refused it. */
+  readonly ready: Promise<AmqpDeliveryFailure | undefined>;
+  private readonly session: Session;
+  private readonly sender: Sender;
+  private readonly pending = new Map<Delivery, Pending>();
+  private broken: Failure | undefined;
+
+  constructor(
+    connection: Connection,
+    readonly address: string,
+    openTimeoutMs: number,
+  ) {
+    this.session = connection.create_session();
+    this.session.begin();
+    // rhea reports 'modified' as 'released' unless told otherwise; callers may treat them differently.
+    this.sender = this.session.attach_sender({
+      target: { address },
+      autosettle: true,
+      treat_modified_as_released: false,
+    });
+    this.ready = this.whenReady(openTimeoutMs);
+    this.sender.on('accepted', (context: EventContext) => {
+      this.settle(context.delivery, undefined);
+    });
+    for (const outcome of ['rejected', 'released', 'modified'] as const) {
+      this.sender.on(outcome, (context: EventContext) => {
+        const state = context.delivery?.remote_state as { error?: AmqpErrorLike } | undefined;
+        this.settle(context.delivery, {
+          outcome,
+          condition: state?.error?.condition,
+          description: state?.error?.description ?? `the broker ${outcome} the message`,
+        });
+      });
+    }
+    // After the link opened, a session or link error fails what is in flight on it.
+    this.session.on('session_error', (context: EventContext) => {
+      this.breakWith('link-refused', context.session?.error, 'the broker ended the session');
+    });
+    this.sender.on('sender_error', (context: EventContext) => {
+      this.breakWith('link-refused', context.sender?.error, 'the broker closed the link');
+    });
+  }
+
+  /** Whether the link can still be used. */
+  get usable(): boolean {
+    return this.broken === undefined;
+  }
+
+  /** Sends one message; the promise says how the broker settled it. */
+  send(message: Message): InFlight {
+    if (this.broken) {
+      return { result: Promise.resolve(this.failureFor(message, this.broken)) };
+    }
+    const delivery = this.sender.send(toAmqpMessage(message));
+    const result = new Promise<DeliveryResult>((settle) => {
+      this.pending.set(delivery, { message, settle });
+    });
+    return { delivery, result };
+  }
+
+  /** Gives up waiting for `delivery`: it counts as not accepted. */
+  expire(delivery: Delivery, description: string): void {
+    const pending = this.pending.get(delivery);
+    if (pending === undefined) return;
+    this.pending.delete(delivery);
+    pending.settle(this.failureFor(pending.message, { outcome: 'timeout', description }));
+  }
+
+  /** The connection is gone: nothing in flight will be settled. */
+  lose(description: string): void {
+    this.breakWith('connection-lost', undefined, description);
+  }
+
+  /** Number of messages sent and not yet settled. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  close(): void {
+    this.broken ??= { outcome: 'connection-lost', description: 'the link was closed' };
+    try {
+      this.session.close();
+    } catch {
+      // The connection is already gone.
+    }
+  }
+
+  private whenReady(timeoutMs: number): Promise<AmqpDeliveryFailure | undefined> {
+    return new Promise((resolve) => {
+      const finish = (failure: AmqpDeliveryFailure | undefined): void => {
+        clearTimeout(timer);
+        this.sender.removeListener('sendable', onSendable);
+        this.session.removeListener('session_error', onRefused);
+        this.sender.removeListener('sender_error', onRefused);
+        resolve(failure);
+      };
+      const onSendable = (): void => {
+        finish(undefined);
+      };
+      const onRefused = (context: EventContext): void => {
+        const error = errorOf(context.sender?.error ?? context.session?.error);
+        finish(
+          this.linkFailure(error?.condition, error?.description ?? error?.message ?? 'the broker refused the link'),
+        );
+      };
+      const timer = setTimeout(() => {
+        finish(
+          this.linkFailure(
+            undefined,
+            `the broker gave no credit on a link to this address within ${timeoutMs} ms; it may not know the address (check the address template)`,
+          ),
+        );
+      }, timeoutMs);
+      this.sender.once('sendable', onSendable);
+      this.session.once('session_error', onRefused);
+      this.sender.once('sender_error', onRefused);
+    });
+  }
+
+  private linkFailure(condition: string | undefined, description: string): AmqpDeliveryFailure {
+    this.broken = { outcome: 'link-refused', condition, description };
+    return { messageId: '', topic: '', address: this.address, outcome: 'link-refused', condition, description };
+  }
+
+  private settle(delivery: Delivery | undefined, failure: Failure | undefined): void {
+    if (delivery === undefined) return;
+    const pending = this.pending.get(delivery);
+    if (pending === undefined) return;
+    this.pending.delete(delivery);
+    pending.settle(failure && this.failureFor(pending.message, failure));
+  }
+
+  private breakWith(outcome: AmqpOutcome, error: AmqpErrorLike | undefined, fallback: string): void {
+    this.broken ??= { outcome, condition: error?.condition, description: error?.description ?? fallback };
+    for (const [delivery, pending] of this.pending) {
+      this.pending.delete(delivery);
+      pending.settle(this.failureFor(pending.message, this.broken));
+    }
+  }
+
+  private failureFor(message: Message, failure: Failure): AmqpDeliveryFailure {
+    return {
+      messageId: message.id,
+      topic: message.topic,
+      address: this.address,
+      outcome: failure.outcome,
+      condition: failure.condition,
+      description: failure.description,
+    };
+  }
+}
+
+/** rhea types link and session errors loosely; this is the shape they have. */
+function errorOf(value: unknown): AmqpErrorLike | undefined {
+  return value as AmqpErrorLike | undefined;
+}

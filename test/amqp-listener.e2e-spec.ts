@@ -1,0 +1,193 @@
+import { Logger } from '@nestjs/common';
+import { AmqpMessenger, AmqpSendError, createMessage, type AmqpMessengerOptions, type Message } from 'nestjs-messaging';
+import { AmqpTestListener, closedPort, silentPort } from './support/amqp-listener.js';
+
+Logger.overrideLogger(['error']);
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function listener(): Promise<{ broker: AmqpTestListener; url: string }> {
+  const broker = new AmqpTestListener();
+  const url = await broker.start();
+  cleanups.push(() => broker.close());
+  return { broker, url };
+}
+
+async function messenger(options: AmqpMessengerOptions): Promise<AmqpMessenger> {
+  const instance = new AmqpMessenger({ sendTimeoutMs: 2000, ...options });
+  await instance.onModuleInit();
+  cleanups.push(() => instance.onApplicationShutdown());
+  return instance;
+}
+
+async function sendError(sending: Promise<void>): Promise<AmqpSendError> {
+  try {
+    await sending;
+  } catch (error) {
+    if (error instanceof AmqpSendError) return error;
+    throw error;
+  }
+  throw new Error('expected send() to reject');
+}
+
+describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
+  it("uses ActiveMQ's topic://<prefix><topic> address by default and maps every field", async () => {
+    const { broker, url } = await listener();
+    const amqp = await messenger({ urls: [url], topicPrefix: 'VirtualTopic.eng.pdc' });
+    const message = createMessage(
+      '.releases.added',
+      { new_value: { release_id: 'f-41', active: true }, url: 'https://pdc/r/f-41', author: 'alice', comment: null },
+      { headers: { priority: 4 } },
+    );
+    await amqp.send([message]);
+    expect(broker.attaches).toEqual(['topic://VirtualTopic.eng.pdc.releases.added']);
+    const { message: received } = broker.received[0];
+    expect(received.durable).toBe(true);
+    expect(received.message_id).toBe(message.id);
+    expect(received.content_type).toBe('application/json');
+    expect((received.creation_time as Date).getTime()).toBe(message.timestamp);
+    expect(JSON.parse(received.body as string)).toEqual(message.body);
+    expect(received.application_properties).toEqual({
+      url: 'https://pdc/r/f-41',
+      author: 'alice',
+      comment: null,
+      'DATA:release_id': 'f-41',
+      'DATA:active': true,
+      priority: 4,
+    });
+  });
+
+  it('sends consecutive messages of one topic on one link, in order per topic, and reuses links across batches', async () => {
+    const { broker, url } = await listener();
+    const amqp = await messenger({ urls: [url], address: '/topic/{prefix}{topic}' });
+    const batch: Message[] = [
+      createMessage('.a', { n: 1 }),
+      createMessage('.a', { n: 2 }),
+      createMessage('.b', { n: 3 }),
+      createMessage('.a', { n: 4 }),
+    ];
+    await amqp.send(batch);
+    await amqp.send([createMessage('.b', { n: 5 })]);
+    expect(broker.attaches).toEqual(['/topic/.a', '/topic/.b']);
+    const numbersOn = (address: string) =>
+      broker.received
+        .filter((received) => received.address === address)
+        .map(({ message, link }) => [link, JSON.parse(message.body as string).n]);
+    // One link per address (1 for .a, 2 for .b), in order on each; the links run side by side.
+    expect(numbersOn('/topic/.a')).toEqual([
+      [1, 1],
+      [1, 2],
+      [1, 4],
+    ]);
+    expect(numbersOn('/topic/.b')).toEqual([
+      [2, 3],
+      [2, 5],
+    ]);
+  });
+
+  it.each([
+    ['reject', 'rejected', 'amqp:precondition-failed', 'test broker says no'],
+    ['release', 'released', undefined, 'the broker released the message'],
+    ['modify', 'modified', undefined, 'the broker modified the message'],
+  ] as const)(
+    'rejects send() when the broker says %s, naming topic, id, URL and condition',
+    async (disposition, outcome, condition, description) => {
+      const { broker, url } = await listener();
+      broker.decide = ({ message }) => (JSON.parse(message.body as string).n === 2 ? disposition : 'accept');
+      const amqp = await messenger({ urls: [url] });
+      const batch = [createMessage('.a', { n: 1 }), createMessage('.a', { n: 2 }), createMessage('.a', { n: 3 })];
+      const error = await sendError(amqp.send(batch));
+      expect(error.url).toBe(url);
+      expect(error.acceptedIds).toEqual([batch[0].id, batch[2].id]);
+      expect(error.failures).toEqual([
+        { messageId: batch[1].id, topic: '.a', address: 'topic://.a', outcome, condition, description },
+      ]);
+      expect(error.message).toContain(`message ${batch[1].id} on topic ".a"`);
+      expect(error.message).toContain(url);
+      expect(error.message).toContain(outcome);
+    },
+  );
+
+  it('rejects send() when the broker does not settle within sendTimeoutMs', async () => {
+    const { broker, url } = await listener();
+    broker.decide = () => 'ignore';
+    const amqp = await messenger({ urls: [url], sendTimeoutMs: 300 });
+    const started = Date.now();
+    const error = await sendError(amqp.send([createMessage('.a', {})]));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error.failures[0]).toMatchObject({
+      outcome: 'timeout',
+      description: 'the broker did not settle it within 300 ms',
+    });
+  });
+
+  it('reports a link the broker refuses as refused, with its condition, not as a timeout', async () => {
+    const { broker, url } = await listener();
+    broker.unknownAddresses.add('topic://nope');
+    const amqp = await messenger({ urls: [url], sendTimeoutMs: 5000 });
+    const started = Date.now();
+    const error = await sendError(amqp.send([createMessage('nope', {}), createMessage('.fine', {})]));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error.failures).toEqual([
+      expect.objectContaining({
+        outcome: 'link-refused',
+        condition: 'amqp:not-found',
+        description: 'no such address: topic://nope',
+      }),
+    ]);
+    expect(error.acceptedIds).toHaveLength(1);
+  });
+
+  it('fails over from a closed port and from a broker that never answers, within connectionTimeout', async () => {
+    const { broker, url } = await listener();
+    const silent = await silentPort();
+    cleanups.push(silent.close);
+    const closed = await closedPort();
+    const amqp = await messenger({ urls: [silent.url, closed, url], connectionTimeout: 1 });
+    const started = Date.now();
+    await amqp.send([createMessage('.a', {})]);
+    expect(Date.now() - started).toBeLessThan(1000 + 500);
+    expect(amqp.connectedTo).toBe(url);
+    expect(broker.received).toHaveLength(1);
+  });
+
+  it('rejects with every URL and its reason when no broker opens', async () => {
+    const silent = await silentPort();
+    cleanups.push(silent.close);
+    const closed = await closedPort();
+    const amqp = await messenger({ urls: [silent.url, closed], connectionTimeout: 0.5 });
+    await expect(amqp.send([createMessage('.a', {})])).rejects.toThrow(
+      expect.objectContaining({
+        name: 'AmqpConnectionError',
+        attempts: expect.arrayContaining([
+          { url: silent.url, reason: 'no AMQP connection opened within 0.5 s' },
+          { url: closed, reason: expect.stringContaining('ECONNREFUSED') },
+        ]),
+      }),
+    );
+  });
+
+  it('lets sends in flight settle on shutdown, then closes', async () => {
+    const { broker, url } = await listener();
+    broker.settleDelayMs = 300;
+    const amqp = new AmqpMessenger({ urls: [url] });
+    await amqp.onModuleInit();
+    const sending = amqp.send([createMessage('.a', {}), createMessage('.a', {})]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await amqp.onApplicationShutdown();
+    await expect(sending).resolves.toBeUndefined();
+    await expect(amqp.send([createMessage('.a', {})])).rejects.toThrow('shutting down');
+  });
+
+  it('refuses plain amqp:// with certificates, and a missing certificate file, at start-up', () => {
+    expect(() => new AmqpMessenger({ urls: ['amqp://broker:5672'], caCertificate: '/nonexistent/ca.crt' })).toThrow(
+      'caCertificate: cannot read /nonexistent/ca.crt',
+    );
+    expect(() => new AmqpMessenger({ urls: ['http://broker'], connectionTimeout: 0 })).toThrow(
+      /urls\[0\]: "http:\/\/broker" is not an amqp:\/\/ or amqps:\/\/ URL[\s\S]*connectionTimeout: expected a number of seconds > 0/,
+    );
+  });
+});

@@ -1,0 +1,8 @@
+# Names and places shared by the broker scripts; sourced, not run.
+STATE_DIR=/var/tmp/nestjs-messaging-brokers
+PROJECT_NODE_DIR=$STATE_DIR/project-node
+PROJECT_NODE=nestjs-messaging@localhost
+PROJECT_PLAIN_PORT=5682
+PROJECT_TLS_PORT=5681
+PROJECT_DIST_PORT=25682
+BROKERS_JSON=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.test-brokers/brokers.json

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Starts or stops the project-owned RabbitMQ node set up by setup.sh.
+# Usage: project-node.sh start|stop|status
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/broker-env.sh"
+
+as_rabbitmq() {
+  runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq \
+    RABBITMQ_NODENAME="$PROJECT_NODE" \
+    RABBITMQ_NODE_PORT="$PROJECT_PLAIN_PORT" \
+    RABBITMQ_DIST_PORT="$PROJECT_DIST_PORT" \
+    RABBITMQ_CONFIG_FILE="$PROJECT_NODE_DIR/rabbitmq.conf" \
+    RABBITMQ_MNESIA_BASE="$PROJECT_NODE_DIR/mnesia" \
+    RABBITMQ_LOG_BASE="$PROJECT_NODE_DIR/log" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$PROJECT_NODE_DIR/enabled_plugins" \
+    RABBITMQ_PID_FILE="$PROJECT_NODE_DIR/node.pid" \
+    "$@"
+}
+
+case "${1:-}" in
+  start)
+    as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server -detached
+    for ((i = 0; i < 100; i++)); do [ -s "$PROJECT_NODE_DIR/node.pid" ] && break; sleep 0.1; done
+    as_rabbitmq timeout 100 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" wait --timeout 90 "$PROJECT_NODE_DIR/node.pid" >/dev/null
+    ;;
+  stop)
+    # Only a running node is stopped: rabbitmqctl waits forever on the pid file of one that is not.
+    pid=$(cat "$PROJECT_NODE_DIR/node.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      as_rabbitmq timeout 60 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" stop >/dev/null || kill "$pid"
+      for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    ;;
+  status)
+    as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" status >/dev/null
+    ;;
+  *)
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+    ;;
+esac
