@@ -16,9 +16,12 @@ npx prettier --check . >/dev/null
 step 'build'
 npm run build --silent
 
+step 'brokers (test/brokers/setup.sh)'
+bash test/brokers/setup.sh
+
 step 'jest (unit, integration, end-to-end)'
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+trap 'rm -f "$results"; bash test/brokers/teardown.sh' EXIT
 status=0
 node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --json --outputFile="$results" "$@" || status=$?
 # One plain closing line, the same whatever the runner prints above it.

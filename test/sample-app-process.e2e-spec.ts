@@ -6,6 +6,7 @@ import { Subscriber } from 'zeromq';
 import { verifyFedmsgSignature } from 'nestjs-messaging';
 import { request } from './support/http-app.js';
 import { nextEvent } from './support/zmq-events.js';
+import { brokers, consume, declareTopicQueue } from './support/brokers.js';
 import { createTestPki } from './support/test-pki.js';
 
 const root = join(import.meta.dirname, '..');
@@ -146,6 +147,46 @@ describe('the built sample app with MESSAGE_BUS_BACKEND=fedmsg', () => {
   it('refuses a bad FEDMSG_ENDPOINT at start-up, naming the option', async () => {
     await expect(startSampleApp({ MESSAGE_BUS_BACKEND: 'fedmsg', FEDMSG_ENDPOINT: 'http://nope' })).rejects.toThrow(
       'endpoints[0]: "http://nope" is not a ZeroMQ endpoint',
+    );
+  });
+});
+
+describe('the built sample app with MESSAGE_BUS_BACKEND=amqp', () => {
+  it('delivers its messages to RabbitMQ over AMQP 1.0, nothing for the failed request', async () => {
+    const { shared } = brokers();
+    const queue = 'Consumer.sample.VirtualTopic.eng.pdc.releases';
+    await declareTopicQueue(shared.url, queue, 'eng.pdc.releases.*');
+    const app = await startSampleApp({
+      MESSAGE_BUS_BACKEND: 'amqp',
+      MESSAGE_BUS_URLS: shared.url,
+      MESSAGE_BUS_ADDRESS: '/topic/{prefix}{topic}',
+      MESSAGE_BUS_TOPIC_PREFIX: 'eng.pdc',
+      MESSAGE_BUS_CONNECTION_TIMEOUT: '5',
+      MESSAGE_BUS_USERNAME: shared.username,
+      MESSAGE_BUS_PASSWORD: shared.password,
+    });
+    try {
+      const release = { short: 'rhel', version: '11', name: 'RHEL' };
+      const headers = { authorization: 'Bearer carol', 'PDC-Change-Comment': 'GA' };
+      expect((await request(app.url, 'POST', '/releases', { body: release, headers })).status).toBe(201);
+      expect((await request(app.url, 'POST', '/releases', { body: release })).status).toBe(409);
+      expect((await request(app.url, 'PATCH', '/releases/rhel-11', { body: { active: false } })).status).toBe(200);
+      const received = await consume(shared.url, queue, 2);
+      expect(received.map((message) => message.subject)).toEqual(['.releases.added', '.releases.changed']);
+      expect(received[0].application_properties).toMatchObject({
+        author: 'carol',
+        comment: 'GA',
+        'DATA:release_id': 'rhel-11',
+        url: expect.stringMatching(/\/releases\/rhel-11$/),
+      });
+    } finally {
+      await stop(app.child);
+    }
+  });
+
+  it('refuses a missing MESSAGE_BUS_URLS at start-up, naming the option', async () => {
+    await expect(startSampleApp({ MESSAGE_BUS_BACKEND: 'amqp' })).rejects.toThrow(
+      'urls: expected at least one amqp:// or amqps:// URL',
     );
   });
 });
