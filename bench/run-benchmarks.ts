@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { HTTP_PLATFORMS, type HttpPlatform } from '../sample-app/http-platform.js';
+import { runAmqpBenchmark } from './amqp-bench.js';
 import { runFedmsgBenchmark } from './fedmsg-bench.js';
 import type { HttpVariant } from './http-bench.app.js';
 
@@ -75,10 +76,11 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-const only = process.env.BENCH_ONLY; // "http" or "fedmsg" to run one part
+const only = process.env.BENCH_ONLY; // "http", "fedmsg" or "amqp" to run one part
 
 if (only === undefined || only === 'http') await runHttpBenchmark();
 if (only === undefined || only === 'fedmsg') await runFedmsgBenchmark();
+if (only === undefined || only === 'amqp') await runAmqpBenchmark();
 
 async function runHttpBenchmark(): Promise<void> {
   console.log(

@@ -9,6 +9,7 @@
 #    and restart tests stop and start.
 # Safe to run twice: a project node left from an earlier run is stopped and
 # started afresh. teardown.sh stops what this script started.
+# --shared-only: just the shared node (what the benchmarks need).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/broker-env.sh"
@@ -115,6 +116,10 @@ JSON
 
 ensure_rabbitmq_installed
 ensure_shared_node
+if [ "${1:-}" = "--shared-only" ]; then
+  log "shared node amqp://127.0.0.1:5672 (AMQP 1.0 enabled)"
+  exit 0
+fi
 start_project_node
 write_brokers_json
 log "shared node amqp://127.0.0.1:5672, project node amqp://127.0.0.1:$PROJECT_PLAIN_PORT and amqps://localhost:$PROJECT_TLS_PORT"
