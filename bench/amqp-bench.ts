@@ -7,6 +7,9 @@ import { toAmqpMessage } from '../lib/messengers/amqp/amqp-message.mapper.js';
 const URL = process.env.BENCH_AMQP_URL ?? 'amqp://127.0.0.1:5672';
 const QUEUE = 'nestjs-messaging-bench';
 const ROUTING_KEY = 'bench.amqp';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function resetQueue(): Promise<void> {
   const connection = await amqplib.connect(URL.replace('amqp://', 'amqp://guest:guest@'));
@@ -99,11 +102,18 @@ export async function runAmqpBenchmark(): Promise<void> {
     const batches = split(messages(count), size);
     await resetQueue();
     await rawRheaRate(split(messages(Math.min(count, 500)), size)); // warm-up
+    const raws: number[] = [];
+    const messengers: number[] = [];
+    // Interleaved rounds, median of each: the broker's disk makes single runs vary.
+    for (let round = 0; round < ROUNDS; round++) {
+      await resetQueue();
+      raws.push(await rawRheaRate(batches));
+      await resetQueue();
+      messengers.push(await messengerRate(batches));
+    }
     await resetQueue();
-    const raw = await rawRheaRate(batches);
-    await resetQueue();
-    const ours = await messengerRate(batches);
-    await resetQueue();
+    const raw = median(raws);
+    const ours = median(messengers);
     console.log(
       `  batches of ${String(size).padEnd(2)}  raw rhea ${raw.toFixed(0).padStart(6)} msg/s   AmqpMessenger ${ours.toFixed(0).padStart(6)} msg/s   ratio ${(ours / raw).toFixed(2)}`,
     );

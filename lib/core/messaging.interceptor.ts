@@ -69,16 +69,16 @@ export class MessagingInterceptor implements NestInterceptor {
     result: unknown,
     subscriber: Subscriber<unknown>,
   ): void {
+    if (isErrorResponse(context)) {
+      batch.drop();
+      subscriber.complete();
+      return;
+    }
     let messages: readonly Message[];
     try {
       for (const { topic, options } of emits) {
         const body: unknown = options.body ? options.body(result as never, context) : result;
         batch.add(createMessage(topic, body as object, { headers: options.headers }));
-      }
-      if (isErrorResponse(context)) {
-        batch.drop();
-        subscriber.complete();
-        return;
       }
       messages = this.enrich(context, batch.take());
     } catch (error) {
