@@ -51,6 +51,25 @@ describe('package manifest', () => {
     }
   });
 
+  it("keeps broker clients' types out of the public declarations (built by npm test)", () => {
+    // Follow the imports of dist/lib/index.d.ts: an app without rhea or zeromq must still type-check.
+    const seen = new Set<string>();
+    const pending = [join(root, 'dist/lib/index.d.ts')];
+    const leaks: string[] = [];
+    while (pending.length > 0) {
+      const file = pending.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      for (const specifier of importsOf(file)) {
+        if (specifier.startsWith('.')) pending.push(join(file, '..', specifier.replace(/\.js$/, '.d.ts')));
+        else if (['rhea', 'zeromq'].includes(packageName(specifier)))
+          leaks.push(`${relative(root, file)}: ${specifier}`);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(10);
+    expect(leaks).toEqual([]);
+  });
+
   it('exposes one entry point, with types', () => {
     expect(manifest.exports['.']).toEqual({ types: './dist/lib/index.d.ts', default: './dist/lib/index.js' });
   });

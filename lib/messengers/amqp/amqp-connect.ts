@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Connection, ConnectionOptions, Container, EventContext } from 'rhea';
 import type { BrokerTarget, ResolvedAmqpOptions } from './amqp-options.interface.js';
 import { AmqpConnectionError } from './amqp.errors.js';
@@ -36,7 +37,8 @@ function connectTo(container: Container, target: BrokerTarget, options: Resolved
     ...(target.tls
       ? {
           transport: 'tls' as const,
-          servername: target.host,
+          // SNI takes host names only (RFC 6066).
+          servername: isIP(target.host) === 0 ? target.host : undefined,
           ca: options.tls.ca,
           cert: options.tls.cert,
           key: options.tls.key,

@@ -10,6 +10,8 @@ import { loadFedmsgSigner, signFedmsgEnvelope, type FedmsgSigner } from './fedms
 import { JoinGate } from './join-gate.js';
 import { loadZeromq } from './load-zeromq.js';
 
+const DROP_LOG_INTERVAL_MS = 10_000;
+
 /** Counters of what a `FedmsgMessenger` handed to its socket. */
 export interface FedmsgStats {
   /** Messages handed to the socket. */
@@ -45,7 +47,8 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
   private counter = 0;
   private published = 0;
   private dropped = 0;
-  private dropping = 0;
+  private dropsLoggedAt = Number.NEGATIVE_INFINITY;
+  private droppedAtLastLog = 0;
   // zeromq.js allows one send at a time: concurrent batches queue here, in order.
   private tail: Promise<void> = Promise.resolve();
   private followers: Promise<unknown> | undefined;
@@ -141,22 +144,25 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
       try {
         await socket.send([topic, body]);
         this.published++;
-        if (this.dropping > 0) {
-          this.logger.warn(`Publishing again, after ${this.dropping} message(s) dropped at the high-water mark`);
-          this.dropping = 0;
-        }
       } catch (error) {
         if ((error as { code?: string }).code !== 'EAGAIN') throw error;
-        // One log line when dropping starts and one when it stops: no storm while a subscriber lags.
-        if (this.dropping === 0) {
-          this.logger.warn(
-            `A subscriber reached the high-water mark (${this.options.highWaterMark}): dropping messages, from ${message.id} on ${topic}`,
-          );
-        }
-        this.dropping++;
         this.dropped++;
+        this.reportDrops(message, topic);
       }
     }
+  }
+
+  /** At most one line per DROP_LOG_INTERVAL_MS while a subscriber lags: no log storm. */
+  private reportDrops(message: Message, topic: string): void {
+    const now = Date.now();
+    if (now - this.dropsLoggedAt < DROP_LOG_INTERVAL_MS) return;
+    const since = this.dropped - this.droppedAtLastLog;
+    this.dropsLoggedAt = now;
+    this.droppedAtLastLog = this.dropped;
+    this.logger.warn(
+      `A subscriber is at the high-water mark (${this.options.highWaterMark}): ${since} message(s) dropped since the last report, ` +
+        `${this.dropped} in all (latest ${message.id} on ${topic})`,
+    );
   }
 
   /** Topics repeat: build each full fedmsg topic once. */
