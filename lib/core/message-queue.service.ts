@@ -63,7 +63,9 @@ export class MessageQueue {
    * Opens a message context for work that is not a request handler (cron
    * jobs, queue consumers, scripts): messages added inside `fn` are sent
    * when it resolves and dropped when it rejects. It always opens a new
-   * batch, even inside a request.
+   * batch, even inside a request. The promise settles like `fn`'s, once the
+   * messages are handed to the messenger (with `delivery: 'await'`, once
+   * the messenger is done with them).
    *
    * @example
    * ```ts
