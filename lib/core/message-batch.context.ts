@@ -1,12 +1,12 @@
-import { Injectable } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
-import { MessageBatch } from './message-batch.js';
+import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { ClsService, ContextClsStoreMap } from 'nestjs-cls';
+import type { MessageBatch } from './message-batch.js';
 import { BATCH_KEY } from './messaging.constants.js';
 
 type Store = Record<symbol, unknown>;
 
 /**
- * Keeps the current `MessageBatch` in the nestjs-cls context. Reuses a
+ * Keeps the current `MessageBatch` in the nestjs-cls context. Joins a
  * context the application already opened (ClsMiddleware, ClsGuard, ...),
  * opens one otherwise, so it works with or without the app's own ClsModule.
  */
@@ -20,8 +20,11 @@ export class MessageBatchContext {
     return store?.[BATCH_KEY] as MessageBatch | undefined;
   }
 
-  /** Runs `fn` with `batch` as the current batch. */
-  runWith<T>(batch: MessageBatch, fn: () => T): T {
+  /**
+   * Runs `fn` with `batch` as the current batch. `context` is the request's
+   * execution context, when there is one.
+   */
+  runWith<T>(batch: MessageBatch, fn: () => T, context?: ExecutionContext): T {
     const store = this.cls.get() as Store | undefined;
     if (store !== undefined && store[BATCH_KEY] === undefined) {
       // One context per request already exists: join it, which costs nothing.
@@ -30,6 +33,10 @@ export class MessageBatchContext {
     }
     // No context, or one that already has a batch (nested run): a child
     // context that inherits the app's values keeps the two batches apart.
-    return this.cls.runWith({ ...store, [BATCH_KEY]: batch }, fn);
+    const child: Store = { ...store, [BATCH_KEY]: batch };
+    // nestjs-cls's own ClsInterceptor (or guard), if it runs after us for this
+    // request, takes the store registered here instead of starting an empty one.
+    if (store === undefined && context !== undefined) ContextClsStoreMap.set(context, child);
+    return this.cls.runWith(child, fn);
   }
 }

@@ -39,21 +39,25 @@ export class MessagingInterceptor implements NestInterceptor {
       let last: unknown;
       let subscription: Subscription | undefined;
       // next.handle() binds the handler to the async context it is called in.
-      this.batches.runWith(batch, () => {
-        subscription = next.handle().subscribe({
-          next: (value) => {
-            last = value;
-            subscriber.next(value);
-          },
-          error: (error: unknown) => {
-            batch.drop();
-            subscriber.error(error);
-          },
-          complete: () => {
-            this.complete(context, batch, emits, last, subscriber);
-          },
-        });
-      });
+      this.batches.runWith(
+        batch,
+        () => {
+          subscription = next.handle().subscribe({
+            next: (value) => {
+              last = value;
+              subscriber.next(value);
+            },
+            error: (error: unknown) => {
+              batch.drop();
+              subscriber.error(error);
+            },
+            complete: () => {
+              this.complete(context, batch, emits, last, subscriber);
+            },
+          });
+        },
+        context,
+      );
       return () => {
         // A client that went away before completion: nothing is sent.
         if (batch.isOpen) batch.drop();
