@@ -26,7 +26,7 @@ export interface AmqpMessengerOptions {
    * the private key, as the seed's file does; otherwise set `privateKey`. Default: no client certificate.
    */
   certificate?: string;
-  /** PEM file with the client's private key, when `certificate` holds only the certificate. */
+  /** PEM file with the client's private key, when `certificate` holds only the certificate. Default: the key inside `certificate`. */
   privateKey?: string;
   /** PEM file with the CA certificate(s) that signed the brokers' certificates (seed: `CACERT`). Default: the system's CAs. */
   caCertificate?: string;

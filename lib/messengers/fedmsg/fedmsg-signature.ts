@@ -52,8 +52,8 @@ export function loadFedmsgSigner(options: FedmsgSigningOptions): FedmsgSigner {
 /**
  * Signs as fedmsg's X.509 backend does: `crypto` set to `x509`, an RSA
  * PKCS#1 v1.5 SHA-1 signature over the canonical JSON of the envelope, then
- * `signature` and `certificate` added. Returns the envelope and the exact
- * bytes to send.
+ * `signature` and `certificate` added. Encode the result with
+ * `canonicalJson`: those are the bytes the signature was computed over.
  */
 export function signFedmsgEnvelope(envelope: FedmsgEnvelope, signer: FedmsgSigner): FedmsgEnvelope {
   const unsigned: FedmsgEnvelope = { ...envelope, crypto: 'x509' };

@@ -65,7 +65,7 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
     return { published: this.published, dropped: this.dropped };
   }
 
-  /** The endpoint bound (bind mode) or the relay endpoints connected to (active mode), once started. */
+  /** The endpoint bound (bind mode), or the last relay endpoint connected to (active mode), once started. */
   get endpoint(): string | undefined {
     return this.socket?.lastEndpoint ?? undefined;
   }
