@@ -37,8 +37,9 @@ function connectTo(container: Container, target: BrokerTarget, options: Resolved
     ...(target.tls
       ? {
           transport: 'tls' as const,
-          // SNI takes host names only (RFC 6066).
-          servername: isIP(target.host) === 0 ? target.host : undefined,
+          // SNI takes host names only (RFC 6066); '' (not undefined, which rhea
+          // replaces with the host) sends none, and the certificate is still checked against the IP.
+          servername: isIP(target.host) === 0 ? target.host : '',
           ca: options.tls.ca,
           cert: options.tls.cert,
           key: options.tls.key,
