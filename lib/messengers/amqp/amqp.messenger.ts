@@ -145,7 +145,11 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
     if (this.lastFailure && Date.now() < this.retryAt) return Promise.reject(this.lastFailure);
     const container = this.container;
     if (container === undefined) {
-      return Promise.reject(new MessagingError('AmqpMessenger is not started: it connects in onModuleInit'));
+      return Promise.reject(
+        new MessagingError(
+          'AmqpMessenger is not started: pass it to MessagingModule (Nest calls onModuleInit), or call onModuleInit() yourself',
+        ),
+      );
     }
     this.connecting = connectToAny(container, this.options).then(
       (open) => {

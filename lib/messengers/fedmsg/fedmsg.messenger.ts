@@ -116,7 +116,9 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
     const socket = this.socket;
     if (socket === undefined) {
       return Promise.reject(
-        new MessagingError('FedmsgMessenger is not open: it opens in onModuleInit and closes on application shutdown'),
+        new MessagingError(
+          'FedmsgMessenger is not open: pass it to MessagingModule (Nest calls onModuleInit), or call onModuleInit() yourself; it closes on application shutdown',
+        ),
       );
     }
     const job = this.tail.then(() => this.publish(socket, messages));
