@@ -23,6 +23,7 @@ export {
   MessagingContextError,
   MessagingError,
   MessagingOptionsError,
+  MessengerUnavailableError,
 } from './core/messaging.errors.js';
 export { InjectMessenger, Messenger } from './messengers/messenger.interface.js';
 export { LoggingMessenger } from './messengers/logging/logging.messenger.js';
@@ -39,5 +40,27 @@ export {
 } from './messengers/amqp/amqp.errors.js';
 export { canonicalJson as fedmsgCanonicalJson } from './messengers/fedmsg/canonical-json.js';
 export { verifyFedmsgSignature, type FedmsgVerification } from './messengers/fedmsg/fedmsg-signature.js';
+export {
+  InjectOutboxStore,
+  OutboxStore,
+  type ClaimRequest,
+  type FailedAttempt,
+  type OutboxCounts,
+  type OutboxEntry,
+  type OutboxFilter,
+  type OutboxStatus,
+} from './reliability/outbox-store.interface.js';
+export type { OutboxStoreFactory, OutboxStoreOption } from './reliability/outbox-store.factory.js';
+export { MemoryOutboxStore, type MemoryOutboxStoreOptions } from './reliability/stores/memory-outbox.store.js';
+export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './reliability/stores/sqlite/sqlite-outbox.store.js';
+export type { DispatchOptions, RetryOptions } from './reliability/dispatch-options.interface.js';
+export {
+  OutboxAdmin,
+  type OutboxPurgeFilter,
+  type OutboxRetryFilter,
+  type OutboxStats,
+} from './reliability/outbox-admin.service.js';
+export type { DispatchCounters } from './reliability/outbox-dispatcher.service.js';
+export { OutboxWriteError } from './reliability/outbox.errors.js';
 export { CapturingMessenger } from './testing/capturing.messenger.js';
 export { MessagingTestingModule } from './testing/messaging-testing.module.js';

@@ -3,6 +3,7 @@ import { ClsModule } from 'nestjs-cls';
 import { HTTP_PLATFORMS } from '../sample-app/http-platform.js';
 import { AuditService, CycleController } from './support/cycle.controller.js';
 import { startApp, type RunningApp } from './support/http-app.js';
+import { waitFor } from './support/wait-for.js';
 
 async function startCycleApp(
   platform: (typeof HTTP_PLATFORMS)[number],
@@ -114,17 +115,20 @@ describe.each(HTTP_PLATFORMS)('request cycle on %s', (platform) => {
     expect(capture.bodiesOf('.stream.tick').map((body) => body.index)).toEqual([0, 1, 2]);
   });
 
-  it('keeps the response and logs once when the messenger fails', async () => {
+  it('keeps the response and logs the failed attempt once, with ids and the next attempt', async () => {
     capture.failWith(new Error('broker unreachable'));
     const response = await running.request('POST', '/ok', { body: { value: 'b' } });
     expect(response.status).toBe(201);
     expect(response.body).toEqual({ done: true });
-    const errors = running.logs.linesAt('error');
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toContain('broker unreachable');
-    expect(errors[0]).toContain('2 message(s)');
-    expect(errors[0]).toContain('.items.added x1');
-    expect(errors[0]).toMatch(/ids: [0-9a-f-]{36}, [0-9a-f-]{36}/);
+    await waitFor(() => running.logs.linesAt('warn').length === 1);
+    const warnings = running.logs.linesAt('warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('broker unreachable');
+    expect(warnings[0]).toContain('2 message(s)');
+    expect(warnings[0]).toContain('.items.added x1');
+    expect(warnings[0]).toContain('(attempt 1); next attempt at');
+    expect(warnings[0]).toMatch(/ids: [0-9a-f-]{36}, [0-9a-f-]{36}/);
+    expect(running.logs.linesAt('error')).toEqual([]);
   });
 });
 

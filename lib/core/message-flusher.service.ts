@@ -1,91 +1,68 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { Messenger } from '../messengers/messenger.interface.js';
-import { describeBatch } from './batch-description.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { OutboxDispatcher } from '../reliability/outbox-dispatcher.service.js';
+import { OutboxWriteError } from '../reliability/outbox.errors.js';
+import { OutboxStore } from '../reliability/outbox-store.interface.js';
 import type { Message } from './message.interface.js';
 import type { DeliveryMode } from './messaging-options.interface.js';
-import { LOGGER_CONTEXT, MESSAGING_OPTIONS } from './messaging.constants.js';
+import { MESSAGING_OPTIONS } from './messaging.constants.js';
 
 /** Options the flusher needs, resolved once at start-up. */
 export interface FlusherOptions {
   readonly delivery: DeliveryMode;
-  readonly shutdownTimeoutMs: number;
 }
 
 /**
- * Hands each closed batch to the messenger, exactly once. A failing
- * messenger is logged once and never reaches the caller: the response is
- * decided by then. In `background` mode the caller does not wait; sends
- * still in flight are awaited on application shutdown.
+ * Hands each closed batch to the outbox, exactly once, and wakes the
+ * dispatcher. A durable store's write is awaited (the response then means
+ * "stored"); a failed write rejects so the request fails rather than
+ * promising a delivery nobody can keep. The memory store's refusal is logged
+ * and counted, and the response stands.
  */
 @Injectable()
-export class MessageFlusher implements BeforeApplicationShutdown {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
-  // A count rather than a set of promises: this runs on every request that sends.
-  private inFlight = 0;
-  private drained: (() => void) | undefined;
-
+export class MessageFlusher {
   constructor(
-    @Inject(Messenger) private readonly messenger: Messenger,
+    @Inject(OutboxStore) private readonly store: OutboxStore,
+    private readonly dispatcher: OutboxDispatcher,
     @Inject(MESSAGING_OPTIONS) private readonly options: FlusherOptions,
   ) {}
 
   /**
-   * Starts sending `messages`. Returns a promise to wait on in `await` mode,
-   * `undefined` in `background` mode. Never rejects.
+   * Stores `messages`. Returns a promise to wait on before responding (a
+   * durable store, or `await` mode), `undefined` when there is nothing to
+   * wait for.
+   *
+   * @throws (the promise rejects with) OutboxWriteError when a durable store could not take them.
    */
   flush(messages: readonly Message[]): Promise<void> | undefined {
     if (messages.length === 0) return undefined;
-    let sending: Promise<void>;
-    try {
-      sending = this.messenger.send(messages);
-    } catch (error) {
-      this.logFailure(messages, error);
-      return undefined;
-    }
-    // A messenger written in plain JavaScript may forget to return a promise.
-    if (typeof (sending as Partial<Promise<void>> | undefined)?.then !== 'function') return undefined;
-    this.inFlight++;
-    const settled = sending.then(
+    const awaitDelivery = this.options.delivery === 'await';
+    const stored = this.store.append(messages).then(
       () => {
-        this.settle();
+        this.dispatcher.counters.accepted += messages.length;
+        this.dispatcher.wake();
+        return true;
       },
       (error: unknown) => {
-        this.logFailure(messages, error);
-        this.settle();
+        this.dispatcher.counters.refused += messages.length;
+        const refusal = asWriteError(messages, error);
+        this.dispatcher.refused(messages, refusal.message);
+        if (this.store.durable) throw refusal;
+        return false;
       },
     );
-    return this.options.delivery === 'await' ? settled : undefined;
-  }
-
-  /** Lets background sends finish (within `shutdownTimeoutMs`) before messengers close their connections. */
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.inFlight === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await new Promise<boolean>((resolve) => {
-      this.drained = () => {
-        resolve(true);
-      };
-      timer = setTimeout(() => {
-        resolve(false);
-      }, this.options.shutdownTimeoutMs);
-    });
-    clearTimeout(timer);
-    if (!finished) {
-      this.logger.error(
-        `Shutting down with ${this.inFlight} batch(es) still being sent after ${this.options.shutdownTimeoutMs} ms; they may be lost`,
-      );
+    if (awaitDelivery) {
+      return stored.then((accepted) => (accepted ? this.dispatcher.whenAttempted(messages) : undefined));
     }
+    return this.store.durable ? stored.then(() => undefined) : undefined;
   }
+}
 
-  private settle(): void {
-    this.inFlight--;
-    if (this.inFlight === 0) this.drained?.();
-  }
-
-  private logFailure(messages: readonly Message[], error: unknown): void {
-    this.logger.error(
-      `Failed to send ${describeBatch(messages)}: ${error instanceof Error ? error.message : String(error)}`,
-      error instanceof Error ? error.stack : undefined,
-    );
-  }
+function asWriteError(messages: readonly Message[], error: unknown): OutboxWriteError {
+  if (error instanceof OutboxWriteError) return error;
+  return new OutboxWriteError(
+    messages.map(({ id }) => id),
+    [...new Set(messages.map(({ topic }) => topic))],
+    error instanceof Error ? error.message : String(error),
+    { cause: error },
+  );
 }

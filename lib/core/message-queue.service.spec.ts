@@ -14,7 +14,8 @@ describe('MessageQueue outside requests', () => {
   beforeEach(async () => {
     capture = new CapturingMessenger();
     moduleRef = await Test.createTestingModule({
-      imports: [MessagingModule.forRoot({ messenger: capture })],
+      // await: run() settles after the first delivery attempt, so the capture can be read right away.
+      imports: [MessagingModule.forRoot({ messenger: capture, delivery: 'await' })],
     }).compile();
     queue = moduleRef.get(MessageQueue);
   });
@@ -84,14 +85,27 @@ describe('MessageQueue outside requests', () => {
     expect(capture.messages).toEqual([]);
   });
 
-  it('run() does not reject when the messenger fails', async () => {
-    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  it('run() does not reject when the messenger fails; the failure is logged once and retried', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     capture.failWith(new Error('down'));
     await expect(queue.run(() => queue.add('.cron', {}))).resolves.toMatchObject({ topic: '.cron' });
     expect(logged).toHaveBeenCalledTimes(1);
     expect(logged.mock.calls[0][0]).toMatch(
-      /^Failed to send 1 message\(s\) \[topics: \.cron x1\] \[ids: [0-9a-f-]{36}\]: down$/,
+      /^Delivery of 1 message\(s\) \[topics: \.cron x1\] \[ids: [0-9a-f-]{36}\] failed \(attempt 1\); next attempt at \d{4}-\d\d-\d\dT[\d:.]+Z: down$/,
     );
     logged.mockRestore();
+  });
+
+  it('in background mode, run() settles once the messages are in the outbox; they are sent right after', async () => {
+    const background = await Test.createTestingModule({
+      imports: [MessagingModule.forRoot({ messenger: capture })],
+    }).compile();
+    try {
+      const backgroundQueue = background.get(MessageQueue);
+      await backgroundQueue.run(() => backgroundQueue.add('.cron', { n: 1 }));
+      expect((await capture.waitForMessages(1)).map(({ body }) => body)).toEqual([{ n: 1 }]);
+    } finally {
+      await background.close();
+    }
   });
 });

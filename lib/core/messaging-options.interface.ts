@@ -1,5 +1,7 @@
 import type { ExecutionContext, InjectionToken, Type } from '@nestjs/common';
 import type { Messenger } from '../messengers/messenger.interface.js';
+import type { DispatchOptions } from '../reliability/dispatch-options.interface.js';
+import type { OutboxStoreOption } from '../reliability/outbox-store.factory.js';
 import type { JsonObject } from './message.interface.js';
 
 /** A factory that builds the messenger, with its dependencies injected. */
@@ -24,8 +26,12 @@ export type MessageEnricher = (context: ExecutionContext) => Readonly<JsonObject
 
 /**
  * When a successful request's response is sent relative to its messages:
- * - `background`: right away; the messenger sends meanwhile (PDC's behaviour).
- * - `await`: after the messenger's `send()` settled, success or failure.
+ * - `background`: as soon as they are in the outbox (written to disk, for a
+ *   durable store); the dispatcher sends them meanwhile. Broker latency and
+ *   outages never reach response times (PDC's behaviour, made reliable).
+ * - `await`: after their first delivery attempt (delivered, or failed and
+ *   kept for a retry), at most `dispatch.awaitTimeoutMs`. Each response then
+ *   pays a broker round trip, and a slow broker slows every request.
  */
 export type DeliveryMode = 'background' | 'await';
 
@@ -37,15 +43,25 @@ export interface MessagingModuleOptions {
    */
   messenger?: MessengerOption;
   /**
-   * Whether the response waits for the messenger. `background` keeps broker
-   * latency out of response times; `await` makes a 2xx response mean the
-   * messenger's `send()` has finished (it still never turns a response into
-   * an error). Default: `background`.
+   * Whether the response waits for the first delivery attempt of its
+   * messages (`await`) or only for the outbox (`background`). A broker
+   * failure never turns a response into an error either way. Default: `background`.
    */
   delivery?: DeliveryMode;
   /**
-   * On application shutdown, how long to wait for background sends still in
-   * flight before messengers close. Default: `10000` ms.
+   * Where accepted messages wait for the broker. The default,
+   * `MemoryOutboxStore`, is bounded and lost with the process; pass a
+   * `SqliteOutboxStore` (or your own `OutboxStore`) for messages that survive
+   * a crash. A class, a `{ useFactory, inject }` or an instance.
+   * Default: `new MemoryOutboxStore()` (10 000 messages).
+   */
+  outbox?: OutboxStoreOption;
+  /** Batching, leases, retry schedule and retention of the dispatcher. Every field has a default. */
+  dispatch?: DispatchOptions;
+  /**
+   * On application shutdown, how long the dispatcher keeps delivering pending
+   * messages before the messenger closes; what is left stays in a durable
+   * store (or is logged, id by id, from the memory store). Default: `10000` ms.
    */
   shutdownTimeoutMs?: number;
   /**

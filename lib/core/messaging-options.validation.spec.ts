@@ -35,7 +35,7 @@ describe('validateMessagingOptions', () => {
         colour: 'red',
       }),
     ).toEqual([
-      'colour: unknown option (known: messenger, delivery, shutdownTimeoutMs, enrich, commentHeader, authorOf, isGlobal)',
+      'colour: unknown option (known: messenger, delivery, outbox, dispatch, shutdownTimeoutMs, enrich, commentHeader, authorOf, isGlobal)',
       'messenger.useFactory: expected a function, got number 3',
       'messenger.inject: expected an array of tokens, got "x"',
       'delivery: expected "background" or "await", got "later"',

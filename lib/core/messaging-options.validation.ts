@@ -1,10 +1,14 @@
 import type { Messenger } from '../messengers/messenger.interface.js';
+import { checkDispatchOptions } from '../reliability/dispatch-options.validation.js';
+import type { OutboxStore } from '../reliability/outbox-store.interface.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { MessagingOptionsError } from './messaging.errors.js';
 
 const KNOWN_OPTIONS = new Set<string>([
   'messenger',
   'delivery',
+  'outbox',
+  'dispatch',
   'shutdownTimeoutMs',
   'enrich',
   'commentHeader',
@@ -31,6 +35,8 @@ export function validateMessagingOptions(options: unknown): MessagingModuleOptio
     }
   }
   checkMessenger(record.messenger, issues);
+  checkOutbox(record.outbox, issues);
+  checkDispatchOptions(record.dispatch, issues);
   const { delivery, shutdownTimeoutMs, enrich, commentHeader, authorOf } = record;
   if (delivery !== undefined && delivery !== 'background' && delivery !== 'await') {
     issues.push(`delivery: expected "background" or "await", got ${describe(delivery)}`);
@@ -83,6 +89,41 @@ function checkMessenger(messenger: unknown, issues: string[]): void {
       'messenger: the object has no send(messages) method; pass a Messenger class, instance or { useFactory, inject }',
     );
   }
+}
+
+function checkOutbox(outbox: unknown, issues: string[]): void {
+  if (outbox === undefined || typeof outbox === 'function') return;
+  if (outbox === null || typeof outbox !== 'object') {
+    issues.push(`outbox: expected an OutboxStore class, instance or { useFactory, inject }, got ${describe(outbox)}`);
+    return;
+  }
+  if ('useFactory' in outbox) {
+    const { useFactory, inject } = outbox as { useFactory: unknown; inject?: unknown };
+    if (typeof useFactory !== 'function')
+      issues.push(`outbox.useFactory: expected a function, got ${describe(useFactory)}`);
+    if (inject !== undefined && !Array.isArray(inject))
+      issues.push(`outbox.inject: expected an array of tokens, got ${describe(inject)}`);
+    return;
+  }
+  const missing = [
+    'append',
+    'claim',
+    'markDelivered',
+    'reschedule',
+    'release',
+    'nextDueAt',
+    'list',
+    'counts',
+    'retry',
+    'purge',
+  ].filter((method) => typeof (outbox as Record<string, unknown>)[method] !== 'function');
+  if (missing.length > 0) {
+    issues.push(
+      `outbox: the object is not an OutboxStore (missing ${missing.join(', ')}); pass a store such as new SqliteOutboxStore({ path })`,
+    );
+  }
+  if (typeof (outbox as Partial<OutboxStore>).durable !== 'boolean' && missing.length === 0)
+    issues.push('outbox.durable: expected a boolean');
 }
 
 function describe(value: unknown): string {

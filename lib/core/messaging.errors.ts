@@ -67,3 +67,12 @@ export class MessagingOptionsError extends MessagingError {
     super(`Invalid ${subject}:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
   }
 }
+
+/**
+ * A messenger throws this (or a subclass) when the bus cannot be reached at
+ * all, as opposed to refusing particular messages. The dispatcher then backs
+ * off as a whole, keeps the messages, and does not count the attempt against
+ * them. Any other error from `send()` counts as a failed attempt of every
+ * message of the batch.
+ */
+export class MessengerUnavailableError extends MessagingError {}

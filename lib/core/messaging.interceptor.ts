@@ -90,14 +90,19 @@ export class MessagingInterceptor implements NestInterceptor {
       subscriber.error(error);
       return;
     }
-    // flush() never rejects: a messenger failure must not change the response.
-    const sending = this.flusher.flush(messages);
-    if (sending === undefined) {
+    // A broker failure never reaches this point; only a durable outbox that could not store the messages does.
+    const storing = this.flusher.flush(messages);
+    if (storing === undefined) {
       subscriber.complete();
     } else {
-      void sending.then(() => {
-        subscriber.complete();
-      });
+      storing.then(
+        () => {
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          subscriber.error(error);
+        },
+      );
     }
   }
 

@@ -11,6 +11,11 @@ import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { validateMessagingOptions } from './messaging-options.validation.js';
 import { MESSAGING_OPTIONS } from './messaging.constants.js';
 import { MessagingInterceptor, type InterceptorOptions } from './messaging.interceptor.js';
+import { resolveDispatchOptions } from '../reliability/dispatch-options.validation.js';
+import { OutboxAdmin } from '../reliability/outbox-admin.service.js';
+import { OutboxDispatcher, type DispatcherOptions } from '../reliability/outbox-dispatcher.service.js';
+import { createOutboxStore } from '../reliability/outbox-store.factory.js';
+import { OutboxStore } from '../reliability/outbox-store.interface.js';
 import {
   ConfigurableMessagingModule,
   MESSAGING_RAW_OPTIONS,
@@ -18,7 +23,7 @@ import {
 } from './messaging.module-definition.js';
 
 /** The module's options once validated, with every default applied. */
-interface ResolvedMessagingOptions extends InterceptorOptions, FlusherOptions {
+interface ResolvedMessagingOptions extends InterceptorOptions, FlusherOptions, DispatcherOptions {
   readonly options: MessagingModuleOptions;
 }
 
@@ -33,6 +38,7 @@ const providers: Provider[] = [
         enricher: resolveEnricher(options),
         delivery: options.delivery ?? 'background',
         shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+        dispatch: resolveDispatchOptions(options.dispatch),
       };
     },
     inject: [MESSAGING_RAW_OPTIONS],
@@ -43,6 +49,14 @@ const providers: Provider[] = [
       createMessenger(resolved.options.messenger, moduleRef),
     inject: [MESSAGING_OPTIONS, ModuleRef],
   },
+  {
+    provide: OutboxStore,
+    useFactory: (resolved: ResolvedMessagingOptions, moduleRef: ModuleRef) =>
+      createOutboxStore(resolved.options.outbox, moduleRef),
+    inject: [MESSAGING_OPTIONS, ModuleRef],
+  },
+  OutboxDispatcher,
+  OutboxAdmin,
   MessageBatchContext,
   MessageFlusher,
   MessageQueue,
@@ -75,7 +89,7 @@ const providers: Provider[] = [
 @Module({
   imports: [ClsModule],
   providers,
-  exports: [MessageQueue, Messenger],
+  exports: [MessageQueue, Messenger, OutboxStore, OutboxAdmin],
 })
 export class MessagingModule extends ConfigurableMessagingModule {
   /**

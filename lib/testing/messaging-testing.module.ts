@@ -17,13 +17,17 @@ import { CapturingMessenger } from './capturing.messenger.js';
  */
 @Module({})
 export class MessagingTestingModule {
-  /** @param options the same options as `MessagingModule.forRoot()`, without `messenger`. */
+  /**
+   * @param options the same options as `MessagingModule.forRoot()`, without
+   * `messenger`. `delivery` defaults to `await` here, so a response (or
+   * `run()`) settles after the capture has its messages.
+   */
   static forRoot(options: Omit<MessagingModuleOptions, 'messenger'> = {}): DynamicModule {
     const capture = new CapturingMessenger();
     return {
       module: MessagingTestingModule,
       global: true,
-      imports: [MessagingModule.forRoot({ ...options, messenger: capture })],
+      imports: [MessagingModule.forRoot({ delivery: 'await', ...options, messenger: capture })],
       providers: [{ provide: CapturingMessenger, useValue: capture }],
       exports: [CapturingMessenger],
     };

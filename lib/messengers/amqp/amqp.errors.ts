@@ -1,7 +1,7 @@
-import { MessagingError } from '../../core/messaging.errors.js';
+import { MessagingError, MessengerUnavailableError } from '../../core/messaging.errors.js';
 
 /** No broker could be connected to. Lists every URL tried and why it failed. */
-export class AmqpConnectionError extends MessagingError {
+export class AmqpConnectionError extends MessengerUnavailableError {
   constructor(
     /** One entry per URL tried, in the order tried. */
     readonly attempts: readonly { readonly url: string; readonly reason: string }[],

@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Container } from 'rhea';
 import type { Message } from '../../core/message.interface.js';
-import { MessagingError } from '../../core/messaging.errors.js';
+import { MessengerUnavailableError } from '../../core/messaging.errors.js';
 import type { Messenger } from '../messenger.interface.js';
 import { abandon, connectToAny, type OpenConnection } from './amqp-connect.js';
 import { amqpAddress } from './amqp-message.mapper.js';
@@ -70,7 +70,8 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
   }
 
   send(messages: readonly Message[]): Promise<void> {
-    if (this.closing) return Promise.reject(new MessagingError('AmqpMessenger is shutting down: send() refused'));
+    if (this.closing)
+      return Promise.reject(new MessengerUnavailableError('AmqpMessenger is shutting down: send() refused'));
     if (messages.length === 0) return Promise.resolve();
     const job = this.sendBatch(messages);
     this.sending.add(job);
@@ -141,12 +142,12 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
   private connection(): Promise<OpenConnection> {
     if (this.current) return Promise.resolve(this.current);
     if (this.connecting) return this.connecting;
-    if (this.closing) return Promise.reject(new MessagingError('AmqpMessenger is shutting down'));
+    if (this.closing) return Promise.reject(new MessengerUnavailableError('AmqpMessenger is shutting down'));
     if (this.lastFailure && Date.now() < this.retryAt) return Promise.reject(this.lastFailure);
     const container = this.container;
     if (container === undefined) {
       return Promise.reject(
-        new MessagingError(
+        new MessengerUnavailableError(
           'AmqpMessenger is not started: pass it to MessagingModule (Nest calls onModuleInit), or call onModuleInit() yourself',
         ),
       );
@@ -156,7 +157,7 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
         this.connecting = undefined;
         if (this.closing) {
           void closeConnection(open);
-          throw new MessagingError('AmqpMessenger is shutting down');
+          throw new MessengerUnavailableError('AmqpMessenger is shutting down');
         }
         this.adopt(open);
         return open;
@@ -201,7 +202,7 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
     abandon(open.connection);
     if (this.closing) return;
     this.logger.warn(`Lost the connection to ${open.target.url} (${reason}); reconnecting`);
-    this.lastFailure = new MessagingError(`The connection to ${open.target.url} was lost (${reason})`);
+    this.lastFailure = new MessengerUnavailableError(`The connection to ${open.target.url} was lost (${reason})`);
     this.retryAt = 0;
     this.scheduleReconnect(this.options.reconnectDelayMs);
   }

@@ -1,0 +1,61 @@
+/** When to try a failed message again, and when to give up on it. */
+export interface RetryOptions {
+  /** Delay before the second attempt, in ms. Default: `1000`. */
+  initialDelayMs?: number;
+  /** Each further delay is the previous one times this. Default: `2`. */
+  multiplier?: number;
+  /** Longest delay between two attempts, in ms. Default: `300000` (5 minutes). */
+  maxDelayMs?: number;
+  /**
+   * Share of each delay drawn at random, so that messages that failed
+   * together do not retry together: a delay `d` becomes a value in
+   * `[d × (1 − jitter), d]`. Default: `0.5`.
+   */
+  jitter?: number;
+  /** Failed attempts after which a message is declared dead. Default: `20` (about an hour with the defaults above). */
+  maxAttempts?: number;
+  /** Age (since it was accepted), in ms, after which a message that fails again is declared dead. Default: `86400000` (a day). */
+  maxAgeMs?: number;
+}
+
+/** How the dispatcher moves messages from the outbox to the messenger. */
+export interface DispatchOptions {
+  /** Most messages handed to the messenger in one `send()`. Default: `200`. */
+  batchSize?: number;
+  /**
+   * How long a dispatcher holds the messages it claimed. When it dies, another
+   * one (or itself after a restart) sends them after this. Keep it above the
+   * messenger's own send timeout. Default: `60000` ms.
+   */
+  leaseMs?: number;
+  /**
+   * How often to look at the store for work nobody announced (retries due,
+   * `retry` from the CLI, expired leases). Default: `1000` ms.
+   */
+  pollIntervalMs?: number;
+  /** Retry schedule and limits. */
+  retry?: RetryOptions;
+  /**
+   * Keep delivered messages this long (ms) before purging them; `0` deletes
+   * each message when it is delivered. Default: `0`.
+   */
+  retainDeliveredMs?: number;
+  /**
+   * With `delivery: 'await'`, the longest a response waits for its messages'
+   * first attempt; they stay in the outbox after it. Default: `30000` ms.
+   */
+  awaitTimeoutMs?: number;
+  /** While messages are failing, how often to log one summary line. Default: `60000` ms. */
+  summaryIntervalMs?: number;
+}
+
+/** Dispatch options with every default applied. */
+export interface ResolvedDispatchOptions {
+  readonly batchSize: number;
+  readonly leaseMs: number;
+  readonly pollIntervalMs: number;
+  readonly retry: Required<RetryOptions>;
+  readonly retainDeliveredMs: number;
+  readonly awaitTimeoutMs: number;
+  readonly summaryIntervalMs: number;
+}

@@ -1,0 +1,84 @@
+import type { DispatchOptions, ResolvedDispatchOptions, RetryOptions } from './dispatch-options.interface.js';
+
+type Check = [key: string, min: number, integer: boolean];
+
+const DISPATCH_CHECKS: Check[] = [
+  ['batchSize', 1, true],
+  ['leaseMs', 1, true],
+  ['pollIntervalMs', 1, true],
+  ['retainDeliveredMs', 0, true],
+  ['awaitTimeoutMs', 0, true],
+  ['summaryIntervalMs', 1, true],
+];
+const RETRY_CHECKS: Check[] = [
+  ['initialDelayMs', 0, true],
+  ['multiplier', 1, false],
+  ['maxDelayMs', 0, true],
+  ['maxAttempts', 1, true],
+  ['maxAgeMs', 0, true],
+];
+
+/** Appends a `path: message` issue for every invalid dispatch option. */
+export function checkDispatchOptions(value: unknown, issues: string[]): void {
+  if (value === undefined) return;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    issues.push(`dispatch: expected an object, got ${JSON.stringify(value)}`);
+    return;
+  }
+  const dispatch = value as Record<string, unknown>;
+  checkFields('dispatch', dispatch, DISPATCH_CHECKS, ['retry'], issues);
+  const { retry } = dispatch;
+  if (retry === undefined) return;
+  if (retry === null || typeof retry !== 'object' || Array.isArray(retry)) {
+    issues.push(`dispatch.retry: expected an object, got ${JSON.stringify(retry)}`);
+    return;
+  }
+  const fields = retry as Record<string, unknown>;
+  checkFields('dispatch.retry', fields, RETRY_CHECKS, ['jitter'], issues);
+  const { jitter } = fields;
+  if (jitter !== undefined && (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)))
+    issues.push(`dispatch.retry.jitter: expected a number from 0 to 1, got ${JSON.stringify(jitter)}`);
+}
+
+function checkFields(
+  path: string,
+  record: Record<string, unknown>,
+  checks: Check[],
+  otherKeys: string[],
+  issues: string[],
+): void {
+  const known = [...checks.map(([key]) => key), ...otherKeys];
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key)) issues.push(`${path}.${key}: unknown option (known: ${known.join(', ')})`);
+  }
+  for (const [key, min, integer] of checks) {
+    const field = record[key];
+    if (field === undefined) continue;
+    if (typeof field !== 'number' || !Number.isFinite(field) || field < min || (integer && !Number.isInteger(field))) {
+      issues.push(
+        `${path}.${key}: expected a ${integer ? 'whole ' : ''}number >= ${min}, got ${JSON.stringify(field)}`,
+      );
+    }
+  }
+}
+
+/** Applies the documented defaults to validated dispatch options. */
+export function resolveDispatchOptions(options: DispatchOptions = {}): ResolvedDispatchOptions {
+  const retry: RetryOptions = options.retry ?? {};
+  return {
+    batchSize: options.batchSize ?? 200,
+    leaseMs: options.leaseMs ?? 60_000,
+    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    retainDeliveredMs: options.retainDeliveredMs ?? 0,
+    awaitTimeoutMs: options.awaitTimeoutMs ?? 30_000,
+    summaryIntervalMs: options.summaryIntervalMs ?? 60_000,
+    retry: {
+      initialDelayMs: retry.initialDelayMs ?? 1000,
+      multiplier: retry.multiplier ?? 2,
+      maxDelayMs: retry.maxDelayMs ?? 300_000,
+      jitter: retry.jitter ?? 0.5,
+      maxAttempts: retry.maxAttempts ?? 20,
+      maxAgeMs: retry.maxAgeMs ?? 86_400_000,
+    },
+  };
+}

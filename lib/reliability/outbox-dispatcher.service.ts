@@ -1,0 +1,344 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Message } from '../core/message.interface.js';
+import { LOGGER_CONTEXT, MESSAGING_OPTIONS } from '../core/messaging.constants.js';
+import { Messenger } from '../messengers/messenger.interface.js';
+import type { ResolvedDispatchOptions } from './dispatch-options.interface.js';
+import { DeliveryLog } from './delivery-log.js';
+import { OutboxStore, type FailedAttempt, type OutboxEntry } from './outbox-store.interface.js';
+import { nextAttemptAt, retryDelayMs } from './retry-schedule.js';
+import { sendOutcome } from './send-outcome.js';
+
+/** Options the dispatcher needs, resolved once at start-up. */
+export interface DispatcherOptions {
+  readonly dispatch: ResolvedDispatchOptions;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Counters since the process started. */
+export interface DispatchCounters {
+  /** Messages stored in the outbox. */
+  accepted: number;
+  /** Messages the outbox refused (memory store full, or a failed write). */
+  refused: number;
+  delivered: number;
+  /** Failed attempts that counted against a message. */
+  failedAttempts: number;
+  /** Messages declared dead. */
+  dead: number;
+}
+
+interface Waiter {
+  remaining: number;
+  readonly resolve: () => void;
+}
+
+// Batches in flight at once; a topic's messages still go out in order (see OutboxStore.claim).
+const MAX_IN_FLIGHT = 4;
+
+/**
+ * Moves messages from the outbox store to the messenger: claims due messages
+ * under a lease, sends them in batches, marks them delivered, schedules
+ * retries with backoff, declares dead the ones out of attempts, and pauses as
+ * a whole while the bus is unreachable.
+ */
+@Injectable()
+export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  /** This process's lease owner id. */
+  readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  readonly counters: DispatchCounters = { accepted: 0, refused: 0, delivered: 0, failedAttempts: 0, dead: 0 };
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private readonly log: DeliveryLog;
+  private readonly options: ResolvedDispatchOptions;
+  private stopping = false;
+  private pumping = false;
+  private wakeAgain = false;
+  private inFlight = 0;
+  private readonly idleWaiters = new Set<() => void>();
+  private readonly shutdownTimeoutMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private pausedUntil = 0;
+  private unavailableStreak = 0;
+  private lastPurgeAt = 0;
+  private readonly waiters = new Map<string, Waiter>();
+
+  constructor(
+    @Inject(OutboxStore) private readonly store: OutboxStore,
+    @Inject(Messenger) private readonly messenger: Messenger,
+    @Inject(MESSAGING_OPTIONS) options: DispatcherOptions,
+  ) {
+    this.options = options.dispatch;
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs;
+    this.log = new DeliveryLog(this.logger, this.options.summaryIntervalMs);
+  }
+
+  /** Sends what is already in the store once every module (the messenger's connection among them) is initialised. */
+  onApplicationBootstrap(): void {
+    // Messages left by a previous run (or another process) go out now, not at the first request.
+    this.wake();
+  }
+
+  /** Stops claiming new work, delivers what it can within `shutdownTimeoutMs`, leaves the rest to the store. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.stopping) return;
+    const deadline = Date.now() + this.shutdownTimeoutMs;
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await this.whenIdle(deadline);
+    // One batch at a time, while the bus is reachable and time is left.
+    while (Date.now() < deadline && Date.now() >= this.pausedUntil) {
+      if (!(await this.sendOnce(Date.now()))) break;
+      await this.whenIdle(deadline);
+    }
+    this.log.stop();
+    await this.reportLeftovers();
+  }
+
+  /** Asks for a look at the store now (new messages were appended). */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.wakeAgain = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Logs (rate-limited) messages the outbox refused. */
+  refused(messages: readonly Message[], reason: string): void {
+    this.log.refused(messages, reason);
+  }
+
+  /** Resolves once each of `messages` was attempted (delivered, or failed once), or after `awaitTimeoutMs`. */
+  whenAttempted(messages: readonly Message[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const { id } of messages) this.waiters.delete(id);
+        resolve();
+      }, this.options.awaitTimeoutMs);
+      const waiter: Waiter = {
+        remaining: messages.length,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      for (const { id } of messages) this.waiters.set(id, waiter);
+    });
+  }
+
+  // Methods, not the fields: both change while the pump awaits the store.
+  private isRunning(): boolean {
+    return !this.stopping;
+  }
+
+  private wokenMeanwhile(): boolean {
+    return this.wakeAgain;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.wakeAgain = false;
+        const now = Date.now();
+        if (now < this.pausedUntil) break;
+        while (this.inFlight < MAX_IN_FLIGHT && this.isRunning()) {
+          const sent = await this.sendOnce(now);
+          if (!sent) break;
+        }
+      } while (this.wokenMeanwhile() && this.isRunning());
+      await this.purgeDelivered();
+    } catch (error) {
+      this.log.storeFailed(error);
+    } finally {
+      this.pumping = false;
+      this.notifyIdle();
+      // A batch in flight wakes the pump when it ends; otherwise look again when work is due.
+      if (this.inFlight === 0) this.scheduleNextLook();
+    }
+  }
+
+  /** Claims one batch and starts sending it; false when nothing was due. */
+  private async sendOnce(now: number): Promise<boolean> {
+    const entries = await this.store.claim({
+      owner: this.owner,
+      limit: this.options.batchSize,
+      now,
+      leaseMs: this.options.leaseMs,
+    });
+    if (entries.length === 0) return false;
+    this.inFlight++;
+    void this.deliver(entries).finally(() => {
+      this.inFlight--;
+      this.notifyIdle();
+      // A finished batch frees a slot (and may have unblocked its topic).
+      if (!this.stopping) this.wake();
+    });
+    return true;
+  }
+
+  private async deliver(entries: readonly OutboxEntry[]): Promise<void> {
+    const messages = entries.map(({ message }) => message);
+    let failure: unknown;
+    try {
+      await this.messenger.send(messages);
+    } catch (error) {
+      failure = error ?? new Error('send() rejected without a reason');
+    }
+    const now = Date.now();
+    try {
+      if (failure === undefined) {
+        await this.store.markDelivered(
+          this.owner,
+          messages.map(({ id }) => id),
+          now,
+          this.options.retainDeliveredMs > 0,
+        );
+        this.counters.delivered += messages.length;
+        this.log.delivered(messages.length);
+        this.noteAvailable();
+      } else {
+        await this.recordFailure(entries, failure, now);
+      }
+    } catch (error) {
+      // The store failed: the leases run out and the messages are sent again (at least once).
+      this.log.storeFailed(error);
+    }
+    for (const { id } of messages) this.settleWaiter(id);
+  }
+
+  private async recordFailure(entries: readonly OutboxEntry[], error: unknown, now: number): Promise<void> {
+    const outcome = sendOutcome(
+      error,
+      entries.map(({ message }) => message),
+    );
+    if (outcome.deliveredIds.length > 0) {
+      await this.store.markDelivered(this.owner, outcome.deliveredIds, now, this.options.retainDeliveredMs > 0);
+      this.counters.delivered += outcome.deliveredIds.length;
+      this.log.delivered(outcome.deliveredIds.length);
+    }
+    const byId = new Map(entries.map((entry) => [entry.message.id, entry]));
+    const failures: FailedAttempt[] = [];
+    const retried: { message: Message; attempt: number; nextAttemptAt: number; reason: string }[] = [];
+    const dead: { message: Message; attempt: number; reason: string }[] = [];
+    for (const { message, reason, counted } of outcome.unsent) {
+      const entry = byId.get(message.id);
+      if (entry === undefined) continue;
+      if (!counted) {
+        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt: now });
+        continue;
+      }
+      const attempt = entry.attempts + 1;
+      const next = nextAttemptAt(this.options.retry, attempt, entry.createdAt, now);
+      failures.push({ id: message.id, error: reason, counted: true, nextAttemptAt: next });
+      if (next === undefined) dead.push({ message, attempt, reason });
+      else retried.push({ message, attempt, nextAttemptAt: next, reason });
+    }
+    await this.store.reschedule(this.owner, failures, now);
+    this.counters.failedAttempts += retried.length + dead.length;
+    this.counters.dead += dead.length;
+    this.log.retrying(retried);
+    this.log.dead(dead);
+    if (outcome.unavailable !== undefined) this.noteUnavailable(outcome.unavailable, now);
+  }
+
+  private noteUnavailable(reason: string, now: number): void {
+    this.unavailableStreak++;
+    const delay = retryDelayMs(this.options.retry, this.unavailableStreak);
+    this.pausedUntil = Math.max(this.pausedUntil, now + delay);
+    this.log.unavailable(reason, this.pausedUntil);
+  }
+
+  private noteAvailable(): void {
+    if (this.unavailableStreak === 0) return;
+    this.unavailableStreak = 0;
+    this.pausedUntil = 0;
+    this.log.available();
+  }
+
+  private settleWaiter(id: string): void {
+    const waiter = this.waiters.get(id);
+    if (waiter === undefined) return;
+    this.waiters.delete(id);
+    if (--waiter.remaining === 0) waiter.resolve();
+  }
+
+  private scheduleNextLook(): void {
+    if (this.stopping) return;
+    clearTimeout(this.timer);
+    void this.store.nextDueAt().then(
+      (due) => {
+        if (this.stopping) return;
+        const now = Date.now();
+        const poll = now + this.options.pollIntervalMs;
+        // Never sooner than 10 ms: a due time already past means another owner's lease is about to run out.
+        const at = Math.max(this.pausedUntil, now + 10, Math.min(poll, due ?? poll));
+        clearTimeout(this.timer);
+        this.timer = setTimeout(
+          () => {
+            this.wake();
+          },
+          Math.max(0, at - now),
+        );
+        // The timer alone must not keep a finished script alive.
+        this.timer.unref();
+      },
+      (error: unknown) => {
+        this.log.storeFailed(error);
+      },
+    );
+  }
+
+  private async purgeDelivered(): Promise<void> {
+    const retain = this.options.retainDeliveredMs;
+    const now = Date.now();
+    if (retain === 0 || now - this.lastPurgeAt < 60_000) return;
+    this.lastPurgeAt = now;
+    await this.store.purge({ status: 'delivered', before: now - retain });
+  }
+
+  /** Resolves when no batch is in flight and the pump rests, or at `deadline`. */
+  private whenIdle(deadline: number): Promise<void> {
+    if (this.inFlight === 0 && !this.pumping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (this.inFlight === 0 && !this.pumping) finish();
+      };
+      const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
+      this.idleWaiters.add(check);
+    });
+  }
+
+  private notifyIdle(): void {
+    for (const check of [...this.idleWaiters]) check();
+  }
+
+  private async reportLeftovers(): Promise<void> {
+    const left = await this.store.list({ status: 'pending' }, Number.MAX_SAFE_INTEGER);
+    if (left.length === 0) return;
+    const ids = left.map(({ message }) => message.id);
+    if (this.store.durable) {
+      this.logger.warn(
+        `Shutting down with ${ids.length} message(s) still pending; they stay in the outbox and are sent after the next start`,
+      );
+    } else {
+      this.logger.error(
+        `Shutting down with ${ids.length} undelivered message(s) in the memory outbox; they are lost: ${ids.join(', ')}`,
+      );
+    }
+  }
+}

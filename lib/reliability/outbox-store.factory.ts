@@ -1,0 +1,29 @@
+import type { InjectionToken, Type } from '@nestjs/common';
+import type { ModuleRef } from '@nestjs/core';
+import type { OutboxStore } from './outbox-store.interface.js';
+import { MemoryOutboxStore } from './stores/memory-outbox.store.js';
+
+/** A factory that builds the outbox store, with its dependencies injected. */
+export interface OutboxStoreFactory {
+  /** Builds the store; may be async (open a pool first, for example). */
+  useFactory: (...dependencies: never[]) => OutboxStore | Promise<OutboxStore>;
+  /** Tokens resolved anywhere in the application and passed to `useFactory`. Default: none. */
+  inject?: InjectionToken[];
+}
+
+/** How to obtain the outbox store: a class (instantiated with dependency injection), a factory, or a ready instance. */
+export type OutboxStoreOption = Type<OutboxStore> | OutboxStoreFactory | OutboxStore;
+
+/** Builds the configured outbox store; the default is a `MemoryOutboxStore` with its default bound. */
+export async function createOutboxStore(
+  option: OutboxStoreOption | undefined,
+  moduleRef: ModuleRef,
+): Promise<OutboxStore> {
+  if (option === undefined) return new MemoryOutboxStore();
+  if (typeof option === 'function') return moduleRef.create(option);
+  if ('useFactory' in option) {
+    const dependencies = (option.inject ?? []).map((token) => moduleRef.get<unknown, never>(token, { strict: false }));
+    return option.useFactory(...dependencies);
+  }
+  return option;
+}

@@ -1,0 +1,109 @@
+import { Inject } from '@nestjs/common';
+import type { Message } from '../core/message.interface.js';
+
+/**
+ * Where a stored message stands:
+ * - `pending`: waiting for its first or next attempt (possibly leased to a dispatcher right now);
+ * - `delivered`: accepted by the bus, kept only while `retainDeliveredMs` says so;
+ * - `dead`: given up on after its attempts or age ran out; kept until retried or purged.
+ */
+export type OutboxStatus = 'pending' | 'delivered' | 'dead';
+
+/** One message in an outbox, with its delivery state. */
+export interface OutboxEntry {
+  /** The message as it was accepted; its id never changes across retries and restarts. */
+  readonly message: Message;
+  readonly status: OutboxStatus;
+  /** Failed attempts so far (0 for a message never tried or tried only while the bus was unreachable). */
+  readonly attempts: number;
+  /** When the message was stored, in ms since the epoch. */
+  readonly createdAt: number;
+  /** Earliest time of the next attempt, in ms since the epoch (pending messages). */
+  readonly nextAttemptAt: number;
+  /** Why the last attempt failed, if it did. */
+  readonly lastError?: string;
+  /** When the message was delivered or declared dead, in ms since the epoch. */
+  readonly settledAt?: number;
+  /** The dispatcher holding the message right now, and until when (pending messages). */
+  readonly lease?: { readonly owner: string; readonly expiresAt: number };
+}
+
+/** What a dispatcher asks a store for. */
+export interface ClaimRequest {
+  /** Who claims: a unique id per dispatcher (per process). */
+  readonly owner: string;
+  /** At most this many messages. */
+  readonly limit: number;
+  /** The current time, in ms since the epoch. */
+  readonly now: number;
+  /** How long the lease lasts; after it, another dispatcher may claim the messages again. */
+  readonly leaseMs: number;
+}
+
+/** The outcome of one failed attempt, for `OutboxStore.reschedule()`. */
+export interface FailedAttempt {
+  readonly id: string;
+  /** Why it failed, as it will be shown to operators. */
+  readonly error: string;
+  /** Whether the attempt counts towards the message's attempts (not when the bus was unreachable). */
+  readonly counted: boolean;
+  /** When to try again; `undefined` declares the message dead. */
+  readonly nextAttemptAt: number | undefined;
+}
+
+/** Selects messages for listing, retrying and purging. Fields combine with AND. */
+export interface OutboxFilter {
+  readonly status?: OutboxStatus;
+  readonly ids?: readonly string[];
+  readonly topic?: string;
+  /** Only messages stored (pending) or settled (delivered, dead) before this time, in ms since the epoch. */
+  readonly before?: number;
+}
+
+/** How many messages are in each state. */
+export type OutboxCounts = Readonly<Record<OutboxStatus, number>>;
+
+/**
+ * Storage of messages between the request that accepted them and the bus,
+ * with leases so that one dispatcher at a time sends a message, and a
+ * dispatcher that died gives its messages back when the lease expires.
+ *
+ * Implementations must keep **per-topic order** in `claim()`: a message is
+ * only handed out if no older pending message of its topic is leased to
+ * another owner or waiting for a later retry (the caller's own leased
+ * messages are skipped: it sends them in order). Stores shared by several
+ * processes (a database) must make `claim()` atomic.
+ *
+ * The library ships `MemoryOutboxStore` (the default) and
+ * `SqliteOutboxStore`; a store may also implement Nest lifecycle hooks.
+ */
+export interface OutboxStore {
+  /** Whether an appended message survives the process dying. A durable store's write failure fails the request. */
+  readonly durable: boolean;
+  /** Stores one request's messages, all or none, in order; resolves once they are durable (for a durable store). */
+  append(messages: readonly Message[]): Promise<void>;
+  /** Leases due pending messages to `owner`, oldest first, keeping per-topic order. */
+  claim(request: ClaimRequest): Promise<OutboxEntry[]>;
+  /** Marks messages leased by `owner` delivered: deleted, or kept as `delivered` when `retain` is true. */
+  markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void>;
+  /** Records failed attempts of messages leased by `owner`, ending their lease. */
+  reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void>;
+  /** Ends `owner`'s lease on messages without recording an attempt (shutting down). */
+  release(owner: string, ids: readonly string[]): Promise<void>;
+  /** The earliest time a pending message becomes claimable, if any is pending. */
+  nextDueAt(): Promise<number | undefined>;
+  /** Messages matching `filter`, oldest first, at most `limit`. */
+  list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]>;
+  /** Counts per status. */
+  counts(): Promise<OutboxCounts>;
+  /** Makes dead messages matching `filter` pending again, due now, with attempts reset; returns how many. */
+  retry(filter: OutboxFilter, now: number): Promise<number>;
+  /** Deletes delivered or dead messages matching `filter`; returns how many. Never deletes pending ones. */
+  purge(filter: OutboxFilter): Promise<number>;
+}
+
+/** Injection token of the configured `OutboxStore`: `@Inject(OutboxStore)` or `@InjectOutboxStore()`. */
+export const OutboxStore: unique symbol = Symbol('nestjs-messaging:OutboxStore');
+
+/** Injects the outbox store the module was configured with. */
+export const InjectOutboxStore = (): PropertyDecorator & ParameterDecorator => Inject(OutboxStore);
