@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { MessagingModule } from 'nestjs-messaging';
+import { OutboxAdminController } from './admin/outbox-admin.controller.js';
 import { DemoAuthGuard } from './auth/demo-auth.guard.js';
 import { ComposesModule } from './composes/composes.module.js';
 import { messagingOptionsFromEnv } from './messaging.config.js';
@@ -13,6 +14,7 @@ import { ReleasesModule } from './releases/releases.module.js';
     ReleasesModule,
     ComposesModule,
   ],
+  controllers: [OutboxAdminController],
   providers: [{ provide: APP_GUARD, useClass: DemoAuthGuard }],
 })
 export class AppModule {}

@@ -1,26 +1,102 @@
-import { AmqpMessenger, FedmsgMessenger, LoggingMessenger, type MessagingModuleOptions } from 'nestjs-messaging';
+import {
+  AmqpMessenger,
+  FedmsgMessenger,
+  LoggingMessenger,
+  MemoryOutboxStore,
+  SqliteOutboxStore,
+  type DispatchOptions,
+  type MessagingModuleOptions,
+  type Messenger,
+  type OutboxStore,
+} from 'nestjs-messaging';
 
 /** Messenger back-ends the sample app can run on, chosen by `MESSAGE_BUS_BACKEND`. */
 export const MESSAGE_BUS_BACKENDS = ['logging', 'fedmsg', 'amqp'] as const;
 
 /**
  * Builds the messaging options from the environment, the way PDC reads its
- * `MESSAGE_BUS` setting. `MESSAGE_BUS_BACKEND` defaults to `logging`.
+ * `MESSAGE_BUS` setting: the messenger from `MESSAGE_BUS_BACKEND` (default
+ * `logging`), the outbox from `MESSAGE_OUTBOX` (default `memory`), and the
+ * delivery settings from `MESSAGE_DELIVERY` and the `MESSAGE_DISPATCH_*` variables.
  */
 export function messagingOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): MessagingModuleOptions {
+  const delivery = env.MESSAGE_DELIVERY ?? 'background';
+  if (delivery !== 'background' && delivery !== 'await') {
+    throw new Error(`MESSAGE_DELIVERY: expected "background" or "await", got "${delivery}"`);
+  }
+  return {
+    messenger: messengerFromEnv(env),
+    outbox: outboxFromEnv(env),
+    delivery,
+    dispatch: dispatchFromEnv(env),
+    ...(env.MESSAGE_SHUTDOWN_TIMEOUT_MS === undefined
+      ? {}
+      : { shutdownTimeoutMs: wholeNumber(env, 'MESSAGE_SHUTDOWN_TIMEOUT_MS') }),
+  };
+}
+
+function messengerFromEnv(env: NodeJS.ProcessEnv): Messenger | typeof LoggingMessenger {
   const backend = (env.MESSAGE_BUS_BACKEND ?? 'logging').trim().toLowerCase() || 'logging';
   switch (backend) {
     case 'logging':
-      return { messenger: LoggingMessenger };
+      return LoggingMessenger;
     case 'fedmsg':
-      return { messenger: new FedmsgMessenger(fedmsgOptionsFromEnv(env)) };
+      return new FedmsgMessenger(fedmsgOptionsFromEnv(env));
     case 'amqp':
-      return { messenger: new AmqpMessenger(amqpOptionsFromEnv(env)) };
+      return new AmqpMessenger(amqpOptionsFromEnv(env));
     default:
       throw new Error(
         `MESSAGE_BUS_BACKEND: unknown back-end "${backend}"; expected one of ${MESSAGE_BUS_BACKENDS.join(', ')}`,
       );
   }
+}
+
+/**
+ * `MESSAGE_OUTBOX`: `memory` (default; `MESSAGE_OUTBOX_MAX_MESSAGES`) or
+ * `sqlite` (`MESSAGE_OUTBOX_PATH`, default `outbox.db` in the working directory).
+ */
+function outboxFromEnv(env: NodeJS.ProcessEnv): OutboxStore {
+  const kind = (env.MESSAGE_OUTBOX ?? 'memory').trim().toLowerCase() || 'memory';
+  switch (kind) {
+    case 'memory':
+      return new MemoryOutboxStore(
+        env.MESSAGE_OUTBOX_MAX_MESSAGES === undefined
+          ? {}
+          : { maxMessages: wholeNumber(env, 'MESSAGE_OUTBOX_MAX_MESSAGES') },
+      );
+    case 'sqlite':
+      return new SqliteOutboxStore({ path: env.MESSAGE_OUTBOX_PATH ?? 'outbox.db' });
+    default:
+      throw new Error(`MESSAGE_OUTBOX: unknown outbox "${kind}"; expected memory or sqlite`);
+  }
+}
+
+/**
+ * `MESSAGE_DISPATCH_LEASE_MS`, `MESSAGE_DISPATCH_BUS_PROBE_INTERVAL_MS`,
+ * `MESSAGE_DISPATCH_RETRY_INITIAL_DELAY_MS`, `MESSAGE_DISPATCH_RETRY_MAX_ATTEMPTS`.
+ */
+function dispatchFromEnv(env: NodeJS.ProcessEnv): DispatchOptions {
+  const retry = {
+    ...(env.MESSAGE_DISPATCH_RETRY_INITIAL_DELAY_MS === undefined
+      ? {}
+      : { initialDelayMs: wholeNumber(env, 'MESSAGE_DISPATCH_RETRY_INITIAL_DELAY_MS') }),
+    ...(env.MESSAGE_DISPATCH_RETRY_MAX_ATTEMPTS === undefined
+      ? {}
+      : { maxAttempts: wholeNumber(env, 'MESSAGE_DISPATCH_RETRY_MAX_ATTEMPTS') }),
+  };
+  return {
+    retry,
+    ...(env.MESSAGE_DISPATCH_LEASE_MS === undefined ? {} : { leaseMs: wholeNumber(env, 'MESSAGE_DISPATCH_LEASE_MS') }),
+    ...(env.MESSAGE_DISPATCH_BUS_PROBE_INTERVAL_MS === undefined
+      ? {}
+      : { busProbeIntervalMs: wholeNumber(env, 'MESSAGE_DISPATCH_BUS_PROBE_INTERVAL_MS') }),
+  };
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string): number {
+  const value = Number(env[name]);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name}: expected a whole number, got "${env[name]}"`);
+  return value;
 }
 
 /**
@@ -49,7 +125,8 @@ function fedmsgOptionsFromEnv(env: NodeJS.ProcessEnv): ConstructorParameters<typ
  * The seed's `MESSAGE_BUS` keys as variables: `MESSAGE_BUS_URLS`
  * (comma-separated), `MESSAGE_BUS_CONNECTION_TIMEOUT` (seconds),
  * `MESSAGE_BUS_CERTIFICATE`, `MESSAGE_BUS_CACERT`, `MESSAGE_BUS_TOPIC_PREFIX`,
- * plus `MESSAGE_BUS_ADDRESS`, `MESSAGE_BUS_USERNAME`, `MESSAGE_BUS_PASSWORD`.
+ * plus `MESSAGE_BUS_ADDRESS`, `MESSAGE_BUS_USERNAME`, `MESSAGE_BUS_PASSWORD` and
+ * `MESSAGE_BUS_RECONNECT_MAX_MS` (longest delay between reconnection attempts).
  */
 function amqpOptionsFromEnv(env: NodeJS.ProcessEnv): ConstructorParameters<typeof AmqpMessenger>[0] {
   const timeout = env.MESSAGE_BUS_CONNECTION_TIMEOUT;
@@ -68,5 +145,7 @@ function amqpOptionsFromEnv(env: NodeJS.ProcessEnv): ConstructorParameters<typeo
     address: env.MESSAGE_BUS_ADDRESS,
     username: env.MESSAGE_BUS_USERNAME,
     password: env.MESSAGE_BUS_PASSWORD,
+    reconnectDelayMaxMs:
+      env.MESSAGE_BUS_RECONNECT_MAX_MS === undefined ? undefined : wholeNumber(env, 'MESSAGE_BUS_RECONNECT_MAX_MS'),
   };
 }

@@ -7,7 +7,7 @@ import {
   createMessage,
   type AmqpMessengerOptions,
 } from 'nestjs-messaging';
-import { brokers, consume, declareTopicQueue, projectNode } from './support/brokers.js';
+import { brokers, consume, declareTopicQueue, lockProjectNode, projectNode } from './support/brokers.js';
 
 Logger.overrideLogger(['error']);
 
@@ -39,6 +39,13 @@ async function connectionError(sending: Promise<void>): Promise<AmqpConnectionEr
 }
 
 const { shared, project } = brokers();
+let unlockProjectNode: (() => void) | undefined;
+beforeAll(async () => {
+  unlockProjectNode = await lockProjectNode();
+}, 120_000);
+afterAll(() => {
+  unlockProjectNode?.();
+});
 
 describe('AmqpMessenger against RabbitMQ (AMQP 1.0)', () => {
   it('delivers .compose with prefix eng.pdc to the durable consumer queue of the virtual topic, with every property', async () => {

@@ -1,54 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Subscriber } from 'zeromq';
 import { verifyFedmsgSignature } from 'nestjs-messaging';
 import { request } from './support/http-app.js';
+import { startSampleApp, stop } from './support/sample-app-process.js';
 import { nextEvent } from './support/zmq-events.js';
 import { brokers, consume, declareTopicQueue } from './support/brokers.js';
 import { createTestPki } from './support/test-pki.js';
-
-const root = join(import.meta.dirname, '..');
-const entry = join(root, 'dist/sample-app/main.js');
-
-/** Starts the built sample app as `npm start` does, on an ephemeral port; resolves with its URL. */
-function startSampleApp(
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first (npm test does)`);
-  const child = spawn(process.execPath, [entry], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve({ child, url: match[1], output: () => output });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      reject(new Error(`sample app exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) {
-      resolve();
-      return;
-    }
-    child.on('exit', () => {
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 describe('the built sample app, as `npm start` runs it', () => {
   it('logs the messages of successful requests on the default messenger, none for a failed one', async () => {

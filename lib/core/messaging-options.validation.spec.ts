@@ -59,6 +59,27 @@ describe('validateMessagingOptions', () => {
     ]);
   });
 
+  it('checks outbox and dispatch options, naming each path', () => {
+    expect(
+      issuesOf({
+        outbox: { path: 'outbox.db' },
+        dispatch: { batchSize: 0, leaseMs: 1.5, colour: 1, retry: { jitter: 2, maxAttempts: 0, multiplier: 0.5 } },
+      }),
+    ).toEqual([
+      'outbox: the object is not an OutboxStore (missing append, claim, markDelivered, reschedule, release, nextDueAt, list, counts, retry, purge); pass a store such as new SqliteOutboxStore({ path })',
+      'dispatch.colour: unknown option (known: batchSize, leaseMs, pollIntervalMs, busProbeIntervalMs, retainDeliveredMs, awaitTimeoutMs, summaryIntervalMs, retry)',
+      'dispatch.batchSize: expected a whole number >= 1, got 0',
+      'dispatch.leaseMs: expected a whole number >= 1, got 1.5',
+      'dispatch.retry.multiplier: expected a number >= 1, got 0.5',
+      'dispatch.retry.maxAttempts: expected a whole number >= 1, got 0',
+      'dispatch.retry.jitter: expected a number from 0 to 1, got 2',
+    ]);
+    expect(issuesOf({ outbox: { useFactory: 'x' }, dispatch: [] })).toEqual([
+      'outbox.useFactory: expected a function, got "x"',
+      'dispatch: expected an object, got []',
+    ]);
+  });
+
   it('refuses options that are not an object', () => {
     expect(issuesOf('logging')).toEqual(['options: expected an object, got "logging"']);
   });

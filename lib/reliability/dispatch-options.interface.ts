@@ -33,6 +33,12 @@ export interface DispatchOptions {
    * `retry` from the CLI, expired leases). Default: `1000` ms.
    */
   pollIntervalMs?: number;
+  /**
+   * While the bus is unreachable, the longest wait between two tries: the
+   * wait starts at `retry.initialDelayMs` and doubles up to this. A try while
+   * the messenger is still reconnecting costs one failed call. Default: `5000` ms.
+   */
+  busProbeIntervalMs?: number;
   /** Retry schedule and limits. */
   retry?: RetryOptions;
   /**
@@ -54,6 +60,7 @@ export interface ResolvedDispatchOptions {
   readonly batchSize: number;
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
+  readonly busProbeIntervalMs: number;
   readonly retry: Required<RetryOptions>;
   readonly retainDeliveredMs: number;
   readonly awaitTimeoutMs: number;

@@ -92,8 +92,10 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     this.stopping = true;
     clearTimeout(this.timer);
     await this.whenIdle(deadline);
-    // One batch at a time, while the bus is reachable and time is left.
-    while (Date.now() < deadline && Date.now() >= this.pausedUntil) {
+    // One batch at a time while time is left. The pause is ignored: the bus may be back already, and
+    // the messenger knows; the first "unreachable" ends the drain.
+    this.pausedUntil = 0;
+    while (Date.now() < deadline && this.pausedUntil === 0) {
       if (!(await this.sendOnce(Date.now()))) break;
       await this.whenIdle(deadline);
     }
@@ -253,7 +255,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 
   private noteUnavailable(reason: string, now: number): void {
     this.unavailableStreak++;
-    const delay = retryDelayMs(this.options.retry, this.unavailableStreak);
+    const delay = Math.min(retryDelayMs(this.options.retry, this.unavailableStreak), this.options.busProbeIntervalMs);
     this.pausedUntil = Math.max(this.pausedUntil, now + delay);
     this.log.unavailable(reason, this.pausedUntil);
   }

@@ -68,11 +68,13 @@ export type OutboxCounts = Readonly<Record<OutboxStatus, number>>;
  * with leases so that one dispatcher at a time sends a message, and a
  * dispatcher that died gives its messages back when the lease expires.
  *
- * Implementations must keep **per-topic order** in `claim()`: a message is
- * only handed out if no older pending message of its topic is leased to
- * another owner or waiting for a later retry (the caller's own leased
- * messages are skipped: it sends them in order). Stores shared by several
- * processes (a database) must make `claim()` atomic.
+ * Implementations must keep **per-topic order** in `claim()`: due messages
+ * are handed out oldest first, and a message only if no older pending
+ * message of its topic is leased to another owner, so one dispatcher at a
+ * time sends a topic. The caller's own leased messages (in flight) and
+ * messages waiting for a retry are skipped: a failed message steps out of
+ * line rather than holding its topic up. Stores shared by several processes
+ * (a database) must make `claim()` atomic.
  *
  * The library ships `MemoryOutboxStore` (the default) and
  * `SqliteOutboxStore`; a store may also implement Nest lifecycle hooks.
@@ -82,7 +84,7 @@ export interface OutboxStore {
   readonly durable: boolean;
   /** Stores one request's messages, all or none, in order; resolves once they are durable (for a durable store). */
   append(messages: readonly Message[]): Promise<void>;
-  /** Leases due pending messages to `owner`, oldest first, keeping per-topic order. */
+  /** Leases due pending messages to `owner`, oldest first, keeping per-topic order (see above). */
   claim(request: ClaimRequest): Promise<OutboxEntry[]>;
   /** Marks messages leased by `owner` delivered: deleted, or kept as `delivered` when `retain` is true. */
   markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void>;
@@ -90,7 +92,7 @@ export interface OutboxStore {
   reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void>;
   /** Ends `owner`'s lease on messages without recording an attempt (shutting down). */
   release(owner: string, ids: readonly string[]): Promise<void>;
-  /** The earliest time a pending message becomes claimable, if any is pending. */
+  /** The earliest time a pending message is due and unleased (possibly past), if any is pending. */
   nextDueAt(): Promise<number | undefined>;
   /** Messages matching `filter`, oldest first, at most `limit`. */
   list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]>;

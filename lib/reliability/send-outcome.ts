@@ -44,7 +44,8 @@ export function sendOutcome(error: unknown, messages: readonly Message[]): SendO
       unsent.push({
         message,
         reason: `${failure.outcome}${failure.condition ? ` ${failure.condition}` : ''}: ${failure.description}`,
-        counted: !connectionLost,
+        // Neither a lost connection nor another message's fault counts against this one.
+        counted: !connectionLost && failure.outcome !== 'link-detached',
       });
     }
     return { deliveredIds: error.acceptedIds, unsent, unavailable: lost };

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts or stops the project-owned RabbitMQ node set up by setup.sh.
-# Usage: project-node.sh start|stop|status
+# Usage: project-node.sh start|stop|status|eval <erlang expression>
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/broker-env.sh"
@@ -20,23 +20,31 @@ as_rabbitmq() {
 
 case "${1:-}" in
   start)
+    # Already running: nothing to do. A second rabbitmq-server would fail, and delete the pid file on its way out.
+    if as_rabbitmq timeout 20 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" -q ping >/dev/null 2>&1; then exit 0; fi
     as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server -detached
     for ((i = 0; i < 100; i++)); do [ -s "$PROJECT_NODE_DIR/node.pid" ] && break; sleep 0.1; done
     as_rabbitmq timeout 100 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" wait --timeout 90 "$PROJECT_NODE_DIR/node.pid" >/dev/null
     ;;
   stop)
     # Only a running node is stopped: rabbitmqctl waits forever on the pid file of one that is not.
-    pid=$(cat "$PROJECT_NODE_DIR/node.pid" 2>/dev/null || true)
+    pid=$(cat "$PROJECT_NODE_DIR/node.pid" 2>/dev/null ||
+      as_rabbitmq timeout 20 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" -q eval 'list_to_integer(os:getpid()).' 2>/dev/null ||
+      true)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
       as_rabbitmq timeout 60 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" stop >/dev/null || kill "$pid"
       for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
     ;;
+  eval)
+    # Changes the running node's settings (max_message_size, say) for one test.
+    as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" eval "$2"
+    ;;
   status)
     as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" status >/dev/null
     ;;
   *)
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 start|stop|status|eval <expression>" >&2
     exit 2
     ;;
 esac

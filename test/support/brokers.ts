@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import rhea, { type Connection, type EventContext, type Message as RheaMessage } from 'rhea';
@@ -36,9 +36,56 @@ export function brokers(): Brokers {
   return JSON.parse(readFileSync(BROKERS_JSON, 'utf8')) as Brokers;
 }
 
+const NODE_LOCK = join(import.meta.dirname, '../../.test-brokers/project-node.lock');
+
+/**
+ * Takes the project-owned node for one test file: tests that stop, restart or
+ * reconfigure it must not overlap when Jest runs files in parallel. A lock
+ * left by a process that died is taken over. Returns the release function.
+ */
+export async function lockProjectNode(): Promise<() => void> {
+  for (;;) {
+    try {
+      mkdirSync(NODE_LOCK);
+      writeFileSync(join(NODE_LOCK, 'pid'), String(process.pid));
+      return () => {
+        rmSync(NODE_LOCK, { recursive: true, force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!isAlive(Number(readIfExists(join(NODE_LOCK, 'pid'))))) rmSync(NODE_LOCK, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+function readIfExists(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true; // Being written right now.
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Stops or starts the project-owned node (never the machine's shared one), without blocking the event loop. */
 export async function projectNode(action: 'start' | 'stop'): Promise<void> {
   await promisify(execFile)('bash', [brokers().project.control, action]);
+}
+
+/** Evaluates an Erlang expression on the project-owned node, for settings one test changes and restores. */
+export async function projectNodeEval(expression: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [brokers().project.control, 'eval', expression]);
+  return stdout.trim();
 }
 
 /**

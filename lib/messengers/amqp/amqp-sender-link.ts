@@ -171,9 +171,21 @@ export class AmqpSenderLink {
 
   private breakWith(outcome: AmqpOutcome, error: AmqpErrorLike | undefined, fallback: string): void {
     this.broken ??= { outcome, condition: error?.condition, description: error?.description ?? fallback };
+    const broken = this.broken;
+    // The broker handles a link's messages in order: when it ends the link over one of them
+    // (too large, say), that is the oldest one still unsettled. The others are collateral.
+    let culprit = true;
     for (const [delivery, pending] of this.pending) {
       this.pending.delete(delivery);
-      pending.settle(this.failureFor(pending.message, this.broken));
+      const failure: Failure =
+        culprit || broken.outcome === 'connection-lost'
+          ? broken
+          : {
+              outcome: 'link-detached',
+              description: `not settled when the broker ended the link over an earlier message (${broken.condition ?? ''} ${broken.description})`,
+            };
+      culprit = false;
+      pending.settle(this.failureFor(pending.message, failure));
     }
   }
 

@@ -10,8 +10,15 @@ export class AmqpConnectionError extends MessengerUnavailableError {
   }
 }
 
-/** How the broker (or the lack of an answer) settled one message. */
-export type AmqpOutcome = 'rejected' | 'released' | 'modified' | 'timeout' | 'link-refused' | 'connection-lost';
+/**
+ * How the broker (or the lack of an answer) settled one message:
+ * `rejected`, `released`, `modified` (AMQP outcomes); `timeout` (no answer
+ * within `sendTimeoutMs`); `link-refused` (the broker refused the link, or
+ * ended it over this message); `link-detached` (the broker ended the link
+ * over an earlier message, before settling this one); `connection-lost`.
+ */
+export type AmqpOutcome =
+  'rejected' | 'released' | 'modified' | 'timeout' | 'link-refused' | 'link-detached' | 'connection-lost';
 
 /** One message the broker did not accept. */
 export interface AmqpDeliveryFailure {

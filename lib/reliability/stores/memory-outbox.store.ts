@@ -80,9 +80,13 @@ export class MemoryOutboxStore implements OutboxStore {
     const claimable: OutboxRecord[] = [];
     for (const queue of this.pendingByTopic.values()) {
       for (const record of queue) {
-        // The caller's own batches in flight do not block it: it sends them in order on one link.
-        if (isLeased(record, now) && record.leaseOwner === owner) continue;
-        if (isLeased(record, now) || record.nextAttemptAt > now) break;
+        if (isLeased(record, now)) {
+          // Another dispatcher holds this topic; the caller's own batches in flight do not block it.
+          if (record.leaseOwner === owner) continue;
+          break;
+        }
+        // A message waiting for its retry has stepped out of line.
+        if (record.nextAttemptAt > now) continue;
         claimable.push(record);
         if (claimable.length === limit) break;
       }
@@ -136,10 +140,11 @@ export class MemoryOutboxStore implements OutboxStore {
   nextDueAt(): Promise<number | undefined> {
     let earliest: number | undefined;
     for (const queue of this.pendingByTopic.values()) {
-      const head = queue[0];
-      // A leased head becomes claimable again when its lease runs out.
-      const due = Math.max(head.nextAttemptAt, head.leaseExpiresAt ?? 0);
-      if (earliest === undefined || due < earliest) earliest = due;
+      for (const record of queue) {
+        // A leased message becomes claimable again when its lease runs out.
+        const due = Math.max(record.nextAttemptAt, record.leaseExpiresAt ?? 0);
+        if (earliest === undefined || due < earliest) earliest = due;
+      }
     }
     return Promise.resolve(earliest);
   }

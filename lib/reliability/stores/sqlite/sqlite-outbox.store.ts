@@ -127,16 +127,16 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
     this.insert = this.db.prepare(
       `INSERT INTO ${t} (id, topic, body, headers, timestamp, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    // A topic is blocked from its first pending message that waits for a retry or is leased to
-    // another dispatcher: per-topic order. The claimer's own leased messages are skipped, not blocking.
+    // Per-topic order: a topic is blocked from its first message leased to another dispatcher.
+    // The claimer's own messages in flight, and messages waiting for a retry, are skipped instead.
     this.claimQuery = this.db.prepare(`
       WITH blocked AS (
         SELECT topic, MIN(sequence) AS first_blocked FROM ${t}
-        WHERE status = 'pending'
-          AND (next_attempt_at > @now OR (lease_expires_at > @now AND lease_owner <> @owner))
+        WHERE status = 'pending' AND lease_expires_at > @now AND lease_owner <> @owner
         GROUP BY topic)
       SELECT m.sequence FROM ${t} m LEFT JOIN blocked b ON b.topic = m.topic
-      WHERE m.status = 'pending' AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= @now)
+      WHERE m.status = 'pending' AND m.next_attempt_at <= @now
+        AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= @now)
         AND (b.first_blocked IS NULL OR m.sequence < b.first_blocked)
       ORDER BY m.sequence LIMIT @limit`);
     this.leaseUpdate = this.db.prepare(
