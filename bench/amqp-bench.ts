@@ -4,14 +4,17 @@ import rhea, { type EventContext, type Sender } from 'rhea';
 import { AMQP_ADDRESS, AmqpMessenger, createMessage, type Message } from 'nestjs-messaging';
 import { toAmqpMessage } from '../lib/messengers/amqp/amqp-message.mapper.js';
 
-const URL = process.env.BENCH_AMQP_URL ?? 'amqp://127.0.0.1:5672';
+/** The broker the AMQP benchmarks send to. */
+export const URL = process.env.BENCH_AMQP_URL ?? 'amqp://127.0.0.1:5672';
 const QUEUE = 'nestjs-messaging-bench';
-const ROUTING_KEY = 'bench.amqp';
+/** Topic, routing key and address of every benchmark message. */
+export const ROUTING_KEY = 'bench.amqp';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-async function resetQueue(): Promise<void> {
+/** Empties the durable queue the benchmark's messages are routed to. */
+export async function resetQueue(): Promise<void> {
   const connection = await amqplib.connect(URL.replace('amqp://', 'amqp://guest:guest@'));
   const channel = await connection.createChannel();
   await channel.assertQueue(QUEUE, { durable: true });
@@ -20,7 +23,8 @@ async function resetQueue(): Promise<void> {
   await connection.close();
 }
 
-function messages(count: number): Message[] {
+/** `count` compose messages like PDC's. */
+export function messages(count: number): Message[] {
   return Array.from({ length: count }, (_, n) =>
     createMessage(ROUTING_KEY, {
       action: 'create',
@@ -35,7 +39,7 @@ function messages(count: number): Message[] {
 }
 
 /** Raw rhea: one sender, the same AMQP messages, each batch awaited until every message is accepted. */
-async function rawRheaRate(batches: readonly Message[][]): Promise<number> {
+export async function rawRheaRate(batches: readonly Message[][]): Promise<number> {
   const url = new globalThis.URL(URL);
   const connection = rhea.create_container().connect({
     host: url.hostname,
@@ -83,7 +87,7 @@ async function messengerRate(batches: readonly Message[][]): Promise<number> {
   return batches.flat().length / seconds;
 }
 
-function split(all: readonly Message[], size: number): Message[][] {
+export function split(all: readonly Message[], size: number): Message[][] {
   const batches: Message[][] = [];
   for (let index = 0; index < all.length; index += size) batches.push(all.slice(index, index + size));
   return batches;

@@ -9,15 +9,24 @@ import {
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
+  Get,
   Post,
   type Type,
 } from '@nestjs/common';
-import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { APP_INTERCEPTOR, ModuleRef, NestFactory } from '@nestjs/core';
 import type { Observable } from 'rxjs';
 import { httpAdapterFor, httpPlatformFromEnv } from '../sample-app/http-platform.js';
 
 /** What the benchmark compares; see run-benchmarks.ts. */
-export const HTTP_VARIANTS = ['bare', 'floor', 'zero-messages', 'one-message'] as const;
+export const HTTP_VARIANTS = [
+  'bare',
+  'floor',
+  'zero-messages',
+  'one-message',
+  'one-message-sqlite',
+  'one-message-sqlite-normal',
+  'one-message-amqp',
+] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
 
 /** Adds messages, or (bare and floor variants) does nothing. */
@@ -35,6 +44,18 @@ class ItemsController {
     const item = { id: ++this.next, name: body.name };
     this.addMessage(item);
     return item;
+  }
+}
+
+/** The outbox counters, read by the runner after a measurement (variants with the module). */
+@Controller('stats')
+class StatsController {
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  @Get()
+  async stats(): Promise<unknown> {
+    const { OutboxAdmin } = await import('nestjs-messaging');
+    return this.moduleRef.get(OutboxAdmin, { strict: false }).stats();
   }
 }
 
@@ -65,12 +86,29 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
       ],
     };
   }
-  const { MessageQueue, MessagingModule } = await import('nestjs-messaging');
-  const perRequest = variant === 'one-message' ? 1 : 0;
+  const { AmqpMessenger, MessageQueue, MessagingModule, SqliteOutboxStore } = await import('nestjs-messaging');
+  const perRequest = variant === 'zero-messages' ? 0 : 1;
+  // A messenger that does nothing, so the figures measure the library's own cost; or AMQP to BENCH_LATENCY_BROKER_URL.
+  const messenger =
+    variant === 'one-message-amqp'
+      ? new AmqpMessenger({ urls: [process.env.BENCH_LATENCY_BROKER_URL ?? ''], address: '/topic/{topic}' })
+      : { send: () => Promise.resolve() };
+  const outbox = variant.startsWith('one-message-sqlite')
+    ? new SqliteOutboxStore({
+        path: process.env.BENCH_OUTBOX_PATH ?? '',
+        synchronous: variant === 'one-message-sqlite-normal' ? 'normal' : 'full',
+      })
+    : undefined;
   return {
     ...base,
-    // A messenger that does nothing, so the figures measure the library's own cost.
-    imports: [MessagingModule.forRoot({ messenger: { send: () => Promise.resolve() } })],
+    imports: [
+      MessagingModule.forRoot({
+        messenger,
+        delivery: process.env.BENCH_DELIVERY === 'await' ? 'await' : 'background',
+        ...(outbox === undefined ? {} : { outbox }),
+      }),
+    ],
+    controllers: [...base.controllers, StatsController],
     providers: [
       {
         provide: ADD_MESSAGE,

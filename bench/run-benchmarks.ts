@@ -1,9 +1,9 @@
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { HTTP_PLATFORMS, type HttpPlatform } from '../sample-app/http-platform.js';
 import { runAmqpBenchmark } from './amqp-bench.js';
 import { runFedmsgBenchmark } from './fedmsg-bench.js';
+import { runDrainBenchmark, runLatencyBenchmark } from './outbox-bench.js';
+import { startServer } from './bench-server.js';
 import type { HttpVariant } from './http-bench.app.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -20,30 +20,9 @@ const CASES: readonly Case[] = [
   { label: 'floor (see README)', variant: 'floor' },
   { label: 'module, 0 messages', variant: 'zero-messages' },
   { label: 'module, 1 message', variant: 'one-message' },
+  { label: '1 message, SQLite', variant: 'one-message-sqlite' },
+  { label: '1 msg, SQLite normal', variant: 'one-message-sqlite-normal' },
 ];
-
-/** Starts one variant in its own process, so the load generator does not share its event loop. */
-function startServer(platform: HttpPlatform, benchCase: Case): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'http-bench.app.js')], {
-    env: {
-      ...process.env,
-      HTTP_PLATFORM: platform,
-      BENCH_VARIANT: benchCase.variant,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /READY (\S+)/.exec(output);
-      if (match) resolve({ child, url: match[1] });
-    });
-    child.on('exit', (code) => {
-      reject(new Error(`bench server exited with ${code}`));
-    });
-  });
-}
 
 async function requestsPerSecond(url: string, seconds: number): Promise<number> {
   const result = await autocannon({
@@ -61,7 +40,7 @@ async function requestsPerSecond(url: string, seconds: number): Promise<number> 
 }
 
 async function measure(platform: HttpPlatform, benchCase: Case): Promise<number> {
-  const { child, url } = await startServer(platform, benchCase);
+  const { child, url } = await startServer(platform, benchCase.variant);
   try {
     await requestsPerSecond(url, 1); // warm-up: JIT, connection pools
     return await requestsPerSecond(url, SECONDS);
@@ -76,11 +55,13 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-const only = process.env.BENCH_ONLY; // "http", "fedmsg" or "amqp" to run one part
+const only = process.env.BENCH_ONLY; // "http", "fedmsg", "amqp", "latency" or "drain" to run one part
 
 if (only === undefined || only === 'http') await runHttpBenchmark();
 if (only === undefined || only === 'fedmsg') await runFedmsgBenchmark();
 if (only === undefined || only === 'amqp') await runAmqpBenchmark();
+if (only === undefined || only === 'latency') await runLatencyBenchmark();
+if (only === undefined || only === 'drain') await runDrainBenchmark();
 
 async function runHttpBenchmark(): Promise<void> {
   console.log(

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -59,6 +60,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private readonly options: ResolvedDispatchOptions;
   private stopping = false;
   private pumping = false;
+  private pumpScheduled = false;
+  private readonly root = new AsyncResource('nestjs-messaging:dispatcher');
   private wakeAgain = false;
   private inFlight = 0;
   private readonly idleWaiters = new Set<() => void>();
@@ -110,7 +113,16 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       this.wakeAgain = true;
       return;
     }
-    void this.pump();
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // One look per event-loop turn, whatever the number of requests that finished in it; and
+    // outside any request's async context, which the dispatcher must not carry along.
+    this.root.runInAsyncScope(() => {
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        void this.pump();
+      });
+    });
   }
 
   /** Logs (rate-limited) messages the outbox refused. */
