@@ -111,6 +111,21 @@ describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
     },
   );
 
+  it('when the broker ends the link over one message, blames that one and marks the others in flight link-detached', async () => {
+    const { broker, url } = await listener();
+    broker.decide = ({ message }) => (JSON.parse(message.body as string).n === 2 ? 'end-session' : 'accept');
+    const amqp = await messenger({ urls: [url] });
+    const batch = [1, 2, 3, 4].map((n) => createMessage('.a', { n }));
+    const error = await sendError(amqp.send(batch));
+    expect(error.acceptedIds).toEqual([batch[0].id]);
+    expect(error.failures.map(({ messageId, outcome, condition }) => ({ messageId, outcome, condition }))).toEqual([
+      { messageId: batch[1].id, outcome: 'link-refused', condition: 'amqp:precondition-failed' },
+      { messageId: batch[2].id, outcome: 'link-detached', condition: undefined },
+      { messageId: batch[3].id, outcome: 'link-detached', condition: undefined },
+    ]);
+    expect(error.failures[1].description).toContain('over an earlier message');
+  });
+
   it('rejects send() when the broker does not settle within sendTimeoutMs', async () => {
     const { broker, url } = await listener();
     broker.decide = () => 'ignore';

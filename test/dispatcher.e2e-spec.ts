@@ -171,6 +171,39 @@ describe('the outbox dispatcher', () => {
     expect((await admin.stats()).sinceStart).toMatchObject({ failedAttempts: 0, dead: 0, delivered: 20 });
   });
 
+  it('keeps delivered messages for retainDeliveredMs, then purges them', async () => {
+    const messenger = new ScriptedMessenger();
+    running = await start(messenger, { dispatch: { retainDeliveredMs: 200, pollIntervalMs: 50 } });
+    const { queue, admin } = running;
+    const kept = await queue.run(() => queue.add('.a', { n: 1 }));
+    await waitFor(() => messenger.delivered.length === 1, 2000, 'the delivery');
+    expect(await admin.list({ status: 'delivered' })).toMatchObject([
+      { message: { id: kept.id }, status: 'delivered' },
+    ]);
+    const stored = async (): Promise<number> => (await admin.stats()).stored.delivered;
+    const deadline = Date.now() + 3000;
+    while ((await stored()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await stored()).toBe(0);
+  });
+
+  it('while the bus stays unreachable, logs a summary every summaryIntervalMs instead of a line per attempt', async () => {
+    const messenger = new ScriptedMessenger();
+    messenger.behaviour = () => Promise.reject(new MessengerUnavailableError('connection refused'));
+    running = await start(messenger, {
+      dispatch: { summaryIntervalMs: 1000, retry: { initialDelayMs: 10, jitter: 0 }, busProbeIntervalMs: 50 },
+    });
+    const { queue, logs } = running;
+    await queue.run(() => queue.add('.a', {}));
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(messenger.batches.length).toBeGreaterThan(10);
+    const warnings = logs.linesAt('warn');
+    expect(warnings.filter((line) => line.includes('The message bus is unreachable'))).toHaveLength(1);
+    expect(warnings.filter((line) => line.startsWith('Outbox, last 1 s: 0 delivered'))).toHaveLength(1);
+    expect(warnings.find((line) => line.startsWith('Outbox, last'))).toContain(
+      'the bus has been unreachable for 1 s (connection refused)',
+    );
+  });
+
   it('delivers pending messages on a graceful shutdown', async () => {
     const messenger = new ScriptedMessenger();
     messenger.behaviour = () =>

@@ -315,7 +315,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private async purgeDelivered(): Promise<void> {
     const retain = this.options.retainDeliveredMs;
     const now = Date.now();
-    if (retain === 0 || now - this.lastPurgeAt < 60_000) return;
+    // At most once a minute (more often only for a shorter retention): a purge is a table scan.
+    if (retain === 0 || now - this.lastPurgeAt < Math.min(60_000, retain)) return;
     this.lastPurgeAt = now;
     await this.store.purge({ status: 'delivered', before: now - retain });
   }

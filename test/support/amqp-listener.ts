@@ -11,7 +11,7 @@ export interface Received {
 }
 
 /** How the test broker answers each message. */
-export type Disposition = 'accept' | 'reject' | 'release' | 'modify' | 'ignore';
+export type Disposition = 'accept' | 'reject' | 'release' | 'modify' | 'ignore' | 'end-session';
 
 /**
  * An AMQP 1.0 peer in the test process (rhea's server side) on port 0: it
@@ -69,6 +69,13 @@ export class AmqpTestListener {
             received.delivery.modified({ delivery_failed: true });
             break;
           case 'ignore':
+            break;
+          case 'end-session':
+            // What RabbitMQ 3 does to a message above its max_message_size.
+            received.delivery.link.session.close({
+              condition: 'amqp:precondition-failed',
+              description: 'message size 10008 is larger than configured max size 4096',
+            });
             break;
         }
       };
