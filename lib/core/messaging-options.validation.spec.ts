@@ -66,7 +66,7 @@ describe('validateMessagingOptions', () => {
         dispatch: { batchSize: 0, leaseMs: 1.5, colour: 1, retry: { jitter: 2, maxAttempts: 0, multiplier: 0.5 } },
       }),
     ).toEqual([
-      'outbox: the object is not an OutboxStore (missing append, claim, markDelivered, reschedule, release, nextDueAt, list, counts, retry, purge); pass a store such as new SqliteOutboxStore({ path })',
+      'outbox: the object is not an OutboxStore (missing append, claim, markDelivered, reschedule, nextDueAt, list, counts, retry, purge); pass a store such as new SqliteOutboxStore({ path })',
       'dispatch.colour: unknown option (known: batchSize, leaseMs, pollIntervalMs, busProbeIntervalMs, retainDeliveredMs, awaitTimeoutMs, summaryIntervalMs, retry)',
       'dispatch.batchSize: expected a whole number >= 1, got 0',
       'dispatch.leaseMs: expected a whole number >= 1, got 1.5',

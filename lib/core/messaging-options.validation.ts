@@ -110,7 +110,6 @@ function checkOutbox(outbox: unknown, issues: string[]): void {
     'claim',
     'markDelivered',
     'reschedule',
-    'release',
     'nextDueAt',
     'list',
     'counts',

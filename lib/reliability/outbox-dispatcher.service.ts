@@ -130,9 +130,13 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     this.log.refused(messages, reason);
   }
 
-  /** Resolves once each of `messages` was attempted (delivered, or failed once), or after `awaitTimeoutMs`. */
+  /**
+   * Resolves once each of `messages` was attempted (delivered, or failed once), after
+   * `awaitTimeoutMs`, or at once while the bus is known to be unreachable.
+   */
   whenAttempted(messages: readonly Message[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
+    // While the bus is unreachable, waiting would only hold the response until the next probe.
+    if (messages.length === 0 || Date.now() < this.pausedUntil) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         for (const { id } of messages) this.waiters.delete(id);
@@ -288,28 +292,37 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 
   private scheduleNextLook(): void {
     if (this.stopping) return;
-    clearTimeout(this.timer);
+    const now = Date.now();
+    // Paused (bus unreachable): wake when the pause ends, without asking the store, whose
+    // backlog grows with every request meanwhile.
+    if (now < this.pausedUntil) {
+      this.setTimer(this.pausedUntil);
+      return;
+    }
     void this.store.nextDueAt().then(
       (due) => {
         if (this.stopping) return;
-        const now = Date.now();
-        const poll = now + this.options.pollIntervalMs;
+        const at = Date.now();
+        const poll = at + this.options.pollIntervalMs;
         // Never sooner than 10 ms: a due time already past means another owner's lease is about to run out.
-        const at = Math.max(this.pausedUntil, now + 10, Math.min(poll, due ?? poll));
-        clearTimeout(this.timer);
-        this.timer = setTimeout(
-          () => {
-            this.wake();
-          },
-          Math.max(0, at - now),
-        );
-        // The timer alone must not keep a finished script alive.
-        this.timer.unref();
+        this.setTimer(Math.max(this.pausedUntil, at + 10, Math.min(poll, due ?? poll)));
       },
       (error: unknown) => {
         this.log.storeFailed(error);
       },
     );
+  }
+
+  private setTimer(at: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(
+      () => {
+        this.wake();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    // The timer alone must not keep a finished script alive.
+    this.timer.unref();
   }
 
   private async purgeDelivered(): Promise<void> {

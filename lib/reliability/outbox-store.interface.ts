@@ -90,8 +90,6 @@ export interface OutboxStore {
   markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void>;
   /** Records failed attempts of messages leased by `owner`, ending their lease. */
   reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void>;
-  /** Ends `owner`'s lease on messages without recording an attempt (shutting down). */
-  release(owner: string, ids: readonly string[]): Promise<void>;
   /** The earliest time a pending message is due and unleased (possibly past), if any is pending. */
   nextDueAt(): Promise<number | undefined>;
   /** Messages matching `filter`, oldest first, at most `limit`. */

@@ -127,16 +127,6 @@ export class MemoryOutboxStore implements OutboxStore {
     return Promise.resolve();
   }
 
-  release(owner: string, ids: readonly string[]): Promise<void> {
-    for (const id of ids) {
-      const record = this.leasedBy(owner, id);
-      if (record === undefined) continue;
-      record.leaseOwner = undefined;
-      record.leaseExpiresAt = undefined;
-    }
-    return Promise.resolve();
-  }
-
   nextDueAt(): Promise<number | undefined> {
     let earliest: number | undefined;
     for (const queue of this.pendingByTopic.values()) {

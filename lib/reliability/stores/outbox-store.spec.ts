@@ -148,14 +148,6 @@ describe.each(KINDS)('$name', (kind) => {
     expect(retried).toMatchObject([{ message: { id: poison.message.id }, attempts: 0, status: 'pending' }]);
   });
 
-  it('release() ends a lease without counting an attempt', async () => {
-    await store.append([createMessage('.a', {})]);
-    const now = Date.now();
-    const claimed = await store.claim({ owner: 'o', limit: 10, now, ...LEASE });
-    await store.release('o', ids(claimed));
-    expect(await store.claim({ owner: 'p', limit: 10, now, ...LEASE })).toMatchObject([{ attempts: 0 }]);
-  });
-
   it('purges settled messages by status and age, never pending ones', async () => {
     await store.append([1, 2, 3].map((n) => createMessage('.a', { n })));
     const now = Date.now();

@@ -82,7 +82,6 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
   private readonly deliveredDelete: Statement;
   private readonly deliveredUpdate: Statement;
   private readonly failureUpdate: Statement;
-  private readonly releaseUpdate: Statement;
   private readonly nextDueQuery: Statement;
   private appends: PendingAppend[] = [];
   private commitScheduled = false;
@@ -154,9 +153,6 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
         settled_at = CASE WHEN @next IS NULL THEN @now ELSE NULL END,
         next_attempt_at = COALESCE(@next, next_attempt_at)
       WHERE id = @id AND status = 'pending' AND lease_owner = @owner`);
-    this.releaseUpdate = this.db.prepare(
-      `UPDATE ${t} SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
-    );
     this.nextDueQuery = this.db.prepare(
       `SELECT MIN(MAX(next_attempt_at, COALESCE(lease_expires_at, 0))) AS due FROM ${t} WHERE status = 'pending'`,
     );
@@ -208,13 +204,6 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
           next: failure.nextAttemptAt ?? null,
         });
       }
-    })();
-    return Promise.resolve();
-  }
-
-  release(owner: string, ids: readonly string[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const id of ids) this.releaseUpdate.run(id, owner);
     })();
     return Promise.resolve();
   }
