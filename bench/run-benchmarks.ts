@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
 import { HTTP_PLATFORMS, type HttpPlatform } from '../sample-app/http-platform.js';
 import { runAmqpBenchmark } from './amqp-bench.js';
 import { runFedmsgBenchmark } from './fedmsg-bench.js';
@@ -24,7 +25,13 @@ const CASES: readonly Case[] = [
   { label: '1 msg, SQLite normal', variant: 'one-message-sqlite-normal' },
 ];
 
-async function requestsPerSecond(url: string, seconds: number): Promise<number> {
+interface Measurement {
+  readonly rate: number;
+  /** Server CPU time (user + system) per request, in microseconds: steadier than req/s on a shared machine. */
+  readonly cpuPerRequest: number;
+}
+
+async function load(url: string, seconds: number): Promise<autocannon.Result> {
   const result = await autocannon({
     url: `${url}/items`,
     method: 'POST',
@@ -36,14 +43,23 @@ async function requestsPerSecond(url: string, seconds: number): Promise<number> 
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${result.non2xx} non-2xx responses and ${result.errors} errors at ${url}`);
   }
-  return result.requests.average;
+  return result;
 }
 
-async function measure(platform: HttpPlatform, benchCase: Case): Promise<number> {
+/** utime + stime of a process, in microseconds (Linux /proc; clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
+}
+
+async function measure(platform: HttpPlatform, benchCase: Case): Promise<Measurement> {
   const { child, url } = await startServer(platform, benchCase.variant);
   try {
-    await requestsPerSecond(url, 1); // warm-up: JIT, connection pools
-    return await requestsPerSecond(url, SECONDS);
+    await load(url, 1); // warm-up: JIT, connection pools
+    const pid = child.pid ?? 0;
+    const before = cpuMicros(pid);
+    const result = await load(url, SECONDS);
+    return { rate: result.requests.average, cpuPerRequest: (cpuMicros(pid) - before) / result.requests.total };
   } finally {
     child.kill('SIGKILL');
   }
@@ -68,17 +84,23 @@ async function runHttpBenchmark(): Promise<void> {
     `HTTP overhead: POST /items, ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} round(s), median shown`,
   );
   for (const platform of HTTP_PLATFORMS) {
-    const samples = new Map<string, number[]>(CASES.map((benchCase) => [benchCase.label, []]));
+    const samples = new Map<string, Measurement[]>(CASES.map((benchCase) => [benchCase.label, []]));
     // Interleaved rounds: machine drift hits every variant alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const benchCase of CASES) samples.get(benchCase.label)?.push(await measure(platform, benchCase));
     }
-    const bare = median(samples.get(CASES[0].label) ?? []);
+    const rateOf = (label: string): number => median((samples.get(label) ?? []).map(({ rate }) => rate));
+    const cpuOf = (label: string): number =>
+      median((samples.get(label) ?? []).map(({ cpuPerRequest }) => cpuPerRequest));
+    const bare = rateOf(CASES[0].label);
+    const bareCpu = cpuOf(CASES[0].label);
     console.log(`\n${platform}`);
-    for (const benchCase of CASES) {
-      const rate = median(samples.get(benchCase.label) ?? []);
+    for (const { label } of CASES) {
+      const rate = rateOf(label);
+      const cpu = cpuOf(label);
       console.log(
-        `  ${benchCase.label.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   ratio to bare ${(rate / bare).toFixed(2)}`,
+        `  ${label.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   ratio to bare ${(rate / bare).toFixed(2)}   ` +
+          `server CPU ${cpu.toFixed(0).padStart(4)} µs/request (+${(cpu - bareCpu).toFixed(0)})`,
       );
     }
   }

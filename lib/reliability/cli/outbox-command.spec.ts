@@ -23,7 +23,7 @@ describe('npx nestjs-messaging outbox', () => {
       [{ id: dead.id, error: 'rejected: too big', counted: true, nextAttemptAt: undefined }],
       now,
     );
-    store.close();
+    await store.close();
   });
   afterEach(() => {
     rmSync(folder, { recursive: true, force: true });

@@ -53,7 +53,7 @@ export async function runOutboxCommand(args: readonly string[]): Promise<Command
   try {
     return { exitCode: 0, output: await execute(store, parsed) };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

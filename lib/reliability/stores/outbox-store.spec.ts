@@ -15,7 +15,7 @@ const topics = (entries: readonly { message: Message }[]): string[] => entries.m
 interface StoreKind {
   readonly name: string;
   open(): OutboxStore;
-  close(store: OutboxStore): void;
+  close(store: OutboxStore): Promise<void>;
 }
 
 const folder = mkdtempSync(join(tmpdir(), 'outbox-store-spec-'));
@@ -25,13 +25,11 @@ afterAll(() => {
 let files = 0;
 
 const KINDS: StoreKind[] = [
-  { name: 'MemoryOutboxStore', open: () => new MemoryOutboxStore(), close: () => undefined },
+  { name: 'MemoryOutboxStore', open: () => new MemoryOutboxStore(), close: () => Promise.resolve() },
   {
     name: 'SqliteOutboxStore',
     open: () => new SqliteOutboxStore({ path: join(folder, `store-${++files}.db`) }),
-    close: (store) => {
-      (store as SqliteOutboxStore).close();
-    },
+    close: (store) => (store as SqliteOutboxStore).close(),
   },
 ];
 
@@ -40,9 +38,7 @@ describe.each(KINDS)('$name', (kind) => {
   beforeEach(() => {
     store = kind.open();
   });
-  afterEach(() => {
-    kind.close(store);
-  });
+  afterEach(() => kind.close(store));
 
   it('hands out messages oldest first, each request all together, with the message intact', async () => {
     const first = [createMessage('.a', { n: 1, nested: { list: [1, 'x', null] } }, { headers: { priority: 4 } })];
@@ -204,13 +200,13 @@ describe('SqliteOutboxStore durability', () => {
       [{ id: first.message.id, error: 'gone', counted: true, nextAttemptAt: undefined }],
       now,
     );
-    store.close();
+    await store.close();
     const reopened = new SqliteOutboxStore({ path });
     try {
       expect(await reopened.counts()).toEqual({ pending: 1, delivered: 0, dead: 1 });
       expect((await reopened.claim({ owner: 'p', limit: 10, now, ...LEASE }))[0].message).toEqual(messages[1]);
     } finally {
-      reopened.close();
+      await reopened.close();
     }
   });
 
@@ -229,7 +225,7 @@ describe('SqliteOutboxStore durability', () => {
       expect(String((results[1] as PromiseRejectedResult).reason)).toContain(`in the outbox (${existing.id})`);
       expect(await store.counts()).toEqual({ pending: 3, delivered: 0, dead: 0 });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -247,5 +243,6 @@ describe('SqliteOutboxStore durability', () => {
       ].join('\n'),
     );
     expect(() => new SqliteOutboxStore({ path: join(folder, 'missing-folder', 'x.db') })).toThrow('path: cannot open');
+    expect(() => new SqliteOutboxStore({ path: ':memory:' })).toThrow('path: :memory: cannot be used in WAL mode');
   });
 });
