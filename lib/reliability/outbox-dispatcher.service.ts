@@ -207,10 +207,20 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private async deliver(entries: readonly OutboxEntry[]): Promise<void> {
     const messages = entries.map(({ message }) => message);
     let failure: unknown;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.messenger.send(messages);
+      // A send that never settles must not hold a slot for ever; past the lease, the
+      // messages may be claimed again anyway.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`the messenger's send() did not settle within leaseMs (${this.options.leaseMs} ms)`));
+        }, this.options.leaseMs);
+      });
+      await Promise.race([this.messenger.send(messages), timeout]);
     } catch (error) {
       failure = error ?? new Error('send() rejected without a reason');
+    } finally {
+      clearTimeout(timer);
     }
     const now = Date.now();
     try {
@@ -365,7 +375,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       );
     } else {
       this.logger.error(
-        `Shutting down with ${ids.length} undelivered message(s) in the memory outbox; they are lost: ${ids.join(', ')}`,
+        `Shutting down with ${ids.length} undelivered message(s) in the memory outbox; they are lost ` +
+          `(unless a send still in flight completes): ${ids.join(', ')}`,
       );
     }
   }
