@@ -1,7 +1,9 @@
 import { Controller, Post } from '@nestjs/common';
+import { hostname } from 'node:os';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
   AmqpSendError,
+  createMessage,
   MemoryOutboxStore,
   MessageQueue,
   MessagingModule,
@@ -183,6 +185,25 @@ describe('the outbox dispatcher', () => {
     hang = false;
     await waitFor(() => messenger.delivered.length === 1, 2000, 'the delivery');
     expect(messenger.delivered[0].id).toBe(message.id);
+  });
+
+  it('at start, takes over at once the messages a dead process of this host had claimed; waits for a live one', async () => {
+    const store = new MemoryOutboxStore();
+    const orphan = createMessage('.a', { n: 1 });
+    const heldByLive = createMessage('.b', { n: 2 });
+    await store.append([orphan, heldByLive]);
+    const now = Date.now();
+    // A pid that no process has (beyond pid_max), and this very process: a live owner.
+    await store.claim({ owner: `${hostname()}-99999999-deadbeef`, limit: 1, now, leaseMs: 60_000 });
+    await store.claim({ owner: `${hostname()}-${process.pid}-livelive`, limit: 1, now, leaseMs: 60_000 });
+    const messenger = new ScriptedMessenger();
+    running = await start(messenger, { outbox: store });
+    await waitFor(() => messenger.delivered.length === 1, 2000, 'the orphan to be sent');
+    expect(messenger.delivered.map(({ id }) => id)).toEqual([orphan.id]);
+    expect(running.logs.linesAt('warn')).toEqual([
+      expect.stringContaining(`Took over 1 message(s) from ${hostname()}-99999999-deadbeef`),
+    ]);
+    expect((await running.admin.list({ status: 'pending' })).map(({ message }) => message.id)).toEqual([heldByLive.id]);
   });
 
   it('keeps delivered messages for retainDeliveredMs, then purges them', async () => {

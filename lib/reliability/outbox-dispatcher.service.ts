@@ -53,7 +53,7 @@ const MAX_IN_FLIGHT = 4;
 @Injectable()
 export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   /** This process's lease owner id. */
-  readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  readonly owner = ownerId(process.pid);
   readonly counters: DispatchCounters = { accepted: 0, refused: 0, delivered: 0, failedAttempts: 0, dead: 0 };
   private readonly logger = new Logger(LOGGER_CONTEXT);
   private readonly log: DeliveryLog;
@@ -83,7 +83,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** Sends what is already in the store once every module (the messenger's connection among them) is initialised. */
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.releaseLeasesOfDeadProcesses();
+    } catch (error) {
+      this.log.storeFailed(error);
+    }
     // Messages left by a previous run (or another process) go out now, not at the first request.
     this.wake();
   }
@@ -104,6 +109,32 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     }
     this.log.stop();
     await this.reportLeftovers();
+  }
+
+  /**
+   * A process on this host that died (`kill -9`, a crash) left its leases behind: they are
+   * given back now rather than when they expire, so a restart resends at once. Leases of
+   * other hosts, or of processes still alive, wait for their expiry.
+   */
+  private async releaseLeasesOfDeadProcesses(): Promise<void> {
+    const leased = (await this.store.list({ status: 'pending' }, 100_000)).filter(({ lease }) => lease !== undefined);
+    const byOwner = new Map<string, string[]>();
+    for (const { lease, message } of leased) {
+      if (lease === undefined || lease.owner === this.owner || !isDeadLocalOwner(lease.owner)) continue;
+      byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), message.id]);
+    }
+    const now = Date.now();
+    for (const [owner, ids] of byOwner) {
+      const error = `claimed by ${owner}, which is no longer running`;
+      await this.store.reschedule(
+        owner,
+        ids.map((id) => ({ id, error, counted: false, nextAttemptAt: now })),
+        now,
+      );
+      this.logger.warn(
+        `Took over ${ids.length} message(s) from ${owner}, which is no longer running; sending them again`,
+      );
+    }
   }
 
   /** Asks for a look at the store now (new messages were appended). */
@@ -379,5 +410,26 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
           `(unless a send still in flight completes): ${ids.join(', ')}`,
       );
     }
+  }
+}
+
+/** `<host>-<pid>-<random>`: unique per process, and tells whether its process is still alive here. */
+function ownerId(pid: number): string {
+  return `${hostname()}-${pid}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Whether `owner` names a process of this host that has ended. */
+function isDeadLocalOwner(owner: string): boolean {
+  const parts = owner.split('-');
+  if (parts.length < 3) return false;
+  const pid = Number(parts[parts.length - 2]);
+  const host = parts.slice(0, -2).join('-');
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: alive, under another user.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
