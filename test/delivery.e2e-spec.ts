@@ -1,6 +1,6 @@
-import { Controller, Post } from '@nestjs/common';
-import { MessageQueue, MessagingModule, type DeliveryMode, type Message, type Messenger } from 'nestjs-messaging';
+import { MessagingModule, type DeliveryMode, type Message, type Messenger } from 'nestjs-messaging';
 import { HTTP_PLATFORMS } from '../sample-app/http-platform.js';
+import { OneMessageController } from './support/one-message.controller.js';
 import { waitFor } from './support/wait-for.js';
 import { startApp, type RunningApp } from './support/http-app.js';
 
@@ -21,17 +21,6 @@ class GatedMessenger implements Messenger {
 
   open(): void {
     this.openGate?.();
-  }
-}
-
-@Controller()
-class OneMessageController {
-  constructor(private readonly messages: MessageQueue) {}
-
-  @Post('one')
-  one(): object {
-    this.messages.add('.one', {});
-    return {};
   }
 }
 

@@ -1,4 +1,3 @@
-import { Controller, Post } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
@@ -16,6 +15,7 @@ import {
   type OutboxStore,
 } from 'nestjs-messaging';
 import { RecordingLogger, startApp } from './support/http-app.js';
+import { OneMessageController } from './support/one-message.controller.js';
 import { waitFor } from './support/wait-for.js';
 
 /** A messenger whose behaviour each test scripts; records every batch it was given. */
@@ -281,17 +281,6 @@ describe('the outbox dispatcher', () => {
     expect(errors[0]).toContain('the memory outbox is full (maxMessages 2)');
   });
 });
-
-@Controller()
-class OneMessageController {
-  constructor(private readonly messages: MessageQueue) {}
-
-  @Post('one')
-  one(): object {
-    this.messages.add('.one', {});
-    return {};
-  }
-}
 
 describe('a durable outbox that cannot store', () => {
   it('fails the request with a 500 (its 2xx would promise a delivery), and run() rejects with OutboxWriteError', async () => {

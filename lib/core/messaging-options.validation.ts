@@ -69,21 +69,7 @@ export function validateMessagingOptions(options: unknown): MessagingModuleOptio
 }
 
 function checkMessenger(messenger: unknown, issues: string[]): void {
-  if (messenger === undefined || typeof messenger === 'function') return;
-  if (messenger === null || typeof messenger !== 'object') {
-    issues.push(
-      `messenger: expected a Messenger class, instance or { useFactory, inject }, got ${describe(messenger)}`,
-    );
-    return;
-  }
-  if ('useFactory' in messenger) {
-    const { useFactory, inject } = messenger as { useFactory: unknown; inject?: unknown };
-    if (typeof useFactory !== 'function')
-      issues.push(`messenger.useFactory: expected a function, got ${describe(useFactory)}`);
-    if (inject !== undefined && !Array.isArray(inject))
-      issues.push(`messenger.inject: expected an array of tokens, got ${describe(inject)}`);
-    return;
-  }
+  if (!checkPluggable('messenger', 'a Messenger', messenger, issues)) return;
   if (typeof (messenger as Partial<Messenger>).send !== 'function') {
     issues.push(
       'messenger: the object has no send(messages) method; pass a Messenger class, instance or { useFactory, inject }',
@@ -91,20 +77,29 @@ function checkMessenger(messenger: unknown, issues: string[]): void {
   }
 }
 
-function checkOutbox(outbox: unknown, issues: string[]): void {
-  if (outbox === undefined || typeof outbox === 'function') return;
-  if (outbox === null || typeof outbox !== 'object') {
-    issues.push(`outbox: expected an OutboxStore class, instance or { useFactory, inject }, got ${describe(outbox)}`);
-    return;
+/**
+ * Checks a class / instance / `{ useFactory, inject }` option; returns true
+ * when it is an instance, whose methods the caller checks.
+ */
+function checkPluggable(path: string, what: string, value: unknown, issues: string[]): value is object {
+  if (value === undefined || typeof value === 'function') return false;
+  if (value === null || typeof value !== 'object') {
+    issues.push(`${path}: expected ${what} class, instance or { useFactory, inject }, got ${describe(value)}`);
+    return false;
   }
-  if ('useFactory' in outbox) {
-    const { useFactory, inject } = outbox as { useFactory: unknown; inject?: unknown };
+  if ('useFactory' in value) {
+    const { useFactory, inject } = value as { useFactory: unknown; inject?: unknown };
     if (typeof useFactory !== 'function')
-      issues.push(`outbox.useFactory: expected a function, got ${describe(useFactory)}`);
+      issues.push(`${path}.useFactory: expected a function, got ${describe(useFactory)}`);
     if (inject !== undefined && !Array.isArray(inject))
-      issues.push(`outbox.inject: expected an array of tokens, got ${describe(inject)}`);
-    return;
+      issues.push(`${path}.inject: expected an array of tokens, got ${describe(inject)}`);
+    return false;
   }
+  return true;
+}
+
+function checkOutbox(outbox: unknown, issues: string[]): void {
+  if (!checkPluggable('outbox', 'an OutboxStore', outbox, issues)) return;
   const missing = [
     'append',
     'claim',

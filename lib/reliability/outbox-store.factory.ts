@@ -1,6 +1,7 @@
 import type { InjectionToken, Type } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import type { OutboxStore } from './outbox-store.interface.js';
+import { resolvePluggable } from '../core/pluggable.js';
 import { MemoryOutboxStore } from './stores/memory-outbox.store.js';
 
 /** A factory that builds the outbox store, with its dependencies injected. */
@@ -15,15 +16,6 @@ export interface OutboxStoreFactory {
 export type OutboxStoreOption = Type<OutboxStore> | OutboxStoreFactory | OutboxStore;
 
 /** Builds the configured outbox store; the default is a `MemoryOutboxStore` with its default bound. */
-export async function createOutboxStore(
-  option: OutboxStoreOption | undefined,
-  moduleRef: ModuleRef,
-): Promise<OutboxStore> {
-  if (option === undefined) return new MemoryOutboxStore();
-  if (typeof option === 'function') return moduleRef.create(option);
-  if ('useFactory' in option) {
-    const dependencies = (option.inject ?? []).map((token) => moduleRef.get<unknown, never>(token, { strict: false }));
-    return option.useFactory(...dependencies);
-  }
-  return option;
+export function createOutboxStore(option: OutboxStoreOption | undefined, moduleRef: ModuleRef): Promise<OutboxStore> {
+  return resolvePluggable<OutboxStore>(option, () => new MemoryOutboxStore(), moduleRef);
 }
