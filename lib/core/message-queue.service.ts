@@ -64,8 +64,9 @@ export class MessageQueue {
    * jobs, queue consumers, scripts): messages added inside `fn` are sent
    * when it resolves and dropped when it rejects. It always opens a new
    * batch, even inside a request. The promise settles like `fn`'s, once the
-   * messages are handed to the messenger (with `delivery: 'await'`, once
-   * the messenger is done with them).
+   * messages are in the outbox (with `delivery: 'await'`, after their first
+   * delivery attempt); it rejects with `OutboxWriteError` when a durable
+   * outbox could not store them.
    *
    * @example
    * ```ts

@@ -24,7 +24,10 @@ import type { Message } from '../core/message.interface.js';
 export interface Messenger {
   /**
    * Sends one batch, in order. Resolves when the bus has taken every
-   * message; rejects if any of them could not be sent.
+   * message; rejects if any of them could not be sent. The dispatcher forms
+   * the batches (they may hold several requests' messages) and retries what
+   * fails: throw `MessengerUnavailableError` when the bus cannot be reached
+   * at all, so that the attempt is not counted against the messages.
    */
   send(messages: readonly Message[]): Promise<void>;
 }

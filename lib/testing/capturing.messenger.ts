@@ -12,6 +12,7 @@ import type { Messenger } from '../messengers/messenger.interface.js';
  *   .overrideProvider(Messenger).useValue(capture)
  *   .compile();
  * // ... make a request ...
+ * await capture.waitForMessages(1); // the dispatcher sends just after the response
  * expect(capture.topics).toEqual(['.releases.added']);
  * capture.clear();
  * ```
@@ -21,7 +22,7 @@ export class CapturingMessenger implements Messenger {
   private failure: Error | undefined;
   private readonly waiters = new Set<() => void>();
 
-  /** Every batch received, in order: one per successful request or `run()`. */
+  /** Every batch received, in order, as the dispatcher formed it (a batch may hold several requests' messages). */
   get batches(): readonly (readonly Message[])[] {
     return this.sent;
   }
