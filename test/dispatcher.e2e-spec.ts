@@ -297,6 +297,12 @@ describe('a durable outbox that cannot store', () => {
       expect(running.logs.linesAt('error').join('\n')).toContain('disk I/O error');
       const queue = running.app.get(MessageQueue);
       await expect(queue.run(() => queue.add('.job', {}))).rejects.toThrow(OutboxWriteError);
+      // A store that throws instead of rejecting fails the same way.
+      broken.append = () => {
+        throw new Error('disk full');
+      };
+      expect((await running.request('POST', '/one')).status).toBe(500);
+      await expect(queue.run(() => queue.add('.job', {}))).rejects.toThrow('disk full');
     } finally {
       await running.close();
     }

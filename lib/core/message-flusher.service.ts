@@ -36,7 +36,14 @@ export class MessageFlusher {
   flush(messages: readonly Message[]): Promise<void> | undefined {
     if (messages.length === 0) return undefined;
     const awaitDelivery = this.options.delivery === 'await';
-    const stored = this.store.append(messages).then(
+    let appending: Promise<void>;
+    try {
+      appending = this.store.append(messages);
+    } catch (error) {
+      // A store written in plain JavaScript may throw instead of rejecting.
+      appending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const stored = appending.then(
       () => {
         this.dispatcher.counters.accepted += messages.length;
         this.dispatcher.wake();
@@ -59,10 +66,5 @@ export class MessageFlusher {
 
 function asWriteError(messages: readonly Message[], error: unknown): OutboxWriteError {
   if (error instanceof OutboxWriteError) return error;
-  return new OutboxWriteError(
-    messages.map(({ id }) => id),
-    [...new Set(messages.map(({ topic }) => topic))],
-    error instanceof Error ? error.message : String(error),
-    { cause: error },
-  );
+  return new OutboxWriteError(messages, error instanceof Error ? error.message : String(error), { cause: error });
 }

@@ -1,3 +1,4 @@
+import type { Message } from '../core/message.interface.js';
 import { MessagingError } from '../core/messaging.errors.js';
 
 /**
@@ -6,18 +7,20 @@ import { MessagingError } from '../core/messaging.errors.js';
  * the memory store it is logged and counted, and the response stands.
  */
 export class OutboxWriteError extends MessagingError {
-  constructor(
-    /** Ids of the messages that were not stored. */
-    readonly messageIds: readonly string[],
-    /** Their topics, without repeats. */
-    readonly topics: readonly string[],
-    reason: string,
-    options?: ErrorOptions,
-  ) {
+  /** Ids of the messages that were not stored. */
+  readonly messageIds: readonly string[];
+  /** Their topics, without repeats. */
+  readonly topics: readonly string[];
+
+  constructor(messages: readonly Message[], reason: string, options?: ErrorOptions) {
+    const messageIds = messages.map(({ id }) => id);
+    const topics = [...new Set(messages.map(({ topic }) => topic))];
     super(
       `Could not store ${messageIds.length} message(s) on ${topics.map((topic) => `"${topic}"`).join(', ')} ` +
         `in the outbox (${messageIds.join(', ')}): ${reason}`,
       options,
     );
+    this.messageIds = messageIds;
+    this.topics = topics;
   }
 }

@@ -49,11 +49,7 @@ export class MemoryOutboxStore implements OutboxStore {
   append(messages: readonly Message[]): Promise<void> {
     if (this.records.size + messages.length > this.maxMessages) {
       return Promise.reject(
-        new OutboxWriteError(
-          messages.map(({ id }) => id),
-          [...new Set(messages.map(({ topic }) => topic))],
-          `the memory outbox is full (maxMessages ${this.maxMessages})`,
-        ),
+        new OutboxWriteError(messages, `the memory outbox is full (maxMessages ${this.maxMessages})`),
       );
     }
     const now = Date.now();

@@ -295,8 +295,7 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
           const { messages } = append;
           append.reject(
             new OutboxWriteError(
-              messages.map(({ id }) => id),
-              [...new Set(messages.map(({ topic }) => topic))],
+              messages,
               `SQLite ${this.path}: ${error instanceof Error ? error.message : String(error)}`,
               { cause: error },
             ),
@@ -320,8 +319,7 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
         for (const { messages, reject } of appends) {
           reject(
             new OutboxWriteError(
-              messages.map(({ id }) => id),
-              [...new Set(messages.map(({ topic }) => topic))],
+              messages,
               `SQLite ${this.path}: syncing the write-ahead log failed: ${error instanceof Error ? error.message : String(error)}`,
               { cause: error },
             ),
