@@ -84,6 +84,10 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 
   /** Sends what is already in the store once every module (the messenger's connection among them) is initialised. */
   async onApplicationBootstrap(): Promise<void> {
+    // Messages committed by other processes, or by database transactions, wake us as they arrive.
+    this.store.watch?.(() => {
+      if (!this.stopping) this.wake();
+    });
     try {
       await this.releaseLeasesOfDeadProcesses();
     } catch (error) {
@@ -372,7 +376,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     // At most once a minute (more often only for a shorter retention): a purge is a table scan.
     if (retain === 0 || now - this.lastPurgeAt < Math.min(60_000, retain)) return;
     this.lastPurgeAt = now;
-    await this.store.purge({ status: 'delivered', before: now - retain });
+    await this.store.purge({ status: 'delivered', before: now - retain }, { skipIfBusy: true });
   }
 
   /** Resolves when no batch is in flight and the pump rests, or at `deadline`. */

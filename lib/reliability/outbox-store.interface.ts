@@ -60,6 +60,22 @@ export interface OutboxFilter {
   readonly before?: number;
 }
 
+/** How a purge behaves when several processes share the store. */
+export interface PurgeOptions {
+  /**
+   * Skip the purge (and return 0) when another process is purging the same
+   * store right now: the dispatchers' retention purges use it, so instances
+   * do not all run the same delete at once. Operators' purges wait instead.
+   */
+  readonly skipIfBusy?: boolean;
+}
+
+/** One SQL statement with positional parameters (`$1`, `$2`, ... as `pg` writes them). */
+export interface SqlStatement {
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
 /** How many messages are in each state. */
 export type OutboxCounts = Readonly<Record<OutboxStatus, number>>;
 
@@ -76,8 +92,8 @@ export type OutboxCounts = Readonly<Record<OutboxStatus, number>>;
  * line rather than holding its topic up. Stores shared by several processes
  * (a database) must make `claim()` atomic.
  *
- * The library ships `MemoryOutboxStore` (the default) and
- * `SqliteOutboxStore`; a store may also implement Nest lifecycle hooks.
+ * The library ships `MemoryOutboxStore` (the default), `SqliteOutboxStore`
+ * and `PostgresOutboxStore`; a store may also implement Nest lifecycle hooks.
  */
 export interface OutboxStore {
   /** Whether an appended message survives the process dying. A durable store's write failure fails the request. */
@@ -99,7 +115,28 @@ export interface OutboxStore {
   /** Makes dead messages matching `filter` pending again, due now, with attempts reset; returns how many. */
   retry(filter: OutboxFilter, now: number): Promise<number>;
   /** Deletes delivered or dead messages matching `filter`; returns how many. Never deletes pending ones. */
-  purge(filter: OutboxFilter): Promise<number>;
+  purge(filter: OutboxFilter, options?: PurgeOptions): Promise<number>;
+  /**
+   * Optional: calls `listener` when messages were appended by someone else
+   * (another process, a database transaction), so the dispatcher wakes at
+   * once rather than at its next poll.
+   */
+  watch?(listener: () => void): void;
+}
+
+/**
+ * An outbox in the application's own SQL database, whose rows can be written
+ * by the application's transaction: the message then commits or rolls back
+ * with the change it describes. `PostgresOutboxStore` is one.
+ */
+export interface TransactionalOutboxStore extends OutboxStore {
+  /** The statement that appends `messages`, for a transaction to run on its own connection. */
+  appendStatement(messages: readonly Message[]): SqlStatement;
+}
+
+/** Whether `store` can be written by the application's transactions. */
+export function isTransactionalOutboxStore(store: OutboxStore): store is TransactionalOutboxStore {
+  return typeof (store as Partial<TransactionalOutboxStore>).appendStatement === 'function';
 }
 
 /** Injection token of the configured `OutboxStore`: `@Inject(OutboxStore)` or `@InjectOutboxStore()`. */

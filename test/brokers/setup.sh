@@ -7,6 +7,8 @@
 #  - a second, project-owned node (plain 127.0.0.1:5682, TLS 127.0.0.1:5681
 #    requiring client certificates from a CA generated here), which outage
 #    and restart tests stop and start.
+#  - the machine's PostgreSQL on 127.0.0.1:5432 (started, or installed from
+#    Debian's postgresql, when there is none), with a database of the tests' own.
 # Safe to run twice: a project node left from an earlier run is stopped and
 # started afresh. teardown.sh stops what this script started.
 # --shared-only: just the shared node (what the benchmarks need).
@@ -46,6 +48,26 @@ ensure_shared_node() {
   fi
   # Online enable; harmless when already enabled.
   rabbitmq-plugins enable rabbitmq_amqp1_0 >/dev/null
+}
+
+ensure_postgres() {
+  if ! port_open 5432; then
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+      log "installing postgresql from Debian"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    log "no PostgreSQL on 127.0.0.1:5432: starting the machine's cluster"
+    local version
+    version=$(ls /etc/postgresql | head -n1)
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    wait_port 5432 60
+    touch "$STATE_DIR/started-postgres"
+  fi
+  # Trust auth on this machine kind; as root, peer auth would also do via su.
+  if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$POSTGRES_DB'" | grep -q 1; then
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $POSTGRES_DB" >/dev/null
+  fi
 }
 
 generate_pki() {
@@ -96,6 +118,7 @@ write_brokers_json() {
   cat > "$BROKERS_JSON" <<JSON
 {
   "shared": { "url": "amqp://127.0.0.1:5672", "username": "guest", "password": "guest" },
+  "postgres": { "url": "$POSTGRES_URL" },
   "project": {
     "url": "amqp://127.0.0.1:$PROJECT_PLAIN_PORT",
     "tlsUrl": "amqps://localhost:$PROJECT_TLS_PORT",
@@ -116,10 +139,11 @@ JSON
 
 ensure_rabbitmq_installed
 ensure_shared_node
+ensure_postgres
 if [ "${1:-}" = "--shared-only" ]; then
-  log "shared node amqp://127.0.0.1:5672 (AMQP 1.0 enabled)"
+  log "shared node amqp://127.0.0.1:5672 (AMQP 1.0 enabled), PostgreSQL $POSTGRES_URL"
   exit 0
 fi
 start_project_node
 write_brokers_json
-log "shared node amqp://127.0.0.1:5672, project node amqp://127.0.0.1:$PROJECT_PLAIN_PORT and amqps://localhost:$PROJECT_TLS_PORT"
+log "PostgreSQL $POSTGRES_URL, shared node amqp://127.0.0.1:5672, project node amqp://127.0.0.1:$PROJECT_PLAIN_PORT and amqps://localhost:$PROJECT_TLS_PORT"

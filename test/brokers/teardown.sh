@@ -9,3 +9,7 @@ if [ -f "$STATE_DIR/started-shared-node" ]; then
   rabbitmqctl stop >/dev/null 2>&1 || true
   rm -f "$STATE_DIR/started-shared-node"
 fi
+if [ -f "$STATE_DIR/started-postgres" ]; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main stop >/dev/null 2>&1 || true
+  rm -f "$STATE_DIR/started-postgres"
+fi

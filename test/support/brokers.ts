@@ -8,6 +8,7 @@ import rhea, { type Connection, type EventContext, type Message as RheaMessage }
 /** What test/brokers/setup.sh started, as it wrote it down. */
 export interface Brokers {
   readonly shared: { readonly url: string; readonly username: string; readonly password: string };
+  readonly postgres: { readonly url: string };
   readonly project: {
     readonly url: string;
     readonly tlsUrl: string;

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import { OutboxWriteError } from '../outbox.errors.js';
 import type { OutboxStore } from '../outbox-store.interface.js';
 import { MemoryOutboxStore } from './memory-outbox.store.js';
 import { SqliteOutboxStore } from './sqlite/sqlite-outbox.store.js';
+import { PostgresOutboxStore } from './postgres/postgres-outbox.store.js';
+import { brokers } from '../../../test/support/brokers.js';
 
 const LEASE = { leaseMs: 1000 };
 const ids = (entries: readonly { message: Message }[]): string[] => entries.map(({ message }) => message.id);
@@ -31,7 +34,32 @@ const KINDS: StoreKind[] = [
     open: () => new SqliteOutboxStore({ path: join(folder, `store-${++files}.db`) }),
     close: (store) => (store as SqliteOutboxStore).close(),
   },
+  {
+    name: 'PostgresOutboxStore',
+    // A table per test, created by the store, dropped after it.
+    open: () =>
+      new PostgresOutboxStore({
+        connectionString: brokers().postgres.url,
+        table: `outbox_spec_${String(process.pid)}_${String(++files)}`,
+        createSchema: true,
+      }),
+    close: async (store) => {
+      const postgres = store as PostgresOutboxStore;
+      await postgres.close();
+      await dropTable(postgres.table);
+    },
+  },
 ];
+
+async function dropTable(table: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: brokers().postgres.url });
+  try {
+    await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    await pool.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+  } finally {
+    await pool.end();
+  }
+}
 
 describe.each(KINDS)('$name', (kind) => {
   let store: OutboxStore;
