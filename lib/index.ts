@@ -43,16 +43,42 @@ export { verifyFedmsgSignature, type FedmsgVerification } from './messengers/fed
 export {
   InjectOutboxStore,
   OutboxStore,
+  isTransactionalOutboxStore,
   type ClaimRequest,
   type FailedAttempt,
   type OutboxCounts,
   type OutboxEntry,
   type OutboxFilter,
   type OutboxStatus,
+  type PurgeOptions,
+  type SqlStatement,
+  type TransactionalOutboxStore,
 } from './reliability/outbox-store.interface.js';
 export type { OutboxStoreFactory, OutboxStoreOption } from './reliability/outbox-store.factory.js';
 export { MemoryOutboxStore, type MemoryOutboxStoreOptions } from './reliability/stores/memory-outbox.store.js';
 export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './reliability/stores/sqlite/sqlite-outbox.store.js';
+export {
+  PostgresOutboxStore,
+  type PostgresOutboxStoreOptions,
+} from './reliability/stores/postgres/postgres-outbox.store.js';
+export { postgresOutboxSchema } from './reliability/stores/postgres/postgres-outbox.schema.js';
+export {
+  withTransactionalOutbox,
+  type TransactionalAdapterLike,
+  type TransactionalAdapterOptionsLike,
+  type TransactionalOutboxOptions,
+  type TransactionOf,
+} from './transactional/with-transactional-outbox.js';
+export {
+  knexOutboxWriter,
+  pgOutboxWriter,
+  typeormOutboxWriter,
+  type KnexTransactionLike,
+  type OutboxTransactionWriter,
+  type PgClientLike,
+  type TypeOrmTransactionLike,
+} from './transactional/outbox-transaction-writer.js';
+export type { TransactionHostLike } from './transactional/transaction-scopes.js';
 export type { DispatchOptions, RetryOptions } from './reliability/dispatch-options.interface.js';
 export {
   OutboxAdmin,

@@ -3,6 +3,7 @@ import {
   FedmsgMessenger,
   LoggingMessenger,
   MemoryOutboxStore,
+  PostgresOutboxStore,
   SqliteOutboxStore,
   type DispatchOptions,
   type MessagingModuleOptions,
@@ -52,8 +53,10 @@ function messengerFromEnv(env: NodeJS.ProcessEnv): Messenger | typeof LoggingMes
 }
 
 /**
- * `MESSAGE_OUTBOX`: `memory` (default; `MESSAGE_OUTBOX_MAX_MESSAGES`) or
- * `sqlite` (`MESSAGE_OUTBOX_PATH`, default `outbox.db` in the working directory).
+ * `MESSAGE_OUTBOX`: `memory` (default; `MESSAGE_OUTBOX_MAX_MESSAGES`),
+ * `sqlite` (`MESSAGE_OUTBOX_PATH`, default `outbox.db` in the working
+ * directory) or `postgres` (`MESSAGE_OUTBOX_URL`, a postgres:// URL;
+ * `MESSAGE_OUTBOX_TABLE`; the table is created at start-up if missing).
  */
 function outboxFromEnv(env: NodeJS.ProcessEnv): OutboxStore {
   const kind = (env.MESSAGE_OUTBOX ?? 'memory').trim().toLowerCase() || 'memory';
@@ -66,8 +69,16 @@ function outboxFromEnv(env: NodeJS.ProcessEnv): OutboxStore {
       );
     case 'sqlite':
       return new SqliteOutboxStore({ path: env.MESSAGE_OUTBOX_PATH ?? 'outbox.db' });
+    case 'postgres':
+      if (env.MESSAGE_OUTBOX_URL === undefined)
+        throw new Error('MESSAGE_OUTBOX_URL: required with MESSAGE_OUTBOX=postgres');
+      return new PostgresOutboxStore({
+        connectionString: env.MESSAGE_OUTBOX_URL,
+        ...(env.MESSAGE_OUTBOX_TABLE === undefined ? {} : { table: env.MESSAGE_OUTBOX_TABLE }),
+        createSchema: true,
+      });
     default:
-      throw new Error(`MESSAGE_OUTBOX: unknown outbox "${kind}"; expected memory or sqlite`);
+      throw new Error(`MESSAGE_OUTBOX: unknown outbox "${kind}"; expected memory, sqlite or postgres`);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { ExecutionContext } from '@nestjs/common';
 import type { Message } from './message.interface.js';
 import { MessagingContextError } from './messaging.errors.js';
 
@@ -8,6 +9,9 @@ const NO_MESSAGES: readonly Message[] = Object.freeze([]);
  * handler works, then either taken for sending or dropped, exactly once.
  */
 export class MessageBatch {
+  /** @param context the request's execution context; none for `MessageQueue.run()`. */
+  constructor(readonly context?: ExecutionContext) {}
+
   // Allocated on the first add: most requests of most apps add nothing.
   private messages: Message[] | undefined;
   private state: 'open' | 'sent' | 'dropped' = 'open';

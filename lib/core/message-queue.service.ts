@@ -1,10 +1,18 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { OutboxDispatcher } from '../reliability/outbox-dispatcher.service.js';
+import {
+  isTransactionalOutboxStore,
+  OutboxStore,
+  type TransactionalOutboxStore,
+} from '../reliability/outbox-store.interface.js';
+import { currentTransactionScope } from '../transactional/transaction-scopes.js';
 import { MessageBatch } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { createMessage, type AddMessageOptions } from './message.factory.js';
 import type { Message } from './message.interface.js';
 import { MessageFlusher } from './message-flusher.service.js';
-import { MessagingContextError } from './messaging.errors.js';
+import { MessageEnrichment } from './message-enrichment.service.js';
+import { MessagingContextError, MessagingOptionsError } from './messaging.errors.js';
 
 /**
  * The messages of the current request. Inject it anywhere (controllers,
@@ -29,6 +37,9 @@ export class MessageQueue {
   constructor(
     private readonly batches: MessageBatchContext,
     private readonly flusher: MessageFlusher,
+    private readonly enrichment: MessageEnrichment,
+    private readonly dispatcher: OutboxDispatcher,
+    @Inject(OutboxStore) private readonly store: OutboxStore,
   ) {}
 
   /**
@@ -36,13 +47,31 @@ export class MessageQueue {
    * validated and copied now: changing the object afterwards does not change
    * the message.
    *
+   * Inside a database transaction started through an adapter wrapped by
+   * `withTransactionalOutbox()`, the message belongs to that transaction
+   * instead: it is inserted into the outbox by the transaction just before it
+   * commits, and is gone if the transaction (or its savepoint) rolls back,
+   * whatever the request does afterwards. That works in requests, cron jobs
+   * and consumers alike, without `run()`.
+   *
    * @param topic for example `.releases.added`; no whitespace or wildcards.
    * @param body a JSON object.
-   * @throws MessagingContextError outside a request or `run()`.
+   * @throws MessagingContextError outside a request, `run()` or a wrapped transaction.
    * @throws InvalidTopicError when the topic cannot be published.
    * @throws MessageSerializationError naming the path of a value JSON cannot represent.
    */
   add(topic: string, body: object, options?: AddMessageOptions): Message {
+    const scope = currentTransactionScope(topic);
+    if (scope !== undefined) {
+      const request = this.batches.current()?.context;
+      const created = createMessage(topic, body, options);
+      const message = request === undefined ? created : (this.enrichment.apply(request, [created]).at(0) ?? created);
+      scope.add(message, this.transactionalStore(topic), () => {
+        this.dispatcher.counters.accepted++;
+        this.dispatcher.wake();
+      });
+      return message;
+    }
     const batch = this.requireBatch(topic);
     const message = createMessage(topic, body, options);
     batch.add(message);
@@ -89,6 +118,14 @@ export class MessageQueue {
       await this.flusher.flush(batch.take());
       return result;
     });
+  }
+
+  private transactionalStore(topic: string): TransactionalOutboxStore {
+    if (isTransactionalOutboxStore(this.store)) return this.store;
+    throw new MessagingOptionsError([
+      `outbox: a message on topic "${topic}" was added inside a transaction, which needs an outbox in the same database ` +
+        `(PostgresOutboxStore); the configured store is ${this.store.constructor.name}`,
+    ]);
   }
 
   private requireBatch(topic: string): MessageBatch {

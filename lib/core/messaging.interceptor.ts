@@ -1,18 +1,13 @@
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { EmitsMessageMetadata } from './emits-message.decorator.js';
 import { MessageBatch } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
-import { createMessage, withBodyFields } from './message.factory.js';
+import { createMessage } from './message.factory.js';
+import { MessageEnrichment } from './message-enrichment.service.js';
 import type { Message } from './message.interface.js';
 import { MessageFlusher } from './message-flusher.service.js';
-import type { MessageEnricher } from './messaging-options.interface.js';
-import { EMITS_MESSAGE_METADATA, MESSAGING_OPTIONS } from './messaging.constants.js';
-
-/** Options the interceptor needs, resolved once at start-up. */
-export interface InterceptorOptions {
-  readonly enricher: MessageEnricher | null;
-}
+import { EMITS_MESSAGE_METADATA } from './messaging.constants.js';
 
 const NOT_DECORATED: readonly EmitsMessageMetadata[] = [];
 
@@ -29,13 +24,14 @@ export class MessagingInterceptor implements NestInterceptor {
   constructor(
     private readonly batches: MessageBatchContext,
     private readonly flusher: MessageFlusher,
-    @Inject(MESSAGING_OPTIONS) private readonly options: InterceptorOptions,
+    private readonly enrichment: MessageEnrichment,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const emits = this.emitsOf(context.getHandler());
     return new Observable<unknown>((subscriber) => {
-      const batch = new MessageBatch();
+      // The batch knows its request, so messages written by a transaction can be enriched too.
+      const batch = new MessageBatch(context);
       let last: unknown;
       let subscription: Subscription | undefined;
       // next.handle() binds the handler to the async context it is called in.
@@ -84,7 +80,7 @@ export class MessagingInterceptor implements NestInterceptor {
         const body: unknown = options.body ? options.body(result as never, context) : result;
         batch.add(createMessage(topic, body as object, { headers: options.headers }));
       }
-      messages = this.enrich(context, batch.take());
+      messages = this.enrichment.apply(context, batch.take());
     } catch (error) {
       batch.drop();
       subscriber.error(error);
@@ -104,13 +100,6 @@ export class MessagingInterceptor implements NestInterceptor {
         },
       );
     }
-  }
-
-  private enrich(context: ExecutionContext, messages: readonly Message[]): readonly Message[] {
-    const { enricher } = this.options;
-    if (messages.length === 0 || enricher === null) return messages;
-    const fields = enricher(context);
-    return messages.map((message) => withBodyFields(message, fields));
   }
 
   private emitsOf(handler: object): readonly EmitsMessageMetadata[] {

@@ -7,10 +7,11 @@ import { resolveEnricher } from './message-enricher.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { MessageFlusher, type FlusherOptions } from './message-flusher.service.js';
 import { MessageQueue } from './message-queue.service.js';
+import { MessageEnrichment, type EnrichmentOptions } from './message-enrichment.service.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { validateMessagingOptions } from './messaging-options.validation.js';
 import { MESSAGING_OPTIONS } from './messaging.constants.js';
-import { MessagingInterceptor, type InterceptorOptions } from './messaging.interceptor.js';
+import { MessagingInterceptor } from './messaging.interceptor.js';
 import { resolveDispatchOptions } from '../reliability/dispatch-options.validation.js';
 import { OutboxAdmin } from '../reliability/outbox-admin.service.js';
 import { OutboxDispatcher, type DispatcherOptions } from '../reliability/outbox-dispatcher.service.js';
@@ -23,7 +24,7 @@ import {
 } from './messaging.module-definition.js';
 
 /** The module's options once validated, with every default applied. */
-interface ResolvedMessagingOptions extends InterceptorOptions, FlusherOptions, DispatcherOptions {
+interface ResolvedMessagingOptions extends EnrichmentOptions, FlusherOptions, DispatcherOptions {
   readonly options: MessagingModuleOptions;
 }
 
@@ -59,6 +60,7 @@ const providers: Provider[] = [
   OutboxAdmin,
   MessageBatchContext,
   MessageFlusher,
+  MessageEnrichment,
   MessageQueue,
   { provide: APP_INTERCEPTOR, useClass: MessagingInterceptor },
 ];

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '../..');
 const entry = join(root, 'dist/sample-app/main.js');
+/** The built test app whose products and messages share a database transaction (test/fixtures/transactional-app). */
+export const TRANSACTIONAL_APP = join(root, 'dist/test/fixtures/transactional-app/main.js');
 
 /** The built sample app running in a child process. */
 export interface SampleAppProcess {
@@ -13,10 +15,10 @@ export interface SampleAppProcess {
   output(): string;
 }
 
-/** Starts the built sample app as `npm start` does, on an ephemeral port; resolves with its URL. */
-export function startSampleApp(env: Record<string, string>): Promise<SampleAppProcess> {
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first (npm test does)`);
-  const child = spawn(process.execPath, [entry], {
+/** Starts the built sample app as `npm start` does (or another built app), on an ephemeral port; resolves with its URL. */
+export function startSampleApp(env: Record<string, string>, app = entry): Promise<SampleAppProcess> {
+  if (!existsSync(app)) throw new Error(`${app} is missing: run "npm run build" first (npm test does)`);
+  const child = spawn(process.execPath, [app], {
     cwd: root,
     env: { ...process.env, PORT: '0', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -319,7 +319,7 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
           'SELECT pg_try_advisory_xact_lock(hashtext($1), $2) AS locked',
           [this.table, PURGE_LOCK],
         );
-        if (!(rows[0]?.locked)) return 0;
+        if (!rows[0]?.locked) return 0;
       }
       const { rowCount } = await client.query(
         `DELETE FROM ${this.table} WHERE ${where} AND status <> 'pending'`,

@@ -1,0 +1,36 @@
+import type { SqlStatement } from '../reliability/outbox-store.interface.js';
+
+/**
+ * Runs the outbox insert on a transaction object of one ORM or query
+ * builder (what `TransactionHost.tx` is for its `@nestjs-cls/transactional`
+ * adapter), so the row commits and rolls back with the application's change.
+ */
+export type OutboxTransactionWriter<TTx> = (tx: TTx, statement: SqlStatement) => Promise<unknown>;
+
+/** What the TypeORM writer needs of `TransactionHost.tx`: TypeORM's `EntityManager`. */
+export interface TypeOrmTransactionLike {
+  query(query: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** What the Knex writer needs of `TransactionHost.tx`: a `Knex.Transaction`. */
+export interface KnexTransactionLike {
+  raw(sql: string, bindings: readonly unknown[]): PromiseLike<unknown>;
+}
+
+/** What the node-postgres writer needs of `TransactionHost.tx`: a `pg` `PoolClient` or `Client`. */
+export interface PgClientLike {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+}
+
+/** Writes through TypeORM's transactional `EntityManager` (`@nestjs-cls/transactional-adapter-typeorm`). */
+export const typeormOutboxWriter: OutboxTransactionWriter<TypeOrmTransactionLike> = (manager, { text, values }) =>
+  manager.query(text, [...values]);
+
+/** Writes through a Knex transaction (`@nestjs-cls/transactional-adapter-knex`). */
+export const knexOutboxWriter: OutboxTransactionWriter<KnexTransactionLike> = async (trx, { text, values }) =>
+  // Knex binds `?`; the statement's `$n` appear once each, in order.
+  trx.raw(text.replace(/\$\d+/g, '?'), values);
+
+/** Writes through a node-postgres client that holds the transaction (`@nestjs-cls/transactional-adapter-pg`). */
+export const pgOutboxWriter: OutboxTransactionWriter<PgClientLike> = (client, { text, values }) =>
+  client.query(text, [...values]);

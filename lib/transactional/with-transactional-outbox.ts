@@ -1,0 +1,149 @@
+import type { OutboxTransactionWriter } from './outbox-transaction-writer.js';
+import type { TransactionScope } from './transaction-scope.js';
+import {
+  registerTransactionScopes,
+  transactionHostOf,
+  TransactionScopes,
+  type TransactionHostLike,
+} from './transaction-scopes.js';
+
+/** The adapter options `@nestjs-cls/transactional` builds per connection (the part wrapped here). */
+export interface TransactionalAdapterOptionsLike<TTx> {
+  wrapWithTransaction(options: never, fn: () => Promise<unknown>, setTx: (tx?: TTx) => void): Promise<unknown>;
+  wrapWithNestedTransaction?(
+    options: never,
+    fn: () => Promise<unknown>,
+    setTx: (tx?: TTx) => void,
+    tx: TTx,
+  ): Promise<unknown>;
+  getFallbackInstance(): TTx;
+}
+
+/** A `@nestjs-cls/transactional` adapter (`TransactionalAdapterTypeOrm`, `TransactionalAdapterKnex`, ...). */
+export interface TransactionalAdapterLike {
+  optionsFactory(...args: never[]): { getFallbackInstance(): unknown };
+}
+
+/** The transaction object (`TransactionHost.tx`) of an adapter. */
+export type TransactionOf<TAdapter> = TAdapter extends {
+  optionsFactory(...args: never[]): { getFallbackInstance(): infer TTx };
+}
+  ? TTx
+  : never;
+
+/** Options of `withTransactionalOutbox()`. */
+export interface TransactionalOutboxOptions {
+  /** The `connectionName` given to `ClsPluginTransactional`, if it has one. */
+  connectionName?: string;
+  /** Finds the `TransactionHost`. Default: `TransactionHost.getInstance(connectionName)` of `@nestjs-cls/transactional`. */
+  transactionHost?: () => TransactionHostLike;
+}
+
+/**
+ * Wraps a `@nestjs-cls/transactional` adapter so that `MessageQueue.add()`
+ * inside a transaction writes the message to the outbox **in that
+ * transaction**: the rows are inserted through the transaction's own
+ * connection just before it commits. Commit makes the messages deliverable;
+ * a rollback (a thrown error, an explicit rollback, a rolled-back savepoint)
+ * removes them, whatever happens to the request afterwards. Needs a
+ * `PostgresOutboxStore` (or another `TransactionalOutboxStore`) on the same database.
+ *
+ * @example
+ * ```ts
+ * ClsModule.forRoot({
+ *   plugins: [
+ *     new ClsPluginTransactional({
+ *       imports: [TypeOrmModule],
+ *       adapter: withTransactionalOutbox(
+ *         new TransactionalAdapterTypeOrm({ dataSourceToken: DataSource }),
+ *         typeormOutboxWriter,
+ *       ),
+ *     }),
+ *   ],
+ * });
+ * ```
+ */
+export function withTransactionalOutbox<TAdapter extends TransactionalAdapterLike>(
+  adapter: TAdapter,
+  writer: OutboxTransactionWriter<TransactionOf<TAdapter>>,
+  options: TransactionalOutboxOptions = {},
+): TAdapter {
+  type TTx = TransactionOf<TAdapter>;
+  const scopes = new TransactionScopes(
+    options.connectionName,
+    options.transactionHost ?? transactionHostOf(options.connectionName),
+  );
+  registerTransactionScopes(scopes);
+  // The wrapper inherits everything else (connection token, lifecycle hooks, default options).
+  const wrapped = Object.create(adapter) as TAdapter;
+  const optionsFactory = (connection: unknown, extraProviders: unknown[]): TransactionalAdapterOptionsLike<TTx> => {
+    // The shape @nestjs-cls/transactional's adapters have; only the constraint above is checked at compile time.
+    const inner = (adapter.optionsFactory as (...args: unknown[]) => TransactionalAdapterOptionsLike<TTx>)(
+      connection,
+      extraProviders,
+    );
+    const run = async (
+      tx: TTx | undefined,
+      parent: TransactionScope | undefined,
+      fn: () => Promise<unknown>,
+    ): Promise<{ result: unknown; scope: TransactionScope }> => {
+      const scope = scopes.open(tx, parent);
+      try {
+        const result = await fn();
+        // Last statement of the transaction (or savepoint): the messages commit with the work.
+        await scope.write((statement) => writer(tx as TTx, statement));
+        return { result, scope };
+      } finally {
+        scopes.close(tx, scope);
+      }
+    };
+    const wrappedOptions: TransactionalAdapterOptionsLike<TTx> = {
+      ...inner,
+      wrapWithTransaction: async (txOptions, fn, setTx) => {
+        let tx: TTx | undefined;
+        let scope: TransactionScope | undefined;
+        const result = await inner.wrapWithTransaction(
+          txOptions,
+          async () => {
+            const outcome = await run(tx, undefined, fn);
+            scope = outcome.scope;
+            return outcome.result;
+          },
+          (client) => {
+            tx = client;
+            setTx(client);
+          },
+        );
+        scope?.committed();
+        return result;
+      },
+      getFallbackInstance: () => inner.getFallbackInstance(),
+    };
+    const nested = inner.wrapWithNestedTransaction?.bind(inner);
+    if (nested !== undefined) {
+      wrappedOptions.wrapWithNestedTransaction = async (txOptions, fn, setTx, outerTx) => {
+        const parent = scopes.current('(savepoint)');
+        let tx: TTx | undefined;
+        let scope: TransactionScope | undefined;
+        const result = await nested(
+          txOptions,
+          async () => {
+            const outcome = await run(tx, parent, fn);
+            scope = outcome.scope;
+            return outcome.result;
+          },
+          (client) => {
+            tx = client;
+            setTx(client);
+          },
+          outerTx,
+        );
+        scope?.released();
+        return result;
+      };
+    }
+    return wrappedOptions;
+  };
+  Object.defineProperty(wrapped, 'optionsFactory', { value: optionsFactory, enumerable: true });
+  return wrapped;
+}

@@ -1,0 +1,103 @@
+import pg from 'pg';
+import type { Message as RheaMessage } from 'rhea';
+import { brokers, consume, declareTopicQueue } from './support/brokers.js';
+import { request } from './support/http-app.js';
+import { startSampleApp, stop, TRANSACTIONAL_APP, type SampleAppProcess } from './support/sample-app-process.js';
+
+const { shared, postgres } = brokers();
+const admin = new pg.Pool({ connectionString: postgres.url });
+afterAll(() => admin.end());
+
+/** The transactional app on `orm`, announcing on eng.pdc.* of the shared broker, its outbox and products in PostgreSQL. */
+function appEnv(orm: string, tables: { products: string; outbox: string }): Record<string, string> {
+  return {
+    TX_ORM: orm,
+    DATABASE_URL: postgres.url,
+    PRODUCTS_TABLE: tables.products,
+    MESSAGE_OUTBOX: 'postgres',
+    MESSAGE_OUTBOX_URL: postgres.url,
+    MESSAGE_OUTBOX_TABLE: tables.outbox,
+    MESSAGE_BUS_BACKEND: 'amqp',
+    MESSAGE_BUS_URLS: shared.url,
+    MESSAGE_BUS_ADDRESS: '/topic/{prefix}{topic}',
+    MESSAGE_BUS_TOPIC_PREFIX: 'eng.pdc',
+    MESSAGE_BUS_USERNAME: 'guest',
+    MESSAGE_BUS_PASSWORD: 'guest',
+  };
+}
+
+async function count(table: string, where = 'true'): Promise<number> {
+  return (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`)).rows[0].n;
+}
+
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const names = (received: readonly RheaMessage[]): string[] =>
+  received.map((message) => (JSON.parse(message.body as string) as { name: string }).name).sort();
+
+describe.each(['typeorm', 'knex'])(
+  'transactional messaging with %s, the built app against PostgreSQL and RabbitMQ',
+  (orm) => {
+    const tables = {
+      products: `tx_products_${orm}_${String(process.pid)}`,
+      outbox: `tx_outbox_${orm}_${String(process.pid)}`,
+    };
+    const queue = `Consumer.tx-${orm}.VirtualTopic.eng.pdc.products`;
+    let app: SampleAppProcess;
+
+    beforeAll(async () => {
+      await admin.query(`CREATE TABLE ${tables.products} (id serial PRIMARY KEY, name text NOT NULL)`);
+      await declareTopicQueue(shared.url, queue, 'eng.pdc.products.#');
+      app = await startSampleApp(appEnv(orm, tables), TRANSACTIONAL_APP);
+    }, 60_000);
+    afterAll(async () => {
+      await stop(app.child);
+      await admin.query(`DROP TABLE IF EXISTS ${tables.products}, ${tables.outbox}`);
+      await admin.query(`DROP FUNCTION IF EXISTS ${tables.outbox}_notify()`);
+    });
+
+    const post = async (path: string, body: object): Promise<number> =>
+      (await request(app.url, 'POST', path, { body })).status;
+
+    it('delivers what committed, and nothing a rollback (thrown, caught, savepoint) or a failed request undid', async () => {
+      const statuses = {
+        commit: await post('/products', { name: `${orm}-commit`, outcome: 'commit' }),
+        thrown: await post('/products', { name: `${orm}-thrown`, outcome: 'throw' }),
+        caught: await post('/products', { name: `${orm}-caught`, outcome: 'rollback-then-succeed' }),
+        savepoint: await post('/products', { name: `${orm}-kept`, outcome: 'savepoint' }),
+        failedAfterCommit: await post('/products', { name: `${orm}-committed-then-500`, outcome: 'fail-after-commit' }),
+        outsideThenFail: await post('/products', { name: `${orm}-audited`, outcome: 'outside-then-fail' }),
+        job: await post('/jobs', { name: `${orm}-job` }),
+      };
+      expect(statuses).toEqual({
+        commit: 201,
+        thrown: 500,
+        caught: 201,
+        savepoint: 201,
+        failedAfterCommit: 500,
+        outsideThenFail: 500,
+        job: 202,
+      });
+      // Everything committed is delivered (and deleted) before the queue is read, so a message that
+      // should not exist would be in the queue by then too.
+      await until(async () => (await count(tables.products, `name = '${orm}-job'`)) === 1, 'the job to commit');
+      await until(async () => (await count(tables.outbox)) === 0, 'the outbox to drain');
+      const received = await consume(shared.url, queue, 5, 15_000);
+      expect(names(received)).toEqual(
+        [`${orm}-commit`, `${orm}-kept`, `${orm}-committed-then-500`, `${orm}-audited`, `${orm}-job`].sort(),
+      );
+      // Rolled back: neither the product nor its message; the request-scoped messages of failed requests: dropped.
+      const products = (await admin.query<{ name: string }>(`SELECT name FROM ${tables.products} ORDER BY name`)).rows;
+      expect(products.map(({ name }) => name)).toEqual(
+        [`${orm}-commit`, `${orm}-kept`, `${orm}-committed-then-500`, `${orm}-audited`, `${orm}-job`].sort(),
+      );
+      expect(app.output()).not.toContain('failed:');
+    }, 60_000);
+  },
+);
