@@ -152,3 +152,49 @@ export async function consume(
   }
   return received;
 }
+
+/** Reads a queue over AMQP 1.0 until no message arrived for `idleMs` (after the first), or `timeoutMs` passed. */
+export async function consumeUntilIdle(
+  brokerUrl: string,
+  queue: string,
+  idleMs = 2000,
+  timeoutMs = 120_000,
+): Promise<RheaMessage[]> {
+  const url = new URL(brokerUrl);
+  const container = rhea.create_container({ id: `test-drainer-${Date.now()}` });
+  const connection: Connection = container.connect({
+    host: url.hostname,
+    port: Number(url.port),
+    username: 'guest',
+    password: 'guest',
+    reconnect: false,
+  });
+  const received: RheaMessage[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let idle: NodeJS.Timeout = setTimeout(resolve, idleMs);
+      const deadline = setTimeout(() => {
+        clearTimeout(idle);
+        reject(new Error(`${queue} still delivering after ${timeoutMs} ms (${received.length} messages)`));
+      }, timeoutMs);
+      connection.on('disconnected', (context: EventContext) => {
+        clearTimeout(idle);
+        clearTimeout(deadline);
+        reject(context.error ?? new Error('consumer disconnected'));
+      });
+      const receiver = connection.open_receiver({ source: { address: `/amq/queue/${queue}` }, credit_window: 500 });
+      receiver.on('message', (context: EventContext) => {
+        received.push(context.message!);
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          clearTimeout(deadline);
+          resolve();
+        }, idleMs);
+      });
+    });
+  } finally {
+    connection.removeAllListeners('disconnected');
+    connection.close();
+  }
+  return received;
+}

@@ -41,7 +41,8 @@ export function startSampleApp(env: Record<string, string>, app = entry): Promis
 /** Stops it with SIGTERM (a graceful shutdown) and waits for it to exit. */
 export function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) {
+    // A process killed by a signal has no exit code, only a signal code.
+    if (child.exitCode !== null || child.signalCode !== null) {
       resolve();
       return;
     }

@@ -1,0 +1,150 @@
+import pg from 'pg';
+import { brokers, consumeUntilIdle, declareTopicQueue } from './support/brokers.js';
+import { request } from './support/http-app.js';
+import { startSampleApp, stop, TRANSACTIONAL_APP, type SampleAppProcess } from './support/sample-app-process.js';
+
+const { shared, postgres } = brokers();
+const TOPICS = 20;
+const PER_TOPIC = 500;
+const KILL_AFTER = 3000;
+const LEASE_MS = 3000;
+const tables = {
+  products: `tx_multi_products_${String(process.pid)}`,
+  outbox: `tx_multi_outbox_${String(process.pid)}`,
+};
+const queue = 'Consumer.tx-multi.VirtualTopic.eng.pdc.products.multi';
+const admin = new pg.Pool({ connectionString: postgres.url });
+const apps: SampleAppProcess[] = [];
+
+beforeAll(async () => {
+  await admin.query(`CREATE TABLE ${tables.products} (id serial PRIMARY KEY, name text NOT NULL)`);
+  await declareTopicQueue(shared.url, queue, 'eng.pdc.products.multi.*');
+  for (let i = 0; i < 3; i++) {
+    apps.push(
+      await startSampleApp(
+        {
+          TX_ORM: 'typeorm',
+          DATABASE_URL: postgres.url,
+          PRODUCTS_TABLE: tables.products,
+          MESSAGE_OUTBOX: 'postgres',
+          MESSAGE_OUTBOX_URL: postgres.url,
+          MESSAGE_OUTBOX_TABLE: tables.outbox,
+          MESSAGE_DISPATCH_LEASE_MS: String(LEASE_MS),
+          MESSAGE_BUS_BACKEND: 'amqp',
+          MESSAGE_BUS_URLS: shared.url,
+          MESSAGE_BUS_ADDRESS: '/topic/{prefix}{topic}',
+          MESSAGE_BUS_TOPIC_PREFIX: 'eng.pdc',
+          MESSAGE_BUS_USERNAME: 'guest',
+          MESSAGE_BUS_PASSWORD: 'guest',
+        },
+        TRANSACTIONAL_APP,
+      ),
+    );
+  }
+}, 90_000);
+afterAll(async () => {
+  await Promise.all(apps.map(({ child }) => stop(child)));
+  await admin.query(`DROP TABLE IF EXISTS ${tables.products}, ${tables.outbox}`);
+  await admin.query(`DROP FUNCTION IF EXISTS ${tables.outbox}_notify()`);
+  await admin.end();
+}, 60_000);
+
+/** Names of the messages leased right now by the process with `pid`. */
+async function leasedBy(pid: number): Promise<string[]> {
+  const { rows } = await admin.query<{ name: string }>(
+    `SELECT body->>'name' AS name FROM ${tables.outbox} WHERE status = 'pending' AND lease_owner LIKE $1`,
+    [`%-${String(pid)}-%`],
+  );
+  return rows.map(({ name }) => name);
+}
+
+describe('three application instances on one PostgreSQL outbox', () => {
+  it('deliver 10,000 transactional messages in per-topic order, and take over what a SIGKILLed one had claimed', async () => {
+    const alive = [...apps];
+    const committed = new Set<string>();
+    const unknown = new Set<string>();
+    let killedPid: number | undefined;
+    let claimedByKilled: string[] = [];
+    let killing: Promise<void> | undefined;
+    const killOne = async (): Promise<void> => {
+      const victim = alive[1];
+      const pid = victim.child.pid ?? 0;
+      // Kill while it holds leases, so the takeover is exercised.
+      for (let tries = 0; tries < 400 && (await leasedBy(pid)).length === 0; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      victim.child.kill('SIGKILL');
+      alive.splice(alive.indexOf(victim), 1);
+      killedPid = pid;
+      claimedByKilled = await leasedBy(pid);
+    };
+    const topicWorker = async (topic: number): Promise<void> => {
+      for (let n = 0; n < PER_TOPIC; n++) {
+        const name = `t${String(topic)}:${String(n)}`;
+        for (let attempt = 0; ; attempt++) {
+          const app = alive[(n + topic + attempt) % alive.length];
+          let status = 0;
+          try {
+            status = (
+              await request(app.url, 'POST', '/products', {
+                body: { name, topic: `.products.multi.t${String(topic)}` },
+              })
+            ).status;
+          } catch {
+            // The instance died with the request in flight: it may or may not have committed.
+            unknown.add(name);
+          }
+          if (status === 201) {
+            committed.add(name);
+            break;
+          }
+          if (attempt > 10) throw new Error(`${name}: no instance accepted it (last status ${String(status)})`);
+        }
+        if (committed.size >= KILL_AFTER && killing === undefined) killing = killOne();
+      }
+    };
+    const started = Date.now();
+    await Promise.all(Array.from({ length: TOPICS }, (_, topic) => topicWorker(topic)));
+    await killing;
+    const loadSeconds = (Date.now() - started) / 1000;
+
+    // Everything committed leaves the outbox (the killed process's leases expire first) before the queue is read.
+    for (const deadline = Date.now() + 60_000; ;) {
+      const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${tables.outbox}`);
+      if (rows[0].n === 0) break;
+      if (Date.now() > deadline) throw new Error(`${String(rows[0].n)} message(s) still in the outbox after 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const received = await consumeUntilIdle(shared.url, queue, 2000, 180_000);
+    const ids = new Set<string>();
+    let duplicateIds = 0;
+    const firstSeen = new Map<number, number[]>();
+    const receivedNames = new Set<string>();
+    for (const message of received) {
+      const id = String(message.message_id);
+      if (ids.has(id)) {
+        duplicateIds++;
+        continue;
+      }
+      ids.add(id);
+      const { name } = JSON.parse(message.body as string) as { name: string };
+      // A request retried after its instance died may have committed twice: the later copy is a second message.
+      if (receivedNames.has(name)) continue;
+      receivedNames.add(name);
+      const [topic, n] = name.slice(1).split(':').map(Number);
+      firstSeen.set(topic, [...(firstSeen.get(topic) ?? []), n]);
+    }
+    console.log(
+      `3 instances: ${String(committed.size)} committed in ${loadSeconds.toFixed(1)} s, ${String(unknown.size)} ` +
+        `with the answer lost to the kill; ${String(received.length)} messages received, ${String(duplicateIds)} ` +
+        `duplicate id(s); process ${String(killedPid)} held ${String(claimedByKilled.length)} lease(s) when killed`,
+    );
+    expect(committed.size).toBe(TOPICS * PER_TOPIC);
+    expect([...committed].filter((name) => !receivedNames.has(name))).toEqual([]);
+    expect(claimedByKilled.filter((name) => !receivedNames.has(name))).toEqual([]);
+    for (const [topic, sequence] of firstSeen) {
+      const outOfOrder = sequence.filter((n, index) => index > 0 && n <= sequence[index - 1]);
+      expect({ topic, outOfOrder }).toEqual({ topic, outOfOrder: [] });
+    }
+  }, 300_000);
+});
