@@ -88,6 +88,23 @@ describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
     ]);
   });
 
+  it('keeps a topic in order across batches sent concurrently, while their links are still attaching', async () => {
+    const { broker, url } = await listener();
+    const amqp = await messenger({ urls: [url], address: '/topic/{prefix}{topic}' });
+    // The first batch opens .a before .b; the second batch has only .b. Before the fix, the second
+    // batch's .b message went out while the first batch still waited for .a's link.
+    await Promise.all([
+      amqp.send([createMessage('.a', { n: 1 }), createMessage('.b', { n: 2 })]),
+      amqp.send([createMessage('.b', { n: 3 })]),
+      amqp.send([createMessage('.c', { n: 4 }), createMessage('.b', { n: 5 })]),
+    ]);
+    const numbersOn = (address: string) =>
+      broker.received
+        .filter((received) => received.address === address)
+        .map(({ message }) => JSON.parse(message.body as string).n);
+    expect(numbersOn('/topic/.b')).toEqual([2, 3, 5]);
+  });
+
   it.each([
     ['reject', 'rejected', 'amqp:precondition-failed', 'test broker says no'],
     ['release', 'released', undefined, 'the broker released the message'],

@@ -26,8 +26,8 @@ interface AmqpErrorLike {
 
 /** A sent message whose outcome is still to come. */
 export interface InFlight {
-  /** Absent when the link was already broken and nothing was sent. */
-  readonly delivery?: Delivery;
+  /** Absent when the link was already broken and nothing was sent, or until a queued message is sent. */
+  delivery?: Delivery;
   readonly result: Promise<DeliveryResult>;
 }
 
@@ -43,6 +43,7 @@ export class AmqpSenderLink {
   private readonly sender: Sender;
   private readonly pending = new Map<Delivery, Pending>();
   private broken: Failure | undefined;
+  private attached = false;
 
   constructor(
     connection: Connection,
@@ -57,7 +58,11 @@ export class AmqpSenderLink {
       autosettle: true,
       treat_modified_as_released: false,
     });
-    this.ready = this.whenReady(openTimeoutMs);
+    // Registered first, so `attached` is set before the sends queued behind the attach run.
+    this.ready = this.whenReady(openTimeoutMs).then((refused) => {
+      this.attached = refused === undefined;
+      return refused;
+    });
     this.sender.on('accepted', (context: EventContext) => {
       this.settle(context.delivery, undefined);
     });
@@ -85,11 +90,28 @@ export class AmqpSenderLink {
     return this.broken === undefined;
   }
 
-  /** Sends one message; the promise says how the broker settled it. */
+  /**
+   * Sends one message; the promise says how the broker settled it. Before
+   * the link is attached, messages wait for it in call order: concurrent
+   * batches must not overtake each other on a topic.
+   */
   send(message: Message): InFlight {
     if (this.broken) {
       return { result: Promise.resolve(this.failureFor(message, this.broken)) };
     }
+    if (this.attached) return this.transfer(message);
+    const flight: InFlight = {
+      result: this.ready.then(() => {
+        if (this.broken) return this.failureFor(message, this.broken);
+        const sent = this.transfer(message);
+        flight.delivery = sent.delivery;
+        return sent.result;
+      }),
+    };
+    return flight;
+  }
+
+  private transfer(message: Message): InFlight {
     const delivery = this.sender.send(toAmqpMessage(message));
     const result = new Promise<DeliveryResult>((settle) => {
       this.pending.set(delivery, { message, settle });
