@@ -4,6 +4,7 @@ import { HTTP_PLATFORMS, type HttpPlatform } from '../sample-app/http-platform.j
 import { runAmqpBenchmark } from './amqp-bench.js';
 import { runFedmsgBenchmark } from './fedmsg-bench.js';
 import { runDrainBenchmark, runLatencyBenchmark } from './outbox-bench.js';
+import { runTransactionalBenchmark } from './transactional-bench.js';
 import { startServer } from './bench-server.js';
 import type { HttpVariant } from './http-bench.app.js';
 
@@ -71,13 +72,14 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-const only = process.env.BENCH_ONLY; // "http", "fedmsg", "amqp", "latency" or "drain" to run one part
+const only = process.env.BENCH_ONLY; // "http", "fedmsg", "amqp", "latency", "drain" or "transactional" to run one part
 
 if (only === undefined || only === 'http') await runHttpBenchmark();
 if (only === undefined || only === 'fedmsg') await runFedmsgBenchmark();
 if (only === undefined || only === 'amqp') await runAmqpBenchmark();
 if (only === undefined || only === 'latency') await runLatencyBenchmark();
 if (only === undefined || only === 'drain') await runDrainBenchmark();
+if (only === undefined || only === 'transactional') await runTransactionalBenchmark();
 
 async function runHttpBenchmark(): Promise<void> {
   console.log(

@@ -84,7 +84,8 @@ function outboxFromEnv(env: NodeJS.ProcessEnv): OutboxStore {
 
 /**
  * `MESSAGE_DISPATCH_LEASE_MS`, `MESSAGE_DISPATCH_BUS_PROBE_INTERVAL_MS`,
- * `MESSAGE_DISPATCH_RETRY_INITIAL_DELAY_MS`, `MESSAGE_DISPATCH_RETRY_MAX_ATTEMPTS`.
+ * `MESSAGE_DISPATCH_RETRY_INITIAL_DELAY_MS`, `MESSAGE_DISPATCH_RETRY_MAX_ATTEMPTS`,
+ * `MESSAGE_DISPATCH_RETAIN_DELIVERED_MS`.
  */
 function dispatchFromEnv(env: NodeJS.ProcessEnv): DispatchOptions {
   const retry = {
@@ -98,6 +99,9 @@ function dispatchFromEnv(env: NodeJS.ProcessEnv): DispatchOptions {
   return {
     retry,
     ...(env.MESSAGE_DISPATCH_LEASE_MS === undefined ? {} : { leaseMs: wholeNumber(env, 'MESSAGE_DISPATCH_LEASE_MS') }),
+    ...(env.MESSAGE_DISPATCH_RETAIN_DELIVERED_MS === undefined
+      ? {}
+      : { retainDeliveredMs: wholeNumber(env, 'MESSAGE_DISPATCH_RETAIN_DELIVERED_MS') }),
     ...(env.MESSAGE_DISPATCH_BUS_PROBE_INTERVAL_MS === undefined
       ? {}
       : { busProbeIntervalMs: wholeNumber(env, 'MESSAGE_DISPATCH_BUS_PROBE_INTERVAL_MS') }),

@@ -44,8 +44,8 @@ describe('package manifest', () => {
     expect(undeclared).toEqual([]);
   });
 
-  it('makes broker client libraries optional peers, so an app installs only what it uses', () => {
-    for (const client of ['zeromq', 'rhea']) {
+  it('makes broker and database client libraries optional peers, so an app installs only what it uses', () => {
+    for (const client of ['zeromq', 'rhea', 'better-sqlite3', 'pg', '@nestjs-cls/transactional']) {
       expect(manifest.peerDependencies?.[client]).toBeDefined();
       expect(manifest.peerDependenciesMeta?.[client]?.optional).toBe(true);
     }
@@ -62,7 +62,11 @@ describe('package manifest', () => {
       seen.add(file);
       for (const specifier of importsOf(file)) {
         if (specifier.startsWith('.')) pending.push(join(file, '..', specifier.replace(/\.js$/, '.d.ts')));
-        else if (['rhea', 'zeromq'].includes(packageName(specifier)))
+        else if (
+          ['rhea', 'zeromq', 'better-sqlite3', 'pg', '@nestjs-cls/transactional', 'typeorm', 'knex'].includes(
+            packageName(specifier),
+          )
+        )
           leaks.push(`${relative(root, file)}: ${specifier}`);
       }
     }

@@ -7,7 +7,7 @@ const { shared, postgres } = brokers();
 const TOPICS = 20;
 const PER_TOPIC = 500;
 const KILL_AFTER = 3000;
-const LEASE_MS = 3000;
+const LEASE_MS = 5000;
 const tables = {
   products: `tx_multi_products_${String(process.pid)}`,
   outbox: `tx_multi_outbox_${String(process.pid)}`,
@@ -30,6 +30,8 @@ beforeAll(async () => {
           MESSAGE_OUTBOX_URL: postgres.url,
           MESSAGE_OUTBOX_TABLE: tables.outbox,
           MESSAGE_DISPATCH_LEASE_MS: String(LEASE_MS),
+          // Delivered rows stay, with their attempt counts: the order check needs to know which were retried.
+          MESSAGE_DISPATCH_RETAIN_DELIVERED_MS: '3600000',
           MESSAGE_BUS_BACKEND: 'amqp',
           MESSAGE_BUS_URLS: shared.url,
           MESSAGE_BUS_ADDRESS: '/topic/{prefix}{topic}',
@@ -69,14 +71,18 @@ describe('three application instances on one PostgreSQL outbox', () => {
     const killOne = async (): Promise<void> => {
       const victim = alive[1];
       const pid = victim.child.pid ?? 0;
-      // Kill while it holds leases, so the takeover is exercised.
-      for (let tries = 0; tries < 400 && (await leasedBy(pid)).length === 0; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
+      alive.splice(alive.indexOf(victim), 1);
+      // Frozen, it can neither send nor give leases back: kill it at a moment it holds some, so the
+      // takeover is exercised every run.
+      for (let tries = 0; tries < 200; tries++) {
+        victim.child.kill('SIGSTOP');
+        claimedByKilled = await leasedBy(pid);
+        if (claimedByKilled.length > 0) break;
+        victim.child.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
       victim.child.kill('SIGKILL');
-      alive.splice(alive.indexOf(victim), 1);
       killedPid = pid;
-      claimedByKilled = await leasedBy(pid);
     };
     const topicWorker = async (topic: number): Promise<void> => {
       for (let n = 0; n < PER_TOPIC; n++) {
@@ -108,13 +114,24 @@ describe('three application instances on one PostgreSQL outbox', () => {
     await killing;
     const loadSeconds = (Date.now() - started) / 1000;
 
-    // Everything committed leaves the outbox (the killed process's leases expire first) before the queue is read.
+    // Everything committed is delivered (the killed process's leases expire first) before the queue is read.
     for (const deadline = Date.now() + 60_000; ;) {
-      const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${tables.outbox}`);
+      const { rows } = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${tables.outbox} WHERE status <> 'delivered'`,
+      );
       if (rows[0].n === 0) break;
-      if (Date.now() > deadline) throw new Error(`${String(rows[0].n)} message(s) still in the outbox after 60 s`);
+      if (Date.now() > deadline) throw new Error(`${String(rows[0].n)} message(s) still undelivered after 60 s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    // A message whose attempt failed (or whose claimer died) steps out of line by design: its resend may
+    // follow later messages of its topic. Every other message must arrive in order.
+    const retried = new Set(
+      (
+        await admin.query<{ name: string }>(
+          `SELECT body->>'name' AS name FROM ${tables.outbox} WHERE last_error IS NOT NULL OR attempts > 0`,
+        )
+      ).rows.map(({ name }) => name),
+    );
     const received = await consumeUntilIdle(shared.url, queue, 2000, 180_000);
     const ids = new Set<string>();
     let duplicateIds = 0;
@@ -131,17 +148,28 @@ describe('three application instances on one PostgreSQL outbox', () => {
       // A request retried after its instance died may have committed twice: the later copy is a second message.
       if (receivedNames.has(name)) continue;
       receivedNames.add(name);
+      if (retried.has(name)) continue;
       const [topic, n] = name.slice(1).split(':').map(Number);
       firstSeen.set(topic, [...(firstSeen.get(topic) ?? []), n]);
     }
     console.log(
       `3 instances: ${String(committed.size)} committed in ${loadSeconds.toFixed(1)} s, ${String(unknown.size)} ` +
         `with the answer lost to the kill; ${String(received.length)} messages received, ${String(duplicateIds)} ` +
-        `duplicate id(s); process ${String(killedPid)} held ${String(claimedByKilled.length)} lease(s) when killed`,
+        `duplicate id(s); process ${String(killedPid)} held ${String(claimedByKilled.length)} lease(s) when killed; ` +
+        `${String(retried.size)} message(s) with a failed attempt (allowed out of line)`,
     );
     expect(committed.size).toBe(TOPICS * PER_TOPIC);
-    expect([...committed].filter((name) => !receivedNames.has(name))).toEqual([]);
-    expect(claimedByKilled.filter((name) => !receivedNames.has(name))).toEqual([]);
+    // A missing message is shown with its outbox row, to tell a lost send from a lost row.
+    const missing = [...new Set([...committed, ...claimedByKilled])].filter((name) => !receivedNames.has(name));
+    const missingRows = (
+      await admin.query(
+        `SELECT body->>'name' AS name, status, attempts, last_error, lease_owner FROM ${tables.outbox}
+         WHERE body->>'name' = ANY($1::text[])`,
+        [missing],
+      )
+    ).rows;
+    expect({ missing, missingRows }).toEqual({ missing: [], missingRows: [] });
+    expect(claimedByKilled.length).toBeGreaterThan(0);
     for (const [topic, sequence] of firstSeen) {
       const outOfOrder = sequence.filter((n, index) => index > 0 && n <= sequence[index - 1]);
       expect({ topic, outOfOrder }).toEqual({ topic, outOfOrder: [] });

@@ -27,12 +27,12 @@ import {
 
 /** Options of `PostgresOutboxStore`: give exactly one of `pool`, `connectionString` and `connection`. */
 export interface PostgresOutboxStoreOptions {
-  /** A `pg` Pool the application already has. The store does not end it. */
-  pool?: Pool;
+  /** A `pg` `Pool` the application already has (typed loosely so apps without `pg` type-check). The store does not end it. */
+  pool?: object;
   /** A connection string, `postgres://user@host:5432/db`. The store opens and ends its own pool. */
   connectionString?: string;
-  /** `pg` pool settings. The store opens and ends its own pool. */
-  connection?: PoolConfig;
+  /** `pg` `PoolConfig` settings (host, user, ssl, max, ...). The store opens and ends its own pool. */
+  connection?: Readonly<Record<string, unknown>>;
   /** Table name, optionally `schema.table`. Default: `nestjs_messaging_outbox`. */
   table?: string;
   /** Create the table, indexes and trigger at start-up if missing (quick starts). Default: `false`: run the migration. */
