@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npx nestjs-messaging outbox list|retry|purge|stats --db <file>`: operations on a SQLite outbox.
+// `npx nestjs-messaging outbox list|retry|purge|stats --db <file> | --postgres <url>`: operations on an outbox.
 import { runOutboxCommand } from './outbox-command.js';
 
 const { exitCode, output } = await runOutboxCommand(process.argv.slice(2));

@@ -1,8 +1,11 @@
+import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMessage } from '../../core/message.factory.js';
 import { SqliteOutboxStore } from '../stores/sqlite/sqlite-outbox.store.js';
+import { PostgresOutboxStore } from '../stores/postgres/postgres-outbox.store.js';
+import { brokers } from '../../../test/support/brokers.js';
 import { runOutboxCommand } from './outbox-command.js';
 
 describe('npx nestjs-messaging outbox', () => {
@@ -63,7 +66,9 @@ describe('npx nestjs-messaging outbox', () => {
   it('answers a usage error with exit code 2 and the usage, and a missing file with 1, creating nothing', async () => {
     const noDb = await runOutboxCommand(['outbox', 'list']);
     expect(noDb.exitCode).toBe(2);
-    expect(noDb.output).toMatch(/^--db <file> is required\n\nUsage: nestjs-messaging outbox/);
+    expect(noDb.output).toMatch(
+      /^Give the outbox: --db <file> \(SQLite\) or --postgres <url> \(PostgreSQL\), one of them\n\nUsage: nestjs-messaging outbox/,
+    );
     expect((await runOutboxCommand(['outbox', 'purge', '--db', db, '--status', 'pending'])).output).toMatch(
       /^--status: purge never deletes pending messages/,
     );
@@ -73,5 +78,38 @@ describe('npx nestjs-messaging outbox', () => {
       exitCode: 1,
       output: `No outbox file at ${join(folder, 'typo.db')}\n`,
     });
+  });
+
+  it('works on a PostgreSQL outbox with --postgres, and refuses a missing table without creating it', async () => {
+    const url = brokers().postgres.url;
+    const table = `outbox_cli_spec_${String(process.pid)}`;
+    const store = new PostgresOutboxStore({ connectionString: url, table, createSchema: true });
+    try {
+      await store.append([dead, pending]);
+      const now = Date.now();
+      await store.claim({ owner: 'app', limit: 1, now, leaseMs: 1000 });
+      await store.reschedule(
+        'app',
+        [{ id: dead.id, error: 'rejected: too big', counted: true, nextAttemptAt: undefined }],
+        now,
+      );
+      expect(await runOutboxCommand(['outbox', 'stats', '--postgres', url, '--table', table])).toEqual({
+        exitCode: 0,
+        output: 'pending 1\ndelivered 0\ndead 1\n',
+      });
+      expect((await runOutboxCommand(['outbox', 'retry', '--postgres', url, '--table', table])).output).toMatch(
+        /^1 dead/,
+      );
+      expect((await store.counts()).pending).toBe(2);
+      const missing = await runOutboxCommand(['outbox', 'stats', '--postgres', url, '--table', 'no_such_outbox']);
+      expect(missing.exitCode).toBe(1);
+      expect(missing.output).toContain('table: no_such_outbox does not exist');
+    } finally {
+      await store.close();
+      const admin = new pg.Pool({ connectionString: url });
+      await admin.query(`DROP TABLE IF EXISTS ${table}`);
+      await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+      await admin.end();
+    }
   });
 });

@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { OutboxEntry, OutboxFilter, OutboxStatus } from '../outbox-store.interface.js';
+import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxStore } from '../outbox-store.interface.js';
+import { PostgresOutboxStore } from '../stores/postgres/postgres-outbox.store.js';
 import { SqliteOutboxStore } from '../stores/sqlite/sqlite-outbox.store.js';
+
+/** A store the command opened, and closes. */
+type OpenedStore = OutboxStore & { close(): Promise<void> };
 
 /** What a command printed and how it ended. */
 export interface CommandResult {
@@ -9,7 +13,7 @@ export interface CommandResult {
   readonly output: string;
 }
 
-export const USAGE = `Usage: nestjs-messaging outbox <command> --db <file> [options]
+export const USAGE = `Usage: nestjs-messaging outbox <command> (--db <file> | --postgres <url>) [options]
 
 Commands:
   stats                       counts of pending, delivered and dead messages
@@ -18,7 +22,8 @@ Commands:
   purge                       delete delivered and/or dead messages (never pending ones)
 
 Options:
-  --db <file>                 the SQLite outbox file (required)
+  --db <file>                 the SQLite outbox file
+  --postgres <url>            the PostgreSQL outbox: postgres://user@host:5432/database
   --table <name>              the outbox table (default: nestjs_messaging_outbox)
   --status <status>           list: pending, delivered or dead; purge: delivered or dead (default: both)
   --topic <topic>             only messages on this topic
@@ -43,23 +48,38 @@ export async function runOutboxCommand(args: readonly string[]): Promise<Command
   }
   if (parsed === 'help') return { exitCode: 0, output: USAGE };
   // An operator's typo must not create an empty outbox that then looks healthy.
-  if (!existsSync(parsed.db)) return { exitCode: 1, output: `No outbox file at ${parsed.db}\n` };
-  let store: SqliteOutboxStore;
+  if (parsed.db !== undefined && !existsSync(parsed.db)) {
+    return { exitCode: 1, output: `No outbox file at ${parsed.db}\n` };
+  }
+  let store: OpenedStore | undefined;
   try {
-    store = new SqliteOutboxStore({ path: parsed.db, table: parsed.table });
+    store = await open(parsed);
+    return { exitCode: 0, output: await execute(store, parsed) };
   } catch (error) {
     return { exitCode: 1, output: `${error instanceof Error ? error.message : String(error)}\n` };
-  }
-  try {
-    return { exitCode: 0, output: await execute(store, parsed) };
   } finally {
-    await store.close();
+    await store?.close();
   }
+}
+
+async function open(parsed: Parsed): Promise<OpenedStore> {
+  const table = parsed.table === undefined ? {} : { table: parsed.table };
+  if (parsed.db !== undefined) return new SqliteOutboxStore({ path: parsed.db, ...table });
+  const store = new PostgresOutboxStore({ connectionString: parsed.postgres, listen: false, ...table });
+  try {
+    // Connects and checks the table: never creates one.
+    await store.onModuleInit();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
 }
 
 interface Parsed {
   readonly command: 'stats' | 'list' | 'retry' | 'purge';
-  readonly db: string;
+  readonly db: string | undefined;
+  readonly postgres: string;
   readonly table: string | undefined;
   readonly filter: OutboxFilter;
   readonly olderThanMs: number;
@@ -73,6 +93,7 @@ function parse(args: readonly string[]): Parsed | 'help' {
     allowPositionals: true,
     options: {
       db: { type: 'string' },
+      postgres: { type: 'string' },
       table: { type: 'string' },
       status: { type: 'string' },
       topic: { type: 'string' },
@@ -92,7 +113,8 @@ function parse(args: readonly string[]): Parsed | 'help' {
   if (command !== 'stats' && command !== 'list' && command !== 'retry' && command !== 'purge')
     throw new UsageError(`Unknown command ${JSON.stringify(command ?? '')}: expected stats, list, retry or purge`);
   if (extra.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`);
-  if (values.db === undefined) throw new UsageError('--db <file> is required');
+  if ((values.db === undefined) === (values.postgres === undefined))
+    throw new UsageError('Give the outbox: --db <file> (SQLite) or --postgres <url> (PostgreSQL), one of them');
   const status = values.status as OutboxStatus | undefined;
   if (status !== undefined && !STATUSES.includes(status))
     throw new UsageError(`--status: expected pending, delivered or dead, got ${JSON.stringify(status)}`);
@@ -104,6 +126,7 @@ function parse(args: readonly string[]): Parsed | 'help' {
   return {
     command,
     db: values.db,
+    postgres: values.postgres ?? '',
     table: values.table,
     filter: {
       ...(status === undefined ? (command === 'list' ? { status: 'pending' as const } : {}) : { status }),
@@ -123,7 +146,7 @@ function parseAge(text: string): number {
   return Number(match[1]) * UNITS[match.at(2) ?? 'ms'];
 }
 
-async function execute(store: SqliteOutboxStore, parsed: Parsed): Promise<string> {
+async function execute(store: OutboxStore, parsed: Parsed): Promise<string> {
   const now = Date.now();
   switch (parsed.command) {
     case 'stats': {
