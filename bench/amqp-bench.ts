@@ -19,14 +19,16 @@ export async function resetQueue(): Promise<void> {
   const channel = await connection.createChannel();
   await channel.assertQueue(QUEUE, { durable: true });
   await channel.bindQueue(QUEUE, 'amq.topic', ROUTING_KEY);
+  // Benchmarks that spread messages over topics use bench.amqp.<n>.
+  await channel.bindQueue(QUEUE, 'amq.topic', `${ROUTING_KEY}.*`);
   await channel.purgeQueue(QUEUE);
   await connection.close();
 }
 
-/** `count` compose messages like PDC's. */
-export function messages(count: number): Message[] {
+/** `count` compose messages like PDC's, on one topic or spread round-robin over `topics` (bench.amqp.<n>). */
+export function messages(count: number, topics = 1): Message[] {
   return Array.from({ length: count }, (_, n) =>
-    createMessage(ROUTING_KEY, {
+    createMessage(topics === 1 ? ROUTING_KEY : `${ROUTING_KEY}.${String(n % topics)}`, {
       action: 'create',
       compose_id: `Fedora-41-20261128.n.${n}`,
       compose_type: 'nightly',

@@ -49,8 +49,21 @@ function startApp(env: Record<string, string>): Promise<{ child: ChildProcess; u
   });
 }
 
-async function requestRate(orm: string, messaging: boolean): Promise<number> {
-  const app = await startApp({ TX_ORM: orm, ...(messaging ? {} : { TX_MESSAGES: 'none' }) });
+type Variant = 'none' | 'skip' | 'logging' | 'amqp';
+
+const VARIANTS: readonly { mode: Variant; label: string }[] = [
+  { mode: 'none', label: 'row only, no MessagingModule' },
+  { mode: 'skip', label: 'row only, MessagingModule loaded' },
+  { mode: 'logging', label: 'row + message, logging messenger' },
+  { mode: 'amqp', label: 'row + message, AMQP to RabbitMQ' },
+];
+
+async function requestRate(orm: string, mode: Variant): Promise<number> {
+  const app = await startApp({
+    TX_ORM: orm,
+    ...(mode === 'none' || mode === 'skip' ? { TX_MESSAGES: mode } : {}),
+    ...(mode === 'logging' ? { MESSAGE_BUS_BACKEND: 'logging' } : {}),
+  });
   try {
     const load = (duration: number): Promise<autocannon.Result> =>
       autocannon({
@@ -70,8 +83,8 @@ async function requestRate(orm: string, messaging: boolean): Promise<number> {
   }
 }
 
-/** Time for `instances` app processes to empty an outbox holding DRAIN_MESSAGES, all committed at once. */
-async function drainRate(admin: pg.Pool, instances: number): Promise<number> {
+/** Time for `instances` app processes to empty an outbox holding DRAIN_MESSAGES on `topics` topics, all committed at once. */
+async function drainRate(admin: pg.Pool, instances: number, topics: number): Promise<number> {
   await admin.query(`TRUNCATE ${OUTBOX}`);
   await resetQueue();
   const apps = await Promise.all(Array.from({ length: instances }, () => startApp({ TX_ORM: 'knex' })));
@@ -80,7 +93,7 @@ async function drainRate(admin: pg.Pool, instances: number): Promise<number> {
     const client = await admin.connect();
     try {
       await client.query('BEGIN');
-      for (const chunk of split(messages(DRAIN_MESSAGES), 2000)) {
+      for (const chunk of split(messages(DRAIN_MESSAGES, topics), 2000)) {
         const { text, values } = store.appendStatement(chunk);
         await client.query(text, [...values]);
       }
@@ -111,18 +124,18 @@ export async function runTransactionalBenchmark(): Promise<void> {
         `20 connections, ${SECONDS} s, ${ROUNDS} round(s), median`,
     );
     for (const orm of ['typeorm', 'knex']) {
-      const without: number[] = [];
-      const withMessage: number[] = [];
+      const samples = new Map<Variant, number[]>(VARIANTS.map(({ mode }) => [mode, []]));
+      // Interleaved rounds: machine drift hits every variant alike.
       for (let round = 0; round < ROUNDS; round++) {
-        without.push(await requestRate(orm, false));
-        withMessage.push(await requestRate(orm, true));
+        for (const { mode } of VARIANTS) samples.get(mode)?.push(await requestRate(orm, mode));
       }
-      const base = median(without);
-      const tx = median(withMessage);
-      console.log(`  ${orm.padEnd(8)} without messaging ${base.toFixed(0).padStart(6)} req/s`);
-      console.log(
-        `  ${orm.padEnd(8)} row + message     ${tx.toFixed(0).padStart(6)} req/s   ratio ${(tx / base).toFixed(2)}`,
-      );
+      const base = median(samples.get('none') ?? []);
+      for (const { mode, label } of VARIANTS) {
+        const rate = median(samples.get(mode) ?? []);
+        console.log(
+          `  ${orm.padEnd(8)} ${label.padEnd(34)} ${rate.toFixed(0).padStart(6)} req/s   ratio ${(rate / base).toFixed(2)}`,
+        );
+      }
     }
     await admin.query(`TRUNCATE ${PRODUCTS}`);
 
@@ -132,11 +145,13 @@ export async function runTransactionalBenchmark(): Promise<void> {
     await resetQueue();
     const raw = await rawRheaRate(split(messages(DRAIN_MESSAGES), 50));
     console.log(`  raw rhea, one connection, batches of 50  ${raw.toFixed(0).padStart(6)} msg/s`);
-    for (const instances of [1, 3]) {
-      const rate = await drainRate(admin, instances);
-      console.log(
-        `  ${String(instances)} instance(s)${' '.repeat(28)}${rate.toFixed(0).padStart(6)} msg/s   ratio ${(rate / raw).toFixed(2)}`,
-      );
+    // One topic is the worst case: its order allows one dispatcher at a time, so instances take turns.
+    for (const topics of [1, 10]) {
+      for (const instances of [1, 3]) {
+        const rate = await drainRate(admin, instances, topics);
+        const label = `${String(instances)} instance(s), ${String(topics)} topic(s)`;
+        console.log(`  ${label.padEnd(40)} ${rate.toFixed(0).padStart(6)} msg/s   ratio ${(rate / raw).toFixed(2)}`);
+      }
     }
     await resetQueue();
   } finally {

@@ -23,6 +23,15 @@ export interface DispatchOptions {
   /** Most messages handed to the messenger in one `send()`. Default: `200`. */
   batchSize?: number;
   /**
+   * After a batch shorter than `batchSize` (nothing else was due), wait this
+   * long (ms) before claiming again, so messages that arrive meanwhile leave
+   * together: fewer round trips to the store and the bus under steady load,
+   * for at most this much added delivery latency. A backlog is never slowed.
+   * Default: the store's `preferredBatchWindowMs` (`PostgresOutboxStore`: 10),
+   * else `0`.
+   */
+  batchWindowMs?: number;
+  /**
    * How long a dispatcher holds the messages it claimed. When it dies, another
    * one (or itself after a restart) sends them after this. Keep it above the
    * messenger's own send timeout. Default: `60000` ms.
@@ -58,6 +67,8 @@ export interface DispatchOptions {
 /** Dispatch options with every default applied. */
 export interface ResolvedDispatchOptions {
   readonly batchSize: number;
+  /** `undefined`: the store's preference. */
+  readonly batchWindowMs: number | undefined;
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   readonly busProbeIntervalMs: number;

@@ -4,6 +4,7 @@ type Check = [key: string, min: number, integer: boolean];
 
 const DISPATCH_CHECKS: Check[] = [
   ['batchSize', 1, true],
+  ['batchWindowMs', 0, true],
   ['leaseMs', 1, true],
   ['pollIntervalMs', 1, true],
   ['busProbeIntervalMs', 1, true],
@@ -68,6 +69,7 @@ export function resolveDispatchOptions(options: DispatchOptions = {}): ResolvedD
   const retry: RetryOptions = options.retry ?? {};
   return {
     batchSize: options.batchSize ?? 200,
+    batchWindowMs: options.batchWindowMs,
     leaseMs: options.leaseMs ?? 60_000,
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     busProbeIntervalMs: options.busProbeIntervalMs ?? 5000,

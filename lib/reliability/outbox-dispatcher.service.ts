@@ -70,6 +70,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private pausedUntil = 0;
   private unavailableStreak = 0;
   private lastPurgeAt = 0;
+  /** When a claim last came back short (nothing else due); the next one waits out `batchWindowMs` from it. */
+  private lastShortClaimAt = Number.NEGATIVE_INFINITY;
+  private readonly batchWindowMs: number;
   private readonly waiters = new Map<string, Waiter>();
 
   constructor(
@@ -78,6 +81,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     @Inject(MESSAGING_OPTIONS) options: DispatcherOptions,
   ) {
     this.options = options.dispatch;
+    this.batchWindowMs = options.dispatch.batchWindowMs ?? store.preferredBatchWindowMs ?? 0;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs;
     this.log = new DeliveryLog(this.logger, this.options.summaryIntervalMs);
   }
@@ -108,7 +112,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     // the messenger knows; the first "unreachable" ends the drain.
     this.pausedUntil = 0;
     while (Date.now() < deadline && this.pausedUntil === 0) {
-      if (!(await this.sendOnce(Date.now()))) break;
+      if ((await this.sendOnce(Date.now())) === 0) break;
       await this.whenIdle(deadline);
     }
     this.log.stop();
@@ -150,13 +154,17 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     }
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
+    const run = (): void => {
+      this.pumpScheduled = false;
+      void this.pump();
+    };
+    // Right after a short batch, gather for the rest of the batch window.
+    const gather = this.lastShortClaimAt + this.batchWindowMs - Date.now();
     // One look per event-loop turn, whatever the number of requests that finished in it; and
     // outside any request's async context, which the dispatcher must not carry along.
     this.root.runInAsyncScope(() => {
-      setImmediate(() => {
-        this.pumpScheduled = false;
-        void this.pump();
-      });
+      if (gather > 0) setTimeout(run, gather);
+      else setImmediate(run);
     });
   }
 
@@ -205,38 +213,48 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
         const now = Date.now();
         if (now < this.pausedUntil) break;
         while (this.inFlight < MAX_IN_FLIGHT && this.isRunning()) {
-          const sent = await this.sendOnce(now);
-          if (!sent) break;
+          // A short batch means nothing else was due: claiming again would come back empty.
+          if ((await this.sendOnce(now)) < this.options.batchSize) {
+            this.lastShortClaimAt = Date.now();
+            break;
+          }
         }
-      } while (this.wokenMeanwhile() && this.isRunning());
+        // With a batch window, work that arrived meanwhile waits for it (below).
+      } while (this.wokenMeanwhile() && this.isRunning() && this.batchWindowMs === 0);
       await this.purgeDelivered();
     } catch (error) {
       this.log.storeFailed(error);
     } finally {
       this.pumping = false;
       this.notifyIdle();
+      if (this.wokenMeanwhile() && this.isRunning()) this.wake();
       // A batch in flight wakes the pump when it ends; otherwise look again when work is due.
-      if (this.inFlight === 0) this.scheduleNextLook();
+      else if (this.inFlight === 0) this.scheduleNextLook();
     }
   }
 
-  /** Claims one batch and starts sending it; false when nothing was due. */
-  private async sendOnce(now: number): Promise<boolean> {
+  /** Claims one batch and starts sending it; returns its size (0 when nothing was due). */
+  private async sendOnce(now: number): Promise<number> {
     const entries = await this.store.claim({
       owner: this.owner,
       limit: this.options.batchSize,
       now,
       leaseMs: this.options.leaseMs,
     });
-    if (entries.length === 0) return false;
+    if (entries.length === 0) return 0;
     this.inFlight++;
+    const full = entries.length === this.options.batchSize;
     void this.deliver(entries).finally(() => {
       this.inFlight--;
       this.notifyIdle();
-      // A finished batch frees a slot (and may have unblocked its topic).
-      if (!this.stopping) this.wake();
+      if (this.stopping) return;
+      // A full batch suggests more is waiting, for this freed slot. After a short one, new work
+      // wakes the pump itself (appends, notifications); the last batch out sets the timer for
+      // retries and polling, which the pump left to it.
+      if (full) this.wake();
+      else if (this.inFlight === 0 && !this.pumping) this.scheduleNextLook();
     });
-    return true;
+    return entries.length;
   }
 
   private async deliver(entries: readonly OutboxEntry[]): Promise<void> {

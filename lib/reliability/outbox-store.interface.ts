@@ -98,6 +98,12 @@ export type OutboxCounts = Readonly<Record<OutboxStatus, number>>;
 export interface OutboxStore {
   /** Whether an appended message survives the process dying. A durable store's write failure fails the request. */
   readonly durable: boolean;
+  /**
+   * Optional: the `dispatch.batchWindowMs` this store works best with, when
+   * the application sets none (a store with a round trip per claim gains from
+   * larger batches).
+   */
+  readonly preferredBatchWindowMs?: number;
   /** Stores one request's messages, all or none, in order; resolves once they are durable (for a durable store). */
   append(messages: readonly Message[]): Promise<void>;
   /** Leases due pending messages to `owner`, oldest first, keeping per-topic order (see above). */

@@ -1,0 +1,167 @@
+import { Test, type TestingModule } from '@nestjs/testing';
+import { MessageQueue } from '../core/message-queue.service.js';
+import type { Message } from '../core/message.interface.js';
+import { MessagingContextError, MessagingOptionsError } from '../core/messaging.errors.js';
+import { MessagingModule } from '../core/messaging.module.js';
+import type { SqlStatement } from '../reliability/outbox-store.interface.js';
+import { MemoryOutboxStore } from '../reliability/stores/memory-outbox.store.js';
+import { CapturingMessenger } from '../testing/capturing.messenger.js';
+import { withTransactionalOutbox, type TransactionalAdapterOptionsLike } from './with-transactional-outbox.js';
+
+// The real @nestjs-cls/transactional is CommonJS on top of ESM-only Nest, which Jest cannot load:
+// test/transactional.e2e-spec.ts runs it for real. Here a fake adapter and host pin down the rules.
+
+/** A fake transaction: the statements run on it, and whether it committed. */
+class FakeTx {
+  readonly statements: SqlStatement[] = [];
+}
+
+/** A store that can join transactions: its statement lists the topics it would insert. */
+class SqlMemoryStore extends MemoryOutboxStore {
+  appendStatement(messages: readonly Message[]): SqlStatement {
+    return { text: 'INSERT', values: messages.map(({ topic }) => topic) };
+  }
+}
+
+let current: FakeTx | undefined;
+const host = {
+  isTransactionActive: () => current !== undefined,
+  get tx(): unknown {
+    return current;
+  },
+};
+const committed: FakeTx[] = [];
+
+/** What @nestjs-cls/transactional's TypeORM adapter does, with fake transactions; savepoints merge on release. */
+const fakeAdapter = {
+  optionsFactory: (): TransactionalAdapterOptionsLike<FakeTx> => ({
+    wrapWithTransaction: async (_options, fn, setTx) => {
+      const tx = new FakeTx();
+      const outer = current;
+      current = tx;
+      setTx(tx);
+      try {
+        const result = await fn();
+        committed.push(tx);
+        return result;
+      } finally {
+        current = outer;
+      }
+    },
+    wrapWithNestedTransaction: async (_options, fn, setTx, outerTx) => {
+      const savepoint = new FakeTx();
+      current = savepoint;
+      setTx(savepoint);
+      try {
+        const result = await fn();
+        outerTx.statements.push(...savepoint.statements);
+        return result;
+      } finally {
+        current = outerTx;
+      }
+    },
+    getFallbackInstance: () => new FakeTx(),
+  }),
+};
+
+const wrapped = withTransactionalOutbox(
+  fakeAdapter,
+  (tx, statement) => {
+    tx.statements.push(statement);
+    return Promise.resolve();
+  },
+  { transactionHost: () => host },
+);
+const tx = wrapped.optionsFactory();
+const inTransaction = <T>(fn: () => Promise<T>): Promise<unknown> =>
+  tx.wrapWithTransaction({} as never, fn, () => undefined);
+const inSavepoint = <T>(fn: () => Promise<T>): Promise<unknown> =>
+  tx.wrapWithNestedTransaction!({} as never, fn, () => undefined, current!);
+
+describe('withTransactionalOutbox', () => {
+  let moduleRef: TestingModule;
+  let queue: MessageQueue;
+  let store: MemoryOutboxStore;
+
+  async function start(outbox: MemoryOutboxStore): Promise<void> {
+    store = outbox;
+    moduleRef = await Test.createTestingModule({
+      imports: [MessagingModule.forRoot({ messenger: new CapturingMessenger(), outbox })],
+    }).compile();
+    queue = moduleRef.get(MessageQueue);
+  }
+  afterEach(async () => {
+    committed.splice(0);
+    current = undefined;
+    await moduleRef.close();
+  });
+
+  it('inserts the messages of a transaction through it, once, as its last statement, outside any request', async () => {
+    await start(new SqlMemoryStore());
+    await inTransaction(async () => {
+      queue.add('.a', { n: 1 });
+      await Promise.resolve();
+      queue.add('.b', { n: 2 });
+      expect(current?.statements).toEqual([]);
+    });
+    expect(committed.map(({ statements }) => statements)).toEqual([[{ text: 'INSERT', values: ['.a', '.b'] }]]);
+    expect((await store.counts()).pending).toBe(0);
+  });
+
+  it('writes nothing when the transaction callback throws', async () => {
+    await start(new SqlMemoryStore());
+    await expect(
+      inTransaction(() => {
+        queue.add('.a', {});
+        return Promise.reject(new Error('rolled back'));
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(committed).toEqual([]);
+  });
+
+  it('drops the messages of a savepoint that rolls back, and keeps the enclosing ones', async () => {
+    await start(new SqlMemoryStore());
+    await inTransaction(async () => {
+      queue.add('.outer', {});
+      await inSavepoint(async () => {
+        queue.add('.kept.savepoint', {});
+        return Promise.resolve();
+      });
+      await inSavepoint(() => {
+        queue.add('.dropped.savepoint', {});
+        return Promise.reject(new Error('savepoint rolled back'));
+      }).catch(() => undefined);
+    });
+    expect(committed[0].statements.map(({ values }) => values)).toEqual([['.kept.savepoint'], ['.outer']]);
+  });
+
+  it('leaves a message added where no transaction is active (NotSupported) to the request or run()', async () => {
+    await start(new SqlMemoryStore());
+    await queue.run(() =>
+      inTransaction(async () => {
+        const outer = current;
+        current = undefined; // what Propagation.NotSupported does to TransactionHost
+        queue.add('.outside', {});
+        current = outer;
+        return Promise.resolve();
+      }),
+    );
+    expect(committed[0].statements).toEqual([]);
+    expect((await store.list({}, 10)).map(({ message }) => message.topic)).toEqual(['.outside']);
+  });
+
+  it('refuses a message in a transaction when the outbox cannot join it, naming the option', async () => {
+    await start(new MemoryOutboxStore());
+    await expect(inTransaction(() => Promise.resolve(queue.add('.a', {})))).rejects.toThrow(MessagingOptionsError);
+    await expect(inTransaction(() => Promise.resolve(queue.add('.a', {})))).rejects.toThrow(
+      'outbox: a message on topic ".a" was added inside a transaction, which needs an outbox in the same database (PostgresOutboxStore); the configured store is MemoryOutboxStore',
+    );
+  });
+
+  it('refuses a message in a transaction that did not start through the wrapped adapter', async () => {
+    await start(new SqlMemoryStore());
+    current = new FakeTx();
+    expect(() => queue.add('.a', {})).toThrow(MessagingContextError);
+    expect(() => queue.add('.a', {})).toThrow('did not start through the adapter given to withTransactionalOutbox()');
+  });
+});
