@@ -1,11 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { OutboxDispatcher } from '../reliability/outbox-dispatcher.service.js';
 import {
   isTransactionalOutboxStore,
   OutboxStore,
   type TransactionalOutboxStore,
 } from '../reliability/outbox-store.interface.js';
-import { currentTransactionScope } from '../transactional/transaction-scopes.js';
+import { currentTransactionScope, transactionalOutboxInUse } from '../transactional/transaction-scopes.js';
 import { MessageBatch } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { createMessage, type AddMessageOptions } from './message.factory.js';
@@ -33,7 +33,7 @@ import { MessagingContextError, MessagingOptionsError } from './messaging.errors
  * ```
  */
 @Injectable()
-export class MessageQueue {
+export class MessageQueue implements OnModuleInit {
   constructor(
     private readonly batches: MessageBatchContext,
     private readonly flusher: MessageFlusher,
@@ -41,6 +41,21 @@ export class MessageQueue {
     private readonly dispatcher: OutboxDispatcher,
     @Inject(OutboxStore) private readonly store: OutboxStore,
   ) {}
+
+  /**
+   * A transactional adapter with a store that cannot join its transactions would fail at the
+   * first message: fail at start-up instead.
+   *
+   * @throws MessagingOptionsError naming `outbox`
+   */
+  onModuleInit(): void {
+    if (transactionalOutboxInUse() && !isTransactionalOutboxStore(this.store)) {
+      throw new MessagingOptionsError([
+        `outbox: withTransactionalOutbox() is in use, which needs an outbox in the same database ` +
+          `(PostgresOutboxStore); the configured store is ${this.store.constructor.name}`,
+      ]);
+    }
+  }
 
   /**
    * Queues a message for the current request and returns it. The body is

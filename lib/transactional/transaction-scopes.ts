@@ -70,6 +70,11 @@ export function registerTransactionScopes(scopes: TransactionScopes): void {
   registered.push(scopes);
 }
 
+/** Whether any adapter was wrapped with `withTransactionalOutbox()` in this process. */
+export function transactionalOutboxInUse(): boolean {
+  return registered.length > 0;
+}
+
 /** The transaction scope `MessageQueue.add()` should write to, if a wrapped transaction is active. */
 export function currentTransactionScope(topic: string): TransactionScope | undefined {
   for (const scopes of registered) {

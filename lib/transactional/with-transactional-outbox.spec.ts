@@ -150,8 +150,12 @@ describe('withTransactionalOutbox', () => {
     expect((await store.list({}, 10)).map(({ message }) => message.topic)).toEqual(['.outside']);
   });
 
-  it('refuses a message in a transaction when the outbox cannot join it, naming the option', async () => {
+  it('fails start-up when the outbox cannot join transactions, and refuses such a message, naming the option', async () => {
     await start(new MemoryOutboxStore());
+    await expect(moduleRef.init()).rejects.toThrow(
+      'outbox: withTransactionalOutbox() is in use, which needs an outbox in the same database (PostgresOutboxStore); the configured store is MemoryOutboxStore',
+    );
+    // Built by hand, past the start-up check: the same refusal at the first message.
     await expect(inTransaction(() => Promise.resolve(queue.add('.a', {})))).rejects.toThrow(MessagingOptionsError);
     await expect(inTransaction(() => Promise.resolve(queue.add('.a', {})))).rejects.toThrow(
       'outbox: a message on topic ".a" was added inside a transaction, which needs an outbox in the same database (PostgresOutboxStore); the configured store is MemoryOutboxStore',
