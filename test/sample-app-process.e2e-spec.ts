@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { createServer } from 'node:net';
 import { Subscriber } from 'zeromq';
 import { verifyFedmsgSignature } from 'nestjs-messaging';
@@ -25,6 +26,42 @@ describe('the built sample app, as `npm start` runs it', () => {
     } finally {
       await stop(app.child);
     }
+  });
+
+  it('with MESSAGE_OUTBOX=postgres, creates its outbox table, stores and delivers through it', async () => {
+    const table = `sample_outbox_${String(process.pid)}`;
+    const url = brokers().postgres.url;
+    const app = await startSampleApp({
+      MESSAGE_OUTBOX: 'postgres',
+      MESSAGE_OUTBOX_URL: url,
+      MESSAGE_OUTBOX_TABLE: table,
+    });
+    const admin = new pg.Pool({ connectionString: url });
+    try {
+      const release = { short: 'centos', version: '10', name: 'CentOS' };
+      expect((await request(app.url, 'POST', '/releases', { body: release })).status).toBe(201);
+      for (let tries = 0; !/Message on \.releases\.added/.test(app.output()) && tries < 100; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(app.output()).toContain('"release_id": "centos-10"');
+      // Delivered messages are deleted (no retention): the table exists and is empty.
+      expect((await admin.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 0 });
+      expect((await request(app.url, 'GET', '/admin/outbox')).body).toMatchObject({
+        stored: { pending: 0 },
+        sinceStart: { accepted: 1, delivered: 1 },
+      });
+    } finally {
+      await stop(app.child);
+      await admin.query(`DROP TABLE IF EXISTS ${table}`);
+      await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+      await admin.end();
+    }
+  });
+
+  it('refuses MESSAGE_OUTBOX=postgres without MESSAGE_OUTBOX_URL at start-up, naming the variable', async () => {
+    await expect(startSampleApp({ MESSAGE_OUTBOX: 'postgres' })).rejects.toThrow(
+      'MESSAGE_OUTBOX_URL: required with MESSAGE_OUTBOX=postgres',
+    );
   });
 
   it('refuses an unknown MESSAGE_BUS_BACKEND at start-up, naming the variable', async () => {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { brokers, consumeUntilIdle, declareTopicQueue } from './support/brokers.js';
 import { request } from './support/http-app.js';
 import { startSampleApp, stop, TRANSACTIONAL_APP, type SampleAppProcess } from './support/sample-app-process.js';
+import { transactionalAppEnv } from './support/transactional-app.js';
 
 const { shared, postgres } = brokers();
 const TOPICS = 20;
@@ -22,23 +23,11 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     apps.push(
       await startSampleApp(
-        {
-          TX_ORM: 'typeorm',
-          DATABASE_URL: postgres.url,
-          PRODUCTS_TABLE: tables.products,
-          MESSAGE_OUTBOX: 'postgres',
-          MESSAGE_OUTBOX_URL: postgres.url,
-          MESSAGE_OUTBOX_TABLE: tables.outbox,
+        transactionalAppEnv('typeorm', tables, {
           MESSAGE_DISPATCH_LEASE_MS: String(LEASE_MS),
           // Delivered rows stay, with their attempt counts: the order check needs to know which were retried.
           MESSAGE_DISPATCH_RETAIN_DELIVERED_MS: '3600000',
-          MESSAGE_BUS_BACKEND: 'amqp',
-          MESSAGE_BUS_URLS: shared.url,
-          MESSAGE_BUS_ADDRESS: '/topic/{prefix}{topic}',
-          MESSAGE_BUS_TOPIC_PREFIX: 'eng.pdc',
-          MESSAGE_BUS_USERNAME: 'guest',
-          MESSAGE_BUS_PASSWORD: 'guest',
-        },
+        }),
         TRANSACTIONAL_APP,
       ),
     );

@@ -3,28 +3,11 @@ import type { Message as RheaMessage } from 'rhea';
 import { brokers, consume, declareTopicQueue } from './support/brokers.js';
 import { request } from './support/http-app.js';
 import { startSampleApp, stop, TRANSACTIONAL_APP, type SampleAppProcess } from './support/sample-app-process.js';
+import { transactionalAppEnv } from './support/transactional-app.js';
 
 const { shared, postgres } = brokers();
 const admin = new pg.Pool({ connectionString: postgres.url });
 afterAll(() => admin.end());
-
-/** The transactional app on `orm`, announcing on eng.pdc.* of the shared broker, its outbox and products in PostgreSQL. */
-function appEnv(orm: string, tables: { products: string; outbox: string }): Record<string, string> {
-  return {
-    TX_ORM: orm,
-    DATABASE_URL: postgres.url,
-    PRODUCTS_TABLE: tables.products,
-    MESSAGE_OUTBOX: 'postgres',
-    MESSAGE_OUTBOX_URL: postgres.url,
-    MESSAGE_OUTBOX_TABLE: tables.outbox,
-    MESSAGE_BUS_BACKEND: 'amqp',
-    MESSAGE_BUS_URLS: shared.url,
-    MESSAGE_BUS_ADDRESS: '/topic/{prefix}{topic}',
-    MESSAGE_BUS_TOPIC_PREFIX: 'eng.pdc',
-    MESSAGE_BUS_USERNAME: 'guest',
-    MESSAGE_BUS_PASSWORD: 'guest',
-  };
-}
 
 async function count(table: string, where = 'true'): Promise<number> {
   return (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`)).rows[0].n;
@@ -41,20 +24,22 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
 const names = (received: readonly RheaMessage[]): string[] =>
   received.map((message) => (JSON.parse(message.body as string) as { name: string }).name).sort();
 
-describe.each(['typeorm', 'knex'])(
+describe.each(['typeorm', 'knex'] as const)(
   'transactional messaging with %s, the built app against PostgreSQL and RabbitMQ',
   (orm) => {
     const tables = {
       products: `tx_products_${orm}_${String(process.pid)}`,
       outbox: `tx_outbox_${orm}_${String(process.pid)}`,
     };
-    const queue = `Consumer.tx-${orm}.VirtualTopic.eng.pdc.products`;
+    const queue = `Consumer.tx-${orm}.VirtualTopic.eng.pdc.products.${orm}`;
+    // Topics of this ORM only: other tests publish under eng.pdc.products too.
+    const topic = `.products.${orm}`;
     let app: SampleAppProcess;
 
     beforeAll(async () => {
       await admin.query(`CREATE TABLE ${tables.products} (id serial PRIMARY KEY, name text NOT NULL)`);
-      await declareTopicQueue(shared.url, queue, 'eng.pdc.products.#');
-      app = await startSampleApp(appEnv(orm, tables), TRANSACTIONAL_APP);
+      await declareTopicQueue(shared.url, queue, `eng.pdc.products.${orm}.#`);
+      app = await startSampleApp(transactionalAppEnv(orm, tables), TRANSACTIONAL_APP);
     }, 60_000);
     afterAll(async () => {
       await stop(app.child);
@@ -67,13 +52,17 @@ describe.each(['typeorm', 'knex'])(
 
     it('delivers what committed, and nothing a rollback (thrown, caught, savepoint) or a failed request undid', async () => {
       const statuses = {
-        commit: await post('/products', { name: `${orm}-commit`, outcome: 'commit' }),
-        thrown: await post('/products', { name: `${orm}-thrown`, outcome: 'throw' }),
-        caught: await post('/products', { name: `${orm}-caught`, outcome: 'rollback-then-succeed' }),
-        savepoint: await post('/products', { name: `${orm}-kept`, outcome: 'savepoint' }),
-        failedAfterCommit: await post('/products', { name: `${orm}-committed-then-500`, outcome: 'fail-after-commit' }),
-        outsideThenFail: await post('/products', { name: `${orm}-audited`, outcome: 'outside-then-fail' }),
-        job: await post('/jobs', { name: `${orm}-job` }),
+        commit: await post('/products', { name: `${orm}-commit`, topic, outcome: 'commit' }),
+        thrown: await post('/products', { name: `${orm}-thrown`, topic, outcome: 'throw' }),
+        caught: await post('/products', { name: `${orm}-caught`, topic, outcome: 'rollback-then-succeed' }),
+        savepoint: await post('/products', { name: `${orm}-kept`, topic, outcome: 'savepoint' }),
+        failedAfterCommit: await post('/products', {
+          name: `${orm}-committed-then-500`,
+          topic,
+          outcome: 'fail-after-commit',
+        }),
+        outsideThenFail: await post('/products', { name: `${orm}-audited`, topic, outcome: 'outside-then-fail' }),
+        job: await post('/jobs', { name: `${orm}-job`, topic: `${topic}.imported` }),
       };
       expect(statuses).toEqual({
         commit: 201,

@@ -81,8 +81,8 @@ export class MessageQueue implements OnModuleInit {
       const request = this.batches.current()?.context;
       const created = createMessage(topic, body, options);
       const message = request === undefined ? created : (this.enrichment.apply(request, [created]).at(0) ?? created);
-      scope.add(message, this.transactionalStore(topic), () => {
-        this.dispatcher.counters.accepted++;
+      scope.add(message, this.transactionalStore(topic), (committed) => {
+        this.dispatcher.counters.accepted += committed.length;
         this.dispatcher.wake();
       });
       return message;

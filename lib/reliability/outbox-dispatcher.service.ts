@@ -73,6 +73,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   /** When a claim last came back short (nothing else due); the next one waits out `batchWindowMs` from it. */
   private lastShortClaimAt = Number.NEGATIVE_INFINITY;
   private readonly batchWindowMs: number;
+  /** A pump stopped because every slot was taken. */
+  private slotsFull = false;
   private readonly waiters = new Map<string, Waiter>();
 
   constructor(
@@ -212,7 +214,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
         this.wakeAgain = false;
         const now = Date.now();
         if (now < this.pausedUntil) break;
-        while (this.inFlight < MAX_IN_FLIGHT && this.isRunning()) {
+        while (this.isRunning()) {
+          if (this.inFlight >= MAX_IN_FLIGHT) {
+            // Work may be waiting for a slot: the next batch to finish wakes the pump.
+            this.slotsFull = true;
+            break;
+          }
           // A short batch means nothing else was due: claiming again would come back empty.
           if ((await this.sendOnce(now)) < this.options.batchSize) {
             this.lastShortClaimAt = Date.now();
@@ -248,11 +255,13 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       this.inFlight--;
       this.notifyIdle();
       if (this.stopping) return;
-      // A full batch suggests more is waiting, for this freed slot. After a short one, new work
-      // wakes the pump itself (appends, notifications); the last batch out sets the timer for
-      // retries and polling, which the pump left to it.
-      if (full) this.wake();
-      else if (this.inFlight === 0 && !this.pumping) this.scheduleNextLook();
+      // A full batch suggests more is waiting, and so does a pump that found every slot taken:
+      // this freed slot is for them. Otherwise new work wakes the pump itself (appends,
+      // notifications); the last batch out sets the timer for retries and polling.
+      if (full || this.slotsFull) {
+        this.slotsFull = false;
+        this.wake();
+      } else if (this.inFlight === 0 && !this.pumping) this.scheduleNextLook();
     });
     return entries.length;
   }

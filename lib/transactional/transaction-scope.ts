@@ -15,10 +15,17 @@ export class TransactionScope {
   /** @param parent the enclosing transaction, for a savepoint. */
   constructor(readonly parent: TransactionScope | undefined) {}
 
-  /** Queues `message` for this transaction; `store` writes it, `onCommit` runs once the outermost transaction committed. */
-  add(message: Message, store: TransactionalOutboxStore, onCommit: () => void): void {
+  /**
+   * Queues `message` for this transaction; `store` writes it. `onCommit` (given with the first
+   * message) gets all of them once the outermost transaction committed.
+   */
+  add(message: Message, store: TransactionalOutboxStore, onCommit: (messages: readonly Message[]) => void): void {
     this.store ??= store;
-    if (this.messages.length === 0) this.afterCommit.push(onCommit);
+    if (this.messages.length === 0) {
+      this.afterCommit.push(() => {
+        onCommit(this.messages);
+      });
+    }
     this.messages.push(message);
   }
 

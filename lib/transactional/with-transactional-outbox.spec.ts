@@ -6,6 +6,7 @@ import { MessagingModule } from '../core/messaging.module.js';
 import type { SqlStatement } from '../reliability/outbox-store.interface.js';
 import { MemoryOutboxStore } from '../reliability/stores/memory-outbox.store.js';
 import { CapturingMessenger } from '../testing/capturing.messenger.js';
+import { OutboxAdmin } from '../reliability/outbox-admin.service.js';
 import { withTransactionalOutbox, type TransactionalAdapterOptionsLike } from './with-transactional-outbox.js';
 
 // The real @nestjs-cls/transactional is CommonJS on top of ESM-only Nest, which Jest cannot load:
@@ -106,6 +107,7 @@ describe('withTransactionalOutbox', () => {
     });
     expect(committed.map(({ statements }) => statements)).toEqual([[{ text: 'INSERT', values: ['.a', '.b'] }]]);
     expect((await store.counts()).pending).toBe(0);
+    await expect(moduleRef.get(OutboxAdmin).stats()).resolves.toMatchObject({ sinceStart: { accepted: 2 } });
   });
 
   it('writes nothing when the transaction callback throws', async () => {
@@ -133,6 +135,19 @@ describe('withTransactionalOutbox', () => {
       }).catch(() => undefined);
     });
     expect(committed[0].statements.map(({ values }) => values)).toEqual([['.kept.savepoint'], ['.outer']]);
+  });
+
+  it('gives a RequiresNew transaction its own messages, which commit even when the enclosing one rolls back', async () => {
+    await start(new SqlMemoryStore());
+    await expect(
+      inTransaction(async () => {
+        queue.add('.outer', {});
+        await inTransaction(() => Promise.resolve(queue.add('.independent', {})));
+        queue.add('.outer.after', {});
+        throw new Error('outer rolled back');
+      }),
+    ).rejects.toThrow('outer rolled back');
+    expect(committed.map(({ statements }) => statements.map(({ values }) => values))).toEqual([[['.independent']]]);
   });
 
   it('leaves a message added where no transaction is active (NotSupported) to the request or run()', async () => {

@@ -97,24 +97,33 @@ export function withTransactionalOutbox<TAdapter extends TransactionalAdapterLik
         scopes.close(tx, scope);
       }
     };
+    /** The adapter's callback and `setTx`, wrapped: the callback runs in a scope that writes its messages last. */
+    const inScope = (
+      parent: TransactionScope | undefined,
+      fn: () => Promise<unknown>,
+      setTx: (tx?: TTx) => void,
+    ): { callback: () => Promise<unknown>; setTx: (tx?: TTx) => void; scope: () => TransactionScope | undefined } => {
+      let tx: TTx | undefined;
+      let scope: TransactionScope | undefined;
+      return {
+        callback: async () => {
+          const outcome = await run(tx, parent, fn);
+          scope = outcome.scope;
+          return outcome.result;
+        },
+        setTx: (client) => {
+          tx = client;
+          setTx(client);
+        },
+        scope: () => scope,
+      };
+    };
     const wrappedOptions: TransactionalAdapterOptionsLike<TTx> = {
       ...inner,
       wrapWithTransaction: async (txOptions, fn, setTx) => {
-        let tx: TTx | undefined;
-        let scope: TransactionScope | undefined;
-        const result = await inner.wrapWithTransaction(
-          txOptions,
-          async () => {
-            const outcome = await run(tx, undefined, fn);
-            scope = outcome.scope;
-            return outcome.result;
-          },
-          (client) => {
-            tx = client;
-            setTx(client);
-          },
-        );
-        scope?.committed();
+        const wrappedFn = inScope(undefined, fn, setTx);
+        const result = await inner.wrapWithTransaction(txOptions, wrappedFn.callback, wrappedFn.setTx);
+        wrappedFn.scope()?.committed();
         return result;
       },
       getFallbackInstance: () => inner.getFallbackInstance(),
@@ -122,23 +131,10 @@ export function withTransactionalOutbox<TAdapter extends TransactionalAdapterLik
     const nested = inner.wrapWithNestedTransaction?.bind(inner);
     if (nested !== undefined) {
       wrappedOptions.wrapWithNestedTransaction = async (txOptions, fn, setTx, outerTx) => {
-        const parent = scopes.current('(savepoint)');
-        let tx: TTx | undefined;
-        let scope: TransactionScope | undefined;
-        const result = await nested(
-          txOptions,
-          async () => {
-            const outcome = await run(tx, parent, fn);
-            scope = outcome.scope;
-            return outcome.result;
-          },
-          (client) => {
-            tx = client;
-            setTx(client);
-          },
-          outerTx,
-        );
-        scope?.released();
+        const wrappedFn = inScope(scopes.current('(savepoint)'), fn, setTx);
+        const result = await nested(txOptions, wrappedFn.callback, wrappedFn.setTx, outerTx);
+        // Released: its messages now belong to the enclosing transaction's commit.
+        wrappedFn.scope()?.released();
         return result;
       };
     }

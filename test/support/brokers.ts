@@ -106,6 +106,18 @@ export async function declareTopicQueue(brokerUrl: string, queue: string, routin
   }
 }
 
+/** An AMQP 1.0 connection for reading test queues, as guest, without reconnecting. */
+function connectConsumer(brokerUrl: string): Connection {
+  const url = new URL(brokerUrl);
+  return rhea.create_container({ id: `test-consumer-${String(Date.now())}` }).connect({
+    host: url.hostname,
+    port: Number(url.port),
+    username: 'guest',
+    password: 'guest',
+    reconnect: false,
+  });
+}
+
 /** Reads a queue over AMQP 1.0 until `count` messages arrived or `timeoutMs` passed. */
 export async function consume(
   brokerUrl: string,
@@ -113,15 +125,7 @@ export async function consume(
   count: number,
   timeoutMs = 10_000,
 ): Promise<RheaMessage[]> {
-  const url = new URL(brokerUrl);
-  const container = rhea.create_container({ id: `test-consumer-${Date.now()}` });
-  const connection: Connection = container.connect({
-    host: url.hostname,
-    port: Number(url.port),
-    username: 'guest',
-    password: 'guest',
-    reconnect: false,
-  });
+  const connection = connectConsumer(brokerUrl);
   const received: RheaMessage[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
@@ -160,15 +164,7 @@ export async function consumeUntilIdle(
   idleMs = 2000,
   timeoutMs = 120_000,
 ): Promise<RheaMessage[]> {
-  const url = new URL(brokerUrl);
-  const container = rhea.create_container({ id: `test-drainer-${Date.now()}` });
-  const connection: Connection = container.connect({
-    host: url.hostname,
-    port: Number(url.port),
-    username: 'guest',
-    password: 'guest',
-    reconnect: false,
-  });
+  const connection = connectConsumer(brokerUrl);
   const received: RheaMessage[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
