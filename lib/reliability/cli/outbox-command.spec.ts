@@ -6,6 +6,7 @@ import { createMessage } from '../../core/message.factory.js';
 import { SqliteOutboxStore } from '../stores/sqlite/sqlite-outbox.store.js';
 import { PostgresOutboxStore } from '../stores/postgres/postgres-outbox.store.js';
 import { brokers } from '../../../test/support/brokers.js';
+import type { OutboxStore } from '../outbox-store.interface.js';
 import { runOutboxCommand } from './outbox-command.js';
 
 describe('npx nestjs-messaging outbox', () => {
@@ -14,10 +15,8 @@ describe('npx nestjs-messaging outbox', () => {
   const dead = createMessage('.releases.added', { n: 1 });
   const pending = createMessage('.composes', { n: 2 });
 
-  beforeEach(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'outbox-cli-'));
-    db = join(folder, 'outbox.db');
-    const store = new SqliteOutboxStore({ path: db });
+  /** One dead message (its send was rejected) and one pending. */
+  async function seed(store: OutboxStore): Promise<void> {
     await store.append([dead, pending]);
     const now = Date.now();
     await store.claim({ owner: 'app', limit: 1, now, leaseMs: 1000 });
@@ -26,6 +25,13 @@ describe('npx nestjs-messaging outbox', () => {
       [{ id: dead.id, error: 'rejected: too big', counted: true, nextAttemptAt: undefined }],
       now,
     );
+  }
+
+  beforeEach(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'outbox-cli-'));
+    db = join(folder, 'outbox.db');
+    const store = new SqliteOutboxStore({ path: db });
+    await seed(store);
     await store.close();
   });
   afterEach(() => {
@@ -85,14 +91,7 @@ describe('npx nestjs-messaging outbox', () => {
     const table = `outbox_cli_spec_${String(process.pid)}`;
     const store = new PostgresOutboxStore({ connectionString: url, table, createSchema: true });
     try {
-      await store.append([dead, pending]);
-      const now = Date.now();
-      await store.claim({ owner: 'app', limit: 1, now, leaseMs: 1000 });
-      await store.reschedule(
-        'app',
-        [{ id: dead.id, error: 'rejected: too big', counted: true, nextAttemptAt: undefined }],
-        now,
-      );
+      await seed(store);
       expect(await runOutboxCommand(['outbox', 'stats', '--postgres', url, '--table', table])).toEqual({
         exitCode: 0,
         output: 'pending 1\ndelivered 0\ndead 1\n',

@@ -143,6 +143,17 @@ describe('PostgresOutboxStore with several instances', () => {
     }
   });
 
+  it('fails start-up saying PostgreSQL cannot be reached, and what to check, when nothing listens', async () => {
+    const store = new PostgresOutboxStore({ connectionString: 'postgres://postgres@127.0.0.1:1/nowhere' });
+    try {
+      await expect(store.onModuleInit()).rejects.toThrow(
+        /connectionString, connection, pool: cannot reach PostgreSQL \(.*ECONNREFUSED.*\); check the host, port, database and credentials/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it('rejects bad options at construction, naming each one', () => {
     expect(() => new PostgresOutboxStore({ table: 'Drop Table', createSchema: 'yes' as unknown as boolean })).toThrow(
       [

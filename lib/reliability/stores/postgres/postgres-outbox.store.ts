@@ -365,7 +365,20 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
   }
 
   private async open(): Promise<void> {
-    if (!(await this.tableExists(this.pool)) && this.createSchema) {
+    let exists: boolean;
+    try {
+      exists = await this.tableExists(this.pool);
+    } catch (error) {
+      // The first query: a refused connection or a bad password is a configuration problem.
+      throw new MessagingOptionsError(
+        [
+          `connectionString, connection, pool: cannot reach PostgreSQL (${error instanceof Error ? error.message : String(error)}); ` +
+            'check the host, port, database and credentials, and that the server is running',
+        ],
+        'PostgresOutboxStore options',
+      );
+    }
+    if (!exists && this.createSchema) {
       // DDL only when the table is missing: on a live table it would queue behind (and block) claims.
       // Instances starting together take turns; the second finds the table there.
       await this.inTransaction(async (client) => {
