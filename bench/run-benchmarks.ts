@@ -74,6 +74,9 @@ const median = (values: readonly number[]): number => {
 
 const only = process.env.BENCH_ONLY; // "http", "fedmsg", "amqp", "latency", "drain" or "transactional" to run one part
 
+// Every figure depends on the runtime (AsyncLocalStorage costs differ a lot between majors): say which one.
+console.log(`Node.js ${process.version} (${process.execPath}), ${process.platform}-${process.arch}\n`);
+
 if (only === undefined || only === 'http') await runHttpBenchmark();
 if (only === undefined || only === 'fedmsg') await runFedmsgBenchmark();
 if (only === undefined || only === 'amqp') await runAmqpBenchmark();

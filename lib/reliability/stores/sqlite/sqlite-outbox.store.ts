@@ -63,7 +63,7 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  * A durable outbox in one SQLite file (WAL mode), for a single application
  * instance: zero set-up, survives `kill -9`. Requests that finish in the same
  * event-loop turn share one transaction and one fsync (group commit). Needs
- * the `better-sqlite3` package (version 12 on Node.js 20).
+ * the `better-sqlite3` package, version 13 or newer.
  *
  * @example
  * ```ts
