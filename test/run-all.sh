@@ -9,6 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The static steps, the build and anything run as `node` use the default pinned Node.js (24 LTS),
+# whichever node npm's PATH would find first.
+PATH="$(dirname "$(scripts/node-bin.sh)"):$PATH"
+
 step() { printf '\n== %s\n' "$*"; }
 seconds() { date +%s; }
 

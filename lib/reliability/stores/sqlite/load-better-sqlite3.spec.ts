@@ -25,7 +25,7 @@ describe('loadBetterSqlite3', () => {
     return createRequire(join(folder, 'app.js'));
   }
 
-  it('refuses version 12, which aborts the process on Node.js 24.19+, naming the fix', () => {
+  it('refuses version 12, which aborts the process on Node.js 24.19 to 24.21, naming the fix', () => {
     const load = (): unknown => loadBetterSqlite3(requireWith('12.11.1'));
     expect(load).toThrow(MessagingError);
     expect(load).toThrow('needs "better-sqlite3" version 13 or newer; 12.11.1 is installed');

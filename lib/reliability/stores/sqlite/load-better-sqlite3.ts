@@ -4,9 +4,10 @@ import { MessagingError } from '../../../core/messaging.errors.js';
 
 /**
  * The oldest `better-sqlite3` major the store accepts. 12 and older wrap
- * Node's raw `ObjectWrap`; on Node.js 24.19 and later they abort the process
- * (`Assertion failed: (env) != nullptr`) when the garbage collector finalises
- * a statement. 13 is a Node-API addon, prebuilt inside the package.
+ * Node's raw `ObjectWrap` and compile for one Node.js ABI; on Node.js 24.19
+ * to 24.21 they abort the process (`Assertion failed: (env) != nullptr`) when
+ * the garbage collector finalises a statement (Node.js 24.22 fixed it,
+ * nodejs/node#63985). 13 is a Node-API addon, prebuilt inside the package.
  */
 const MINIMUM_MAJOR = 13;
 
@@ -29,7 +30,7 @@ export function loadBetterSqlite3(require: NodeJS.Require = createRequire(import
   if (Number(version.split('.')[0]) < MINIMUM_MAJOR) {
     throw new MessagingError(
       `SqliteOutboxStore needs "better-sqlite3" version ${MINIMUM_MAJOR} or newer; ${version} is installed, ` +
-        `which aborts the process on Node.js 24.19 and later when a statement is garbage-collected: ` +
+        `which aborts the process on Node.js 24.19 to 24.21 when a statement is garbage-collected: ` +
         `npm install better-sqlite3@${MINIMUM_MAJOR}`,
     );
   }
