@@ -6,7 +6,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nestjs-messaging$': '<rootDir>/lib/index.ts',
-    '^nestjs-messaging/node-support$': '<rootDir>/lib/core/node-support.ts',
+    '^nestjs-messaging/node-support$': '<rootDir>/lib/kernel/node-support.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -1,22 +1,22 @@
 // The public API of nestjs-messaging. Everything else is internal.
-export { MessagingModule } from './core/messaging.module.js';
+export { MessagingModule } from './module/messaging.module.js';
 export type {
   MessagingModuleAsyncOptions,
   MessagingModuleExtras,
   MessagingModuleForRootOptions,
-} from './core/messaging.module-definition.js';
+} from './module/messaging.module-definition.js';
 export type {
   DeliveryMode,
   MessageEnricher,
   MessengerFactory,
   MessengerOption,
   MessagingModuleOptions,
-} from './core/messaging-options.interface.js';
-export { MessageQueue } from './core/message-queue.service.js';
-export { EmitsMessage, type EmitsMessageOptions } from './core/emits-message.decorator.js';
-export { DEFAULT_COMMENT_HEADER, defaultAuthorOf } from './core/message-enricher.js';
-export { createMessage, type AddMessageOptions } from './core/message.factory.js';
-export type { JsonObject, JsonValue, Message, MessageHeaders } from './core/message.interface.js';
+} from './module/messaging-options.interface.js';
+export { MessageQueue } from './request/message-queue.service.js';
+export { EmitsMessage, type EmitsMessageOptions } from './request/emits-message.decorator.js';
+export { DEFAULT_COMMENT_HEADER, defaultAuthorOf } from './request/message-enricher.js';
+export { createMessage, type AddMessageOptions } from './kernel/message.factory.js';
+export type { JsonObject, JsonValue, Message, MessageHeaders } from './kernel/message.interface.js';
 export {
   InvalidTopicError,
   MessageSerializationError,
@@ -24,8 +24,8 @@ export {
   MessagingError,
   MessagingOptionsError,
   MessengerUnavailableError,
-} from './core/messaging.errors.js';
-export { InjectMessenger, Messenger } from './messengers/messenger.interface.js';
+} from './kernel/messaging.errors.js';
+export { InjectMessenger, Messenger } from './kernel/messenger.interface.js';
 export { LoggingMessenger } from './messengers/logging/logging.messenger.js';
 export { FedmsgMessenger, type FedmsgStats } from './messengers/fedmsg/fedmsg.messenger.js';
 export type { FedmsgMessengerOptions, FedmsgSigningOptions } from './messengers/fedmsg/fedmsg-options.interface.js';
@@ -53,15 +53,12 @@ export {
   type PurgeOptions,
   type SqlStatement,
   type TransactionalOutboxStore,
-} from './reliability/outbox-store.interface.js';
-export type { OutboxStoreFactory, OutboxStoreOption } from './reliability/outbox-store.factory.js';
-export { MemoryOutboxStore, type MemoryOutboxStoreOptions } from './reliability/stores/memory-outbox.store.js';
-export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './reliability/stores/sqlite/sqlite-outbox.store.js';
-export {
-  PostgresOutboxStore,
-  type PostgresOutboxStoreOptions,
-} from './reliability/stores/postgres/postgres-outbox.store.js';
-export { postgresOutboxSchema } from './reliability/stores/postgres/postgres-outbox.schema.js';
+} from './kernel/outbox-store.interface.js';
+export type { OutboxStoreFactory, OutboxStoreOption } from './module/outbox-store.factory.js';
+export { MemoryOutboxStore, type MemoryOutboxStoreOptions } from './stores/memory-outbox.store.js';
+export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './stores/sqlite/sqlite-outbox.store.js';
+export { PostgresOutboxStore, type PostgresOutboxStoreOptions } from './stores/postgres/postgres-outbox.store.js';
+export { postgresOutboxSchema } from './stores/postgres/postgres-outbox.schema.js';
 export {
   withTransactionalOutbox,
   type TransactionalAdapterLike,
@@ -79,14 +76,14 @@ export {
   type TypeOrmTransactionLike,
 } from './transactional/outbox-transaction-writer.js';
 export type { TransactionHostLike } from './transactional/transaction-scopes.js';
-export type { DispatchOptions, RetryOptions } from './reliability/dispatch-options.interface.js';
+export type { DispatchOptions, RetryOptions } from './delivery/dispatch-options.interface.js';
 export {
   OutboxAdmin,
   type OutboxPurgeFilter,
   type OutboxRetryFilter,
   type OutboxStats,
-} from './reliability/outbox-admin.service.js';
-export type { DispatchCounters } from './reliability/outbox-dispatcher.service.js';
-export { OutboxWriteError } from './reliability/outbox.errors.js';
+} from './delivery/outbox-admin.service.js';
+export type { DispatchCounters } from './delivery/outbox-dispatcher.service.js';
+export { OutboxWriteError } from './kernel/outbox.errors.js';
 export { CapturingMessenger } from './testing/capturing.messenger.js';
 export { MessagingTestingModule } from './testing/messaging-testing.module.js';

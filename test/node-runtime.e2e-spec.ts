@@ -35,12 +35,7 @@ const minimum = (
 describe(`the Node.js it runs on (this run: ${process.version})`, () => {
   it.each([
     ['the sample app', 'dist/sample-app/main.js', [], 'The sample app'],
-    [
-      'the outbox CLI',
-      'dist/lib/reliability/cli/outbox-cli.js',
-      ['stats', '--db', '/nonexistent/x.db'],
-      'nestjs-messaging outbox',
-    ],
+    ['the outbox CLI', 'dist/lib/cli/outbox-cli.js', ['stats', '--db', '/nonexistent/x.db'], 'nestjs-messaging outbox'],
   ])('%s refuses an unsupported Node.js with one sentence, not a stack trace', async (_, script, args, program) => {
     const { code, stdout, stderr } = await runAs('20.19.0', script, args);
     expect(code).toBe(1);

@@ -100,10 +100,10 @@ describe('package manifest', () => {
   it('exposes the root entry point and the dependency-free Node.js version check, with types', () => {
     expect(manifest.exports['.']).toEqual({ types: './dist/lib/index.d.ts', default: './dist/lib/index.js' });
     expect(manifest.exports['./node-support']).toEqual({
-      types: './dist/lib/core/node-support.d.ts',
-      default: './dist/lib/core/node-support.js',
+      types: './dist/lib/kernel/node-support.d.ts',
+      default: './dist/lib/kernel/node-support.js',
     });
-    expect(importsOf(join(root, 'lib/core/node-support.ts'))).toEqual([]);
+    expect(importsOf(join(root, 'lib/kernel/node-support.ts'))).toEqual([]);
   });
 
   it('pins Node.js builds for development only: a user of the package never downloads one', () => {

@@ -17,7 +17,7 @@ import { startSampleApp, stop, type SampleAppProcess } from './support/sample-ap
 import { waitFor } from './support/wait-for.js';
 
 const { project, shared } = brokers();
-const cli = join(import.meta.dirname, '../dist/lib/reliability/cli/outbox-cli.js');
+const cli = join(import.meta.dirname, '../dist/lib/cli/outbox-cli.js');
 const DEFAULT_MAX_MESSAGE_SIZE = 134_217_728;
 
 let folder: string;

@@ -1,4 +1,4 @@
-import { createMessage } from '../core/message.factory.js';
+import { createMessage } from '../kernel/message.factory.js';
 import { CapturingMessenger } from './capturing.messenger.js';
 
 describe('CapturingMessenger', () => {

@@ -1,5 +1,5 @@
-import type { Message } from '../core/message.interface.js';
-import type { Messenger } from '../messengers/messenger.interface.js';
+import type { Message } from '../kernel/message.interface.js';
+import type { Messenger } from '../kernel/messenger.interface.js';
 
 /**
  * A messenger for your application's tests (PDC's TestMessenger): keeps

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { MessagingModuleOptions } from '../core/messaging-options.interface.js';
-import { MessagingModule } from '../core/messaging.module.js';
+import type { MessagingModuleOptions } from '../module/messaging-options.interface.js';
+import { MessagingModule } from '../module/messaging.module.js';
 import { CapturingMessenger } from './capturing.messenger.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SqlStatement } from '../reliability/outbox-store.interface.js';
+import type { SqlStatement } from '../kernel/outbox-store.interface.js';
 
 /**
  * Runs the outbox insert on a transaction object of one ORM or query

@@ -1,6 +1,6 @@
-import type { Message } from '../core/message.interface.js';
-import { OutboxWriteError } from '../reliability/outbox.errors.js';
-import type { SqlStatement, TransactionalOutboxStore } from '../reliability/outbox-store.interface.js';
+import type { Message } from '../kernel/message.interface.js';
+import { OutboxWriteError } from '../kernel/outbox.errors.js';
+import type { SqlStatement, TransactionalOutboxStore } from '../kernel/outbox-store.interface.js';
 
 /**
  * The messages added during one database transaction (or one savepoint):

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { MessagingContextError, MessagingError } from '../core/messaging.errors.js';
+import { MessagingContextError, MessagingError } from '../kernel/messaging.errors.js';
 import { TransactionScope } from './transaction-scope.js';
 
 /** The part of `@nestjs-cls/transactional`'s `TransactionHost` this library reads. */

@@ -1,12 +1,12 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { MessageQueue } from '../core/message-queue.service.js';
-import type { Message } from '../core/message.interface.js';
-import { MessagingContextError, MessagingOptionsError } from '../core/messaging.errors.js';
-import { MessagingModule } from '../core/messaging.module.js';
-import type { SqlStatement } from '../reliability/outbox-store.interface.js';
-import { MemoryOutboxStore } from '../reliability/stores/memory-outbox.store.js';
+import { MessageQueue } from '../request/message-queue.service.js';
+import type { Message } from '../kernel/message.interface.js';
+import { MessagingContextError, MessagingOptionsError } from '../kernel/messaging.errors.js';
+import { MessagingModule } from '../module/messaging.module.js';
+import type { SqlStatement } from '../kernel/outbox-store.interface.js';
+import { MemoryOutboxStore } from '../stores/memory-outbox.store.js';
 import { CapturingMessenger } from '../testing/capturing.messenger.js';
-import { OutboxAdmin } from '../reliability/outbox-admin.service.js';
+import { OutboxAdmin } from '../delivery/outbox-admin.service.js';
 import { withTransactionalOutbox, type TransactionalAdapterOptionsLike } from './with-transactional-outbox.js';
 
 // The real @nestjs-cls/transactional is CommonJS on top of ESM-only Nest, which Jest cannot load:

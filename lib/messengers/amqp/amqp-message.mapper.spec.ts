@@ -1,4 +1,4 @@
-import { createMessage } from '../../core/message.factory.js';
+import { createMessage } from '../../kernel/message.factory.js';
 import { AMQP_ADDRESS } from './amqp-options.interface.js';
 import { amqpAddress, toAmqpMessage } from './amqp-message.mapper.js';
 

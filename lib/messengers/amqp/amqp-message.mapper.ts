@@ -1,4 +1,4 @@
-import type { JsonValue, Message } from '../../core/message.interface.js';
+import type { JsonValue, Message } from '../../kernel/message.interface.js';
 
 /** The AMQP 1.0 message rhea sends for one of ours. */
 export interface AmqpOutgoingMessage {

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { MessagingOptionsError } from '../../core/messaging.errors.js';
+import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import {
   AMQP_ADDRESS,
   type AmqpMessengerOptions,

@@ -1,5 +1,5 @@
 import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
-import type { Message } from '../../core/message.interface.js';
+import type { Message } from '../../kernel/message.interface.js';
 import { toAmqpMessage } from './amqp-message.mapper.js';
 import type { AmqpDeliveryFailure, AmqpOutcome } from './amqp.errors.js';
 

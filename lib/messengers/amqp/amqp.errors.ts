@@ -1,4 +1,4 @@
-import { MessagingError, MessengerUnavailableError } from '../../core/messaging.errors.js';
+import { MessagingError, MessengerUnavailableError } from '../../kernel/messaging.errors.js';
 
 /** No broker could be connected to. Lists every URL tried and why it failed. */
 export class AmqpConnectionError extends MessengerUnavailableError {

@@ -1,8 +1,8 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Container } from 'rhea';
-import type { Message } from '../../core/message.interface.js';
-import { MessengerUnavailableError } from '../../core/messaging.errors.js';
-import type { Messenger } from '../messenger.interface.js';
+import type { Message } from '../../kernel/message.interface.js';
+import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
+import type { Messenger } from '../../kernel/messenger.interface.js';
 import { abandon, connectToAny, type OpenConnection } from './amqp-connect.js';
 import { amqpAddress } from './amqp-message.mapper.js';
 import type { AmqpMessengerOptions, ResolvedAmqpOptions } from './amqp-options.interface.js';

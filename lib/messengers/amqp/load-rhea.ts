@@ -1,5 +1,5 @@
 import type * as Rhea from 'rhea';
-import { MessagingError } from '../../core/messaging.errors.js';
+import { MessagingError } from '../../kernel/messaging.errors.js';
 
 /** Loads the optional `rhea` peer dependency, only when an AmqpMessenger starts. */
 export async function loadRhea(): Promise<typeof Rhea> {

@@ -1,4 +1,4 @@
-import { createMessage } from '../../core/message.factory.js';
+import { createMessage } from '../../kernel/message.factory.js';
 import { canonicalJson } from './canonical-json.js';
 import { encodeEnvelope, fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
 

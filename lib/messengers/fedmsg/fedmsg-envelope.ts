@@ -1,4 +1,4 @@
-import type { JsonObject, Message } from '../../core/message.interface.js';
+import type { JsonObject, Message } from '../../kernel/message.interface.js';
 import { canonicalJson, quote } from './canonical-json.js';
 
 /** The fedmsg envelope every message travels in, as `fedmsg.core.publish` builds it. */

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { MessagingOptionsError } from '../../core/messaging.errors.js';
+import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import type { FedmsgMessengerOptions } from './fedmsg-options.interface.js';
 import { resolveFedmsgOptions } from './fedmsg-options.validation.js';
 

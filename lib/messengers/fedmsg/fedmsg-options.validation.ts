@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { MessagingOptionsError } from '../../core/messaging.errors.js';
+import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import type { FedmsgMessengerOptions, ResolvedFedmsgOptions } from './fedmsg-options.interface.js';
 
 const TCP_ENDPOINT = /^tcp:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[A-Za-z0-9.-]+;[A-Za-z0-9.-]+):(\d{1,5}|\*)$/;

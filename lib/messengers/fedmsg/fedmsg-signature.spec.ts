@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { createMessage } from '../../core/message.factory.js';
-import { MessagingOptionsError } from '../../core/messaging.errors.js';
+import { createMessage } from '../../kernel/message.factory.js';
+import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import { createTestPki, type TestPki } from '../../../test/support/test-pki.js';
 import { canonicalJson } from './canonical-json.js';
 import { fedmsgEnvelope } from './fedmsg-envelope.js';

@@ -1,6 +1,6 @@
 import { createPrivateKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { MessagingOptionsError } from '../../core/messaging.errors.js';
+import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import { canonicalJson } from './canonical-json.js';
 import type { FedmsgEnvelope } from './fedmsg-envelope.js';
 import type { FedmsgSigningOptions } from './fedmsg-options.interface.js';

@@ -1,8 +1,8 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { XPublisher } from 'zeromq';
-import type { Message } from '../../core/message.interface.js';
-import { MessagingError } from '../../core/messaging.errors.js';
-import type { Messenger } from '../messenger.interface.js';
+import type { Message } from '../../kernel/message.interface.js';
+import { MessagingError } from '../../kernel/messaging.errors.js';
+import type { Messenger } from '../../kernel/messenger.interface.js';
 import { encodeEnvelope, fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
 import type { FedmsgMessengerOptions, ResolvedFedmsgOptions } from './fedmsg-options.interface.js';
 import { resolveFedmsgOptions } from './fedmsg-options.validation.js';

@@ -1,5 +1,5 @@
 import type * as Zmq from 'zeromq';
-import { MessagingError } from '../../core/messaging.errors.js';
+import { MessagingError } from '../../kernel/messaging.errors.js';
 
 /** Loads the optional `zeromq` peer dependency, only when a FedmsgMessenger starts. */
 export async function loadZeromq(): Promise<typeof Zmq> {

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { createMessage } from '../../core/message.factory.js';
+import { createMessage } from '../../kernel/message.factory.js';
 import { LoggingMessenger } from './logging.messenger.js';
 
 describe('LoggingMessenger', () => {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { LOGGER_CONTEXT } from '../../core/messaging.constants.js';
-import type { Message } from '../../core/message.interface.js';
-import type { Messenger } from '../messenger.interface.js';
+import { LOGGER_CONTEXT } from '../../kernel/messaging.constants.js';
+import type { Message } from '../../kernel/message.interface.js';
+import type { Messenger } from '../../kernel/messenger.interface.js';
 import { stringifySorted } from './sorted-json.js';
 
 /**

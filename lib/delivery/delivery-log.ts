@@ -1,0 +1,144 @@
+import type { Logger } from '@nestjs/common';
+import { describeBatch } from '../kernel/batch-description.js';
+import type { Message } from '../kernel/message.interface.js';
+
+interface Retried {
+  readonly message: Message;
+  readonly attempt: number;
+  readonly nextAttemptAt: number;
+  readonly reason: string;
+}
+
+interface Dead {
+  readonly message: Message;
+  readonly attempt: number;
+  readonly reason: string;
+}
+
+/**
+ * The dispatcher's log lines: each failed attempt once (grouped per topic
+ * and reason), one line when the bus becomes unreachable and one when it is
+ * back, and a periodic summary while anything is failing, so that an outage
+ * never turns into a log storm.
+ */
+export class DeliveryLog {
+  private unavailableSince: number | undefined;
+  private lastReason = '';
+  private window = { delivered: 0, failed: 0, dead: 0, refused: 0 };
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly summaryIntervalMs: number,
+  ) {}
+
+  delivered(count: number): void {
+    this.window.delivered += count;
+  }
+
+  retrying(retried: readonly Retried[]): void {
+    if (retried.length === 0) return;
+    this.window.failed += retried.length;
+    for (const group of groupBy(retried, ({ reason, attempt }) => `${reason}\0${attempt}`)) {
+      const [first] = group;
+      this.logger.warn(
+        `Delivery of ${describe(group)} failed (attempt ${first.attempt}); next attempt at ` +
+          `${new Date(Math.min(...group.map(({ nextAttemptAt }) => nextAttemptAt))).toISOString()}: ${first.reason}`,
+      );
+    }
+    this.ensureSummary();
+  }
+
+  dead(dead: readonly Dead[]): void {
+    if (dead.length === 0) return;
+    this.window.dead += dead.length;
+    for (const group of groupBy(dead, ({ reason, attempt }) => `${reason}\0${attempt}`)) {
+      const [first] = group;
+      this.logger.error(
+        `Gave up on ${describe(group)} after ${first.attempt} attempt(s); kept as dead in the outbox ` +
+          `(retry with OutboxAdmin.retry or "npx nestjs-messaging outbox retry"): ${first.reason}`,
+      );
+    }
+    this.ensureSummary();
+  }
+
+  refused(messages: readonly Message[], reason: string): void {
+    const first = this.window.refused === 0;
+    this.window.refused += messages.length;
+    // The first refusal in a summary window is logged in full; the rest are counted in the summary.
+    if (first) this.logger.error(`Refused ${describe(messages)}: ${reason}`);
+    this.ensureSummary();
+  }
+
+  unavailable(reason: string, retryAt: number): void {
+    if (this.unavailableSince === undefined) {
+      this.unavailableSince = Date.now();
+      this.logger.warn(
+        `The message bus is unreachable (${reason}); messages stay in the outbox, next attempt at ${new Date(retryAt).toISOString()}`,
+      );
+    } else if (reason !== this.lastReason) {
+      this.logger.debug(`The message bus is still unreachable: ${reason}`);
+    }
+    this.lastReason = reason;
+    this.ensureSummary();
+  }
+
+  available(): void {
+    if (this.unavailableSince === undefined) return;
+    const seconds = Math.round((Date.now() - this.unavailableSince) / 1000);
+    this.unavailableSince = undefined;
+    this.logger.log(`The message bus is reachable again after ${seconds} s; sending the messages kept meanwhile`);
+  }
+
+  storeFailed(error: unknown): void {
+    this.logger.error(
+      `The outbox store failed: ${error instanceof Error ? error.message : String(error)}; leased messages are sent again when their lease runs out`,
+      error instanceof Error ? error.stack : undefined,
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private ensureSummary(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => {
+      this.summarise();
+    }, this.summaryIntervalMs);
+    this.timer.unref();
+  }
+
+  private summarise(): void {
+    const { delivered, failed, dead, refused } = this.window;
+    this.window = { delivered: 0, failed: 0, dead: 0, refused: 0 };
+    const unreachable =
+      this.unavailableSince === undefined
+        ? ''
+        : `; the bus has been unreachable for ${Math.round((Date.now() - this.unavailableSince) / 1000)} s (${this.lastReason})`;
+    if (failed + dead + refused === 0 && unreachable === '') {
+      this.stop();
+      return;
+    }
+    this.logger.warn(
+      `Outbox, last ${Math.round(this.summaryIntervalMs / 1000)} s: ${delivered} delivered, ${failed} failed attempt(s), ` +
+        `${dead} dead, ${refused} refused${unreachable}`,
+    );
+  }
+}
+
+function describe(items: readonly ({ message: Message } | Message)[]): string {
+  return describeBatch(items.map((item) => ('message' in item ? item.message : item)));
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const name = key(item);
+    const group = groups.get(name);
+    if (group === undefined) groups.set(name, [item]);
+    else group.push(item);
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,104 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
+import { ClsModule } from 'nestjs-cls';
+import { createMessenger } from './messenger.factory.js';
+import { Messenger } from '../kernel/messenger.interface.js';
+import { resolveEnricher } from '../request/message-enricher.js';
+import { MessageBatchContext } from '../request/message-batch.context.js';
+import { MessageFlusher, type FlusherOptions } from '../request/message-flusher.service.js';
+import { MessageQueue } from '../request/message-queue.service.js';
+import { MessageEnrichment, type EnrichmentOptions } from '../request/message-enrichment.service.js';
+import type { MessagingModuleOptions } from './messaging-options.interface.js';
+import { validateMessagingOptions } from './messaging-options.validation.js';
+import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
+import { MessagingInterceptor } from '../request/messaging.interceptor.js';
+import { resolveDispatchOptions } from '../delivery/dispatch-options.validation.js';
+import { OutboxAdmin } from '../delivery/outbox-admin.service.js';
+import { OutboxDispatcher, type DispatcherOptions } from '../delivery/outbox-dispatcher.service.js';
+import { createOutboxStore } from './outbox-store.factory.js';
+import { OutboxStore } from '../kernel/outbox-store.interface.js';
+import {
+  ConfigurableMessagingModule,
+  MESSAGING_RAW_OPTIONS,
+  type MessagingModuleForRootOptions,
+} from './messaging.module-definition.js';
+
+/** The module's options once validated, with every default applied. */
+interface ResolvedMessagingOptions extends EnrichmentOptions, FlusherOptions, DispatcherOptions {
+  readonly options: MessagingModuleOptions;
+}
+
+const providers: Provider[] = [
+  {
+    // Validation runs here so forRoot and every forRootAsync form fail alike, at start-up.
+    provide: MESSAGING_OPTIONS,
+    useFactory: (raw: unknown): ResolvedMessagingOptions => {
+      const options = validateMessagingOptions(raw);
+      return {
+        options,
+        enricher: resolveEnricher(options),
+        delivery: options.delivery ?? 'background',
+        shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+        dispatch: resolveDispatchOptions(options.dispatch),
+      };
+    },
+    inject: [MESSAGING_RAW_OPTIONS],
+  },
+  {
+    provide: Messenger,
+    useFactory: (resolved: ResolvedMessagingOptions, moduleRef: ModuleRef) =>
+      createMessenger(resolved.options.messenger, moduleRef),
+    inject: [MESSAGING_OPTIONS, ModuleRef],
+  },
+  {
+    provide: OutboxStore,
+    useFactory: (resolved: ResolvedMessagingOptions, moduleRef: ModuleRef) =>
+      createOutboxStore(resolved.options.outbox, moduleRef),
+    inject: [MESSAGING_OPTIONS, ModuleRef],
+  },
+  OutboxDispatcher,
+  OutboxAdmin,
+  MessageBatchContext,
+  MessageFlusher,
+  MessageEnrichment,
+  MessageQueue,
+  { provide: APP_INTERCEPTOR, useClass: MessagingInterceptor },
+];
+
+/**
+ * Sends the messages a request adds to `MessageQueue` (or announces with
+ * `@EmitsMessage()`) through the configured `Messenger`, only when the
+ * request succeeds. Global by default.
+ *
+ * Works whether or not the application registers nestjs-cls's `ClsModule`
+ * itself: it joins the app's per-request context, or opens its own.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [MessagingModule.forRoot({ messenger: LoggingMessenger })],
+ * })
+ * export class AppModule {}
+ *
+ * // or, with configuration from elsewhere:
+ * MessagingModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ commentHeader: config.get('COMMENT_HEADER') }),
+ * });
+ * ```
+ */
+@Module({
+  imports: [ClsModule],
+  providers,
+  exports: [MessageQueue, Messenger, OutboxStore, OutboxAdmin],
+})
+export class MessagingModule extends ConfigurableMessagingModule {
+  /**
+   * Configures the module with static options; every option has a default,
+   * so `forRoot()` alone logs messages through `LoggingMessenger`.
+   */
+  static override forRoot(options: MessagingModuleForRootOptions = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

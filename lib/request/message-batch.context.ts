@@ -1,0 +1,42 @@
+import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { ClsService, ContextClsStoreMap } from 'nestjs-cls';
+import type { MessageBatch } from './message-batch.js';
+import { BATCH_KEY } from '../kernel/messaging.constants.js';
+
+type Store = Record<symbol, unknown>;
+
+/**
+ * Keeps the current `MessageBatch` in the nestjs-cls context. Joins a
+ * context the application already opened (ClsMiddleware, ClsGuard, ...),
+ * opens one otherwise, so it works with or without the app's own ClsModule.
+ */
+@Injectable()
+export class MessageBatchContext {
+  constructor(private readonly cls: ClsService) {}
+
+  /** The batch of the request or `run()` this code is part of, if any. */
+  current(): MessageBatch | undefined {
+    const store = this.cls.get() as Store | undefined;
+    return store?.[BATCH_KEY] as MessageBatch | undefined;
+  }
+
+  /**
+   * Runs `fn` with `batch` as the current batch. `context` is the request's
+   * execution context, when there is one.
+   */
+  runWith<T>(batch: MessageBatch, fn: () => T, context?: ExecutionContext): T {
+    const store = this.cls.get() as Store | undefined;
+    if (store !== undefined && store[BATCH_KEY] === undefined) {
+      // One context per request already exists: join it, which costs nothing.
+      store[BATCH_KEY] = batch;
+      return fn();
+    }
+    // No context, or one that already has a batch (nested run): a child
+    // context that inherits the app's values keeps the two batches apart.
+    const child: Store = { ...store, [BATCH_KEY]: batch };
+    // nestjs-cls's own ClsInterceptor (or guard), if it runs after us for this
+    // request, takes the store registered here instead of starting an empty one.
+    if (store === undefined && context !== undefined) ContextClsStoreMap.set(context, child);
+    return this.cls.runWith(child, fn);
+  }
+}

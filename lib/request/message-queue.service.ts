@@ -1,0 +1,157 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { OutboxDispatcher } from '../delivery/outbox-dispatcher.service.js';
+import {
+  isTransactionalOutboxStore,
+  OutboxStore,
+  type TransactionalOutboxStore,
+} from '../kernel/outbox-store.interface.js';
+import { currentTransactionScope, transactionalOutboxInUse } from '../transactional/transaction-scopes.js';
+import { MessageBatch } from './message-batch.js';
+import { MessageBatchContext } from './message-batch.context.js';
+import { createMessage, type AddMessageOptions } from '../kernel/message.factory.js';
+import type { Message } from '../kernel/message.interface.js';
+import { MessageFlusher } from './message-flusher.service.js';
+import { MessageEnrichment } from './message-enrichment.service.js';
+import { MessagingContextError, MessagingOptionsError } from '../kernel/messaging.errors.js';
+
+/**
+ * The messages of the current request. Inject it anywhere (controllers,
+ * services, helpers they call): each request has its own queue, sent only if
+ * the request succeeds.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class ReleasesService {
+ *   constructor(private readonly messages: MessageQueue) {}
+ *
+ *   create(release: Release) {
+ *     this.repository.save(release);
+ *     this.messages.add('.releases.added', { new_value: release });
+ *   }
+ * }
+ * ```
+ */
+@Injectable()
+export class MessageQueue implements OnModuleInit {
+  constructor(
+    private readonly batches: MessageBatchContext,
+    private readonly flusher: MessageFlusher,
+    private readonly enrichment: MessageEnrichment,
+    private readonly dispatcher: OutboxDispatcher,
+    @Inject(OutboxStore) private readonly store: OutboxStore,
+  ) {}
+
+  /**
+   * A transactional adapter with a store that cannot join its transactions would fail at the
+   * first message: fail at start-up instead.
+   *
+   * @throws MessagingOptionsError naming `outbox`
+   */
+  onModuleInit(): void {
+    if (transactionalOutboxInUse() && !isTransactionalOutboxStore(this.store)) {
+      throw new MessagingOptionsError([
+        `outbox: withTransactionalOutbox() is in use, which needs an outbox in the same database ` +
+          `(PostgresOutboxStore); the configured store is ${this.store.constructor.name}`,
+      ]);
+    }
+  }
+
+  /**
+   * Queues a message for the current request and returns it. The body is
+   * validated and copied now: changing the object afterwards does not change
+   * the message.
+   *
+   * Inside a database transaction started through an adapter wrapped by
+   * `withTransactionalOutbox()`, the message belongs to that transaction
+   * instead: it is inserted into the outbox by the transaction just before it
+   * commits, and is gone if the transaction (or its savepoint) rolls back,
+   * whatever the request does afterwards. That works in requests, cron jobs
+   * and consumers alike, without `run()`.
+   *
+   * @param topic for example `.releases.added`; no whitespace or wildcards.
+   * @param body a JSON object.
+   * @throws MessagingContextError outside a request, `run()` or a wrapped transaction.
+   * @throws InvalidTopicError when the topic cannot be published.
+   * @throws MessageSerializationError naming the path of a value JSON cannot represent.
+   */
+  add(topic: string, body: object, options?: AddMessageOptions): Message {
+    const scope = currentTransactionScope(topic);
+    if (scope !== undefined) {
+      const request = this.batches.current()?.context;
+      const created = createMessage(topic, body, options);
+      const message = request === undefined ? created : (this.enrichment.apply(request, [created]).at(0) ?? created);
+      scope.add(message, this.transactionalStore(topic), (committed) => {
+        this.dispatcher.counters.accepted += committed.length;
+        this.dispatcher.wake();
+      });
+      return message;
+    }
+    const batch = this.requireBatch(topic);
+    const message = createMessage(topic, body, options);
+    batch.add(message);
+    return message;
+  }
+
+  /** The messages queued so far in the current context, in order. Empty outside one. */
+  get pending(): readonly Message[] {
+    return this.batches.current()?.pending ?? [];
+  }
+
+  /** Whether `add()` can be called here. */
+  isActive(): boolean {
+    return this.batches.current()?.isOpen === true;
+  }
+
+  /**
+   * Opens a message context for work that is not a request handler (cron
+   * jobs, queue consumers, scripts): messages added inside `fn` are sent
+   * when it resolves and dropped when it rejects. It always opens a new
+   * batch, even inside a request. The promise settles like `fn`'s, once the
+   * messages are in the outbox (with `delivery: 'await'`, after their first
+   * delivery attempt); it rejects with `OutboxWriteError` when a durable
+   * outbox could not store them.
+   *
+   * @example
+   * ```ts
+   * @Cron('0 * * * *')
+   * sync() {
+   *   return this.messages.run(() => this.importer.importComposes());
+   * }
+   * ```
+   */
+  run<T>(fn: () => T | Promise<T>): Promise<T> {
+    const batch = new MessageBatch();
+    return this.batches.runWith(batch, async () => {
+      let result: T;
+      try {
+        result = await fn();
+      } catch (error) {
+        batch.drop();
+        throw error;
+      }
+      await this.flusher.flush(batch.take());
+      return result;
+    });
+  }
+
+  private transactionalStore(topic: string): TransactionalOutboxStore {
+    if (isTransactionalOutboxStore(this.store)) return this.store;
+    throw new MessagingOptionsError([
+      `outbox: a message on topic "${topic}" was added inside a transaction, which needs an outbox in the same database ` +
+        `(PostgresOutboxStore); the configured store is ${this.store.constructor.name}`,
+    ]);
+  }
+
+  private requireBatch(topic: string): MessageBatch {
+    const batch = this.batches.current();
+    if (batch === undefined) {
+      throw new MessagingContextError(
+        `Cannot add a message on topic "${topic}": no message context is open here. ` +
+          'MessageQueue works inside HTTP, RPC and WebSocket handlers (MessagingModule registers the interceptor that opens the context); ' +
+          'elsewhere (cron jobs, consumers, scripts, middleware) wrap the work in messageQueue.run(async () => { ... }).',
+      );
+    }
+    return batch;
+  }
+}

@@ -1,0 +1,121 @@
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import type { EmitsMessageMetadata } from './emits-message.decorator.js';
+import { MessageBatch } from './message-batch.js';
+import { MessageBatchContext } from './message-batch.context.js';
+import { createMessage } from '../kernel/message.factory.js';
+import { MessageEnrichment } from './message-enrichment.service.js';
+import type { Message } from '../kernel/message.interface.js';
+import { MessageFlusher } from './message-flusher.service.js';
+import { EMITS_MESSAGE_METADATA } from '../kernel/messaging.constants.js';
+
+const NOT_DECORATED: readonly EmitsMessageMetadata[] = [];
+
+/**
+ * Opens a message batch around every handler and hands it to the messenger
+ * when the handler's observable completes without error and the HTTP status
+ * is below 400; otherwise drops it. Registered globally by `MessagingModule`.
+ */
+@Injectable()
+export class MessagingInterceptor implements NestInterceptor {
+  // Handlers never change after start-up: read their metadata once.
+  private readonly emitsByHandler = new WeakMap<object, readonly EmitsMessageMetadata[]>();
+
+  constructor(
+    private readonly batches: MessageBatchContext,
+    private readonly flusher: MessageFlusher,
+    private readonly enrichment: MessageEnrichment,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const emits = this.emitsOf(context.getHandler());
+    return new Observable<unknown>((subscriber) => {
+      // The batch knows its request, so messages written by a transaction can be enriched too.
+      const batch = new MessageBatch(context);
+      let last: unknown;
+      let subscription: Subscription | undefined;
+      // next.handle() binds the handler to the async context it is called in.
+      this.batches.runWith(
+        batch,
+        () => {
+          subscription = next.handle().subscribe({
+            next: (value) => {
+              last = value;
+              subscriber.next(value);
+            },
+            error: (error: unknown) => {
+              batch.drop();
+              subscriber.error(error);
+            },
+            complete: () => {
+              this.complete(context, batch, emits, last, subscriber);
+            },
+          });
+        },
+        context,
+      );
+      return () => {
+        // A client that went away before completion: nothing is sent.
+        if (batch.isOpen) batch.drop();
+        subscription?.unsubscribe();
+      };
+    });
+  }
+
+  private complete(
+    context: ExecutionContext,
+    batch: MessageBatch,
+    emits: readonly EmitsMessageMetadata[],
+    result: unknown,
+    subscriber: Subscriber<unknown>,
+  ): void {
+    if (isErrorResponse(context)) {
+      batch.drop();
+      subscriber.complete();
+      return;
+    }
+    let messages: readonly Message[];
+    try {
+      for (const { topic, options } of emits) {
+        const body: unknown = options.body ? options.body(result as never, context) : result;
+        batch.add(createMessage(topic, body as object, { headers: options.headers }));
+      }
+      messages = this.enrichment.apply(context, batch.take());
+    } catch (error) {
+      batch.drop();
+      subscriber.error(error);
+      return;
+    }
+    // A broker failure never reaches this point; only a durable outbox that could not store the messages does.
+    const storing = this.flusher.flush(messages);
+    if (storing === undefined) {
+      subscriber.complete();
+    } else {
+      storing.then(
+        () => {
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          subscriber.error(error);
+        },
+      );
+    }
+  }
+
+  private emitsOf(handler: object): readonly EmitsMessageMetadata[] {
+    let emits = this.emitsByHandler.get(handler);
+    if (emits === undefined) {
+      emits =
+        (Reflect.getMetadata(EMITS_MESSAGE_METADATA, handler) as EmitsMessageMetadata[] | undefined) ?? NOT_DECORATED;
+      this.emitsByHandler.set(handler, emits);
+    }
+    return emits;
+  }
+}
+
+/** An HTTP handler that set a 4xx/5xx status (`@HttpCode`, `res.status()`) failed. */
+function isErrorResponse(context: ExecutionContext): boolean {
+  if (context.getType() !== 'http') return false;
+  const response = context.switchToHttp().getResponse<{ statusCode?: number } | undefined>();
+  return (response?.statusCode ?? 200) >= 400;
+}

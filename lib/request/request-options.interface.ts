@@ -1,0 +1,36 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { JsonObject } from '../kernel/message.interface.js';
+
+/**
+ * Returns the fields added to every message body of a request before it is
+ * sent. Keys already present in a body are kept as the handler set them.
+ */
+export type MessageEnricher = (context: ExecutionContext) => Readonly<JsonObject>;
+
+/**
+ * When a successful request's response is sent relative to its messages:
+ * - `background`: as soon as they are in the outbox (written to disk, for a
+ *   durable store); the dispatcher sends them meanwhile. Broker latency and
+ *   outages never reach response times (PDC's behaviour, made reliable).
+ * - `await`: after their first delivery attempt (delivered, or failed and
+ *   kept for a retry), at most `dispatch.awaitTimeoutMs`. Each response then
+ *   pays a broker round trip, and a slow broker slows every request.
+ */
+export type DeliveryMode = 'background' | 'await';
+
+/** The options of `MessagingModule` that decide what a request adds to its messages. */
+export interface EnrichmentSettings {
+  /**
+   * Fields added to every message of a request, or `false` to add none.
+   * Default: `author` (from `request.user`, see `authorOf`) and `comment`
+   * (from the `commentHeader` request header, `null` when absent), as PDC does.
+   */
+  enrich?: MessageEnricher | false;
+  /** Request header whose value becomes `comment`. Default: `PDC-Change-Comment`. */
+  commentHeader?: string;
+  /**
+   * Reads the author's name from the request.
+   * Default: `request.user.username`, or `''` for an anonymous request.
+   */
+  authorOf?: (request: unknown) => string;
+}

@@ -1,0 +1,200 @@
+import type { Message } from '../kernel/message.interface.js';
+import { MessagingOptionsError } from '../kernel/messaging.errors.js';
+import { OutboxWriteError } from '../kernel/outbox.errors.js';
+import type {
+  ClaimRequest,
+  FailedAttempt,
+  OutboxCounts,
+  OutboxEntry,
+  OutboxFilter,
+  OutboxStore,
+} from '../kernel/outbox-store.interface.js';
+import { applyFailure, isLeased, matchesFilter, toEntry, type OutboxRecord } from './outbox-record.js';
+
+/** Options of `MemoryOutboxStore`. */
+export interface MemoryOutboxStoreOptions {
+  /**
+   * Most messages held at once (pending, dead and retained delivered ones).
+   * A request whose messages would not fit has them refused: logged as an
+   * error and counted, never an unbounded heap. Default: `10000`.
+   */
+  maxMessages?: number;
+}
+
+/**
+ * The default outbox: in the process's memory, bounded, and lost when the
+ * process dies. It gives non-blocking sending and retries across broker
+ * outages; use `SqliteOutboxStore` when accepted messages must survive a crash.
+ */
+export class MemoryOutboxStore implements OutboxStore {
+  readonly durable = false;
+  private readonly maxMessages: number;
+  private readonly records = new Map<string, OutboxRecord>();
+  // Pending records per topic, oldest first: claim() walks only topic heads.
+  private readonly pendingByTopic = new Map<string, OutboxRecord[]>();
+  private sequence = 0;
+
+  /** @throws MessagingOptionsError when `maxMessages` is not a positive whole number. */
+  constructor(options: MemoryOutboxStoreOptions = {}) {
+    const { maxMessages = 10_000 } = options;
+    if (!Number.isInteger(maxMessages) || maxMessages < 1) {
+      throw new MessagingOptionsError(
+        [`maxMessages: expected a whole number >= 1, got ${String(maxMessages)}`],
+        'MemoryOutboxStore options',
+      );
+    }
+    this.maxMessages = maxMessages;
+  }
+
+  append(messages: readonly Message[]): Promise<void> {
+    if (this.records.size + messages.length > this.maxMessages) {
+      return Promise.reject(
+        new OutboxWriteError(messages, `the memory outbox is full (maxMessages ${this.maxMessages})`),
+      );
+    }
+    const now = Date.now();
+    for (const message of messages) {
+      const record: OutboxRecord = {
+        message,
+        sequence: ++this.sequence,
+        createdAt: now,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        lastError: undefined,
+        settledAt: undefined,
+        leaseOwner: undefined,
+        leaseExpiresAt: undefined,
+      };
+      this.records.set(message.id, record);
+      this.queueOf(message.topic).push(record);
+    }
+    return Promise.resolve();
+  }
+
+  claim({ owner, limit, now, leaseMs }: ClaimRequest): Promise<OutboxEntry[]> {
+    const claimable: OutboxRecord[] = [];
+    for (const queue of this.pendingByTopic.values()) {
+      for (const record of queue) {
+        if (isLeased(record, now)) {
+          // Another dispatcher holds this topic; the caller's own batches in flight do not block it.
+          if (record.leaseOwner === owner) continue;
+          break;
+        }
+        // A message waiting for its retry has stepped out of line.
+        if (record.nextAttemptAt > now) continue;
+        claimable.push(record);
+        if (claimable.length === limit) break;
+      }
+    }
+    claimable.sort((a, b) => a.sequence - b.sequence);
+    const claimed = claimable.slice(0, limit);
+    for (const record of claimed) {
+      record.leaseOwner = owner;
+      record.leaseExpiresAt = now + leaseMs;
+    }
+    return Promise.resolve(claimed.map(toEntry));
+  }
+
+  markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void> {
+    for (const id of ids) {
+      const record = this.leasedBy(owner, id);
+      if (record === undefined) continue;
+      this.unqueue(record);
+      if (retain) {
+        record.status = 'delivered';
+        record.settledAt = now;
+        record.leaseOwner = undefined;
+        record.leaseExpiresAt = undefined;
+      } else {
+        this.records.delete(id);
+      }
+    }
+    return Promise.resolve();
+  }
+
+  reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void> {
+    for (const failure of failures) {
+      const record = this.leasedBy(owner, failure.id);
+      if (record === undefined) continue;
+      applyFailure(record, failure, now);
+      if (record.status === 'dead') this.unqueue(record);
+    }
+    return Promise.resolve();
+  }
+
+  nextDueAt(): Promise<number | undefined> {
+    let earliest: number | undefined;
+    for (const queue of this.pendingByTopic.values()) {
+      for (const record of queue) {
+        // A leased message becomes claimable again when its lease runs out.
+        const due = Math.max(record.nextAttemptAt, record.leaseExpiresAt ?? 0);
+        if (earliest === undefined || due < earliest) earliest = due;
+      }
+    }
+    return Promise.resolve(earliest);
+  }
+
+  list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
+    return Promise.resolve(this.matching(filter).slice(0, limit).map(toEntry));
+  }
+
+  counts(): Promise<OutboxCounts> {
+    const counts = { pending: 0, delivered: 0, dead: 0 };
+    for (const record of this.records.values()) counts[record.status]++;
+    return Promise.resolve(counts);
+  }
+
+  retry(filter: OutboxFilter, now: number): Promise<number> {
+    const dead = this.matching({ ...filter, status: 'dead' });
+    for (const record of dead) {
+      record.status = 'pending';
+      record.attempts = 0;
+      record.nextAttemptAt = now;
+      record.settledAt = undefined;
+      const queue = this.queueOf(record.message.topic);
+      queue.push(record);
+      // Back in its place among the topic's pending messages.
+      queue.sort((a, b) => a.sequence - b.sequence);
+    }
+    return Promise.resolve(dead.length);
+  }
+
+  purge(filter: OutboxFilter): Promise<number> {
+    let purged = 0;
+    for (const record of this.matching(filter)) {
+      if (record.status === 'pending') continue;
+      this.records.delete(record.message.id);
+      purged++;
+    }
+    return Promise.resolve(purged);
+  }
+
+  private matching(filter: OutboxFilter): OutboxRecord[] {
+    const ids = filter.ids === undefined ? undefined : new Set(filter.ids);
+    return [...this.records.values()].filter((record) => matchesFilter(record, filter, ids));
+  }
+
+  private leasedBy(owner: string, id: string): OutboxRecord | undefined {
+    const record = this.records.get(id);
+    return record?.status === 'pending' && record.leaseOwner === owner ? record : undefined;
+  }
+
+  private queueOf(topic: string): OutboxRecord[] {
+    let queue = this.pendingByTopic.get(topic);
+    if (queue === undefined) {
+      queue = [];
+      this.pendingByTopic.set(topic, queue);
+    }
+    return queue;
+  }
+
+  private unqueue(record: OutboxRecord): void {
+    const queue = this.pendingByTopic.get(record.message.topic);
+    if (queue === undefined) return;
+    // Delivered messages are almost always the head of their topic's queue.
+    const index = queue[0] === record ? 0 : queue.indexOf(record);
+    if (index >= 0) queue.splice(index, 1);
+    if (queue.length === 0) this.pendingByTopic.delete(record.message.topic);
+  }
+}

@@ -1,0 +1,276 @@
+import pg from 'pg';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMessage } from '../kernel/message.factory.js';
+import type { Message } from '../kernel/message.interface.js';
+import { OutboxWriteError } from '../kernel/outbox.errors.js';
+import type { OutboxStore } from '../kernel/outbox-store.interface.js';
+import { MemoryOutboxStore } from './memory-outbox.store.js';
+import { SqliteOutboxStore } from './sqlite/sqlite-outbox.store.js';
+import { PostgresOutboxStore } from './postgres/postgres-outbox.store.js';
+import { brokers } from '../../test/support/brokers.js';
+
+const LEASE = { leaseMs: 1000 };
+const ids = (entries: readonly { message: Message }[]): string[] => entries.map(({ message }) => message.id);
+const topics = (entries: readonly { message: Message }[]): string[] => entries.map(({ message }) => message.topic);
+
+interface StoreKind {
+  readonly name: string;
+  open(): OutboxStore;
+  close(store: OutboxStore): Promise<void>;
+}
+
+const folder = mkdtempSync(join(tmpdir(), 'outbox-store-spec-'));
+afterAll(() => {
+  rmSync(folder, { recursive: true, force: true });
+});
+let files = 0;
+
+const KINDS: StoreKind[] = [
+  { name: 'MemoryOutboxStore', open: () => new MemoryOutboxStore(), close: () => Promise.resolve() },
+  {
+    name: 'SqliteOutboxStore',
+    open: () => new SqliteOutboxStore({ path: join(folder, `store-${++files}.db`) }),
+    close: (store) => (store as SqliteOutboxStore).close(),
+  },
+  {
+    name: 'PostgresOutboxStore',
+    // A table per test, created by the store, dropped after it.
+    open: () =>
+      new PostgresOutboxStore({
+        connectionString: brokers().postgres.url,
+        table: `outbox_spec_${String(process.pid)}_${String(++files)}`,
+        createSchema: true,
+      }),
+    close: async (store) => {
+      const postgres = store as PostgresOutboxStore;
+      await postgres.close();
+      await dropTable(postgres.table);
+    },
+  },
+];
+
+async function dropTable(table: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: brokers().postgres.url });
+  try {
+    await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    await pool.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+  } finally {
+    await pool.end();
+  }
+}
+
+describe.each(KINDS)('$name', (kind) => {
+  let store: OutboxStore;
+  beforeEach(() => {
+    store = kind.open();
+  });
+  afterEach(() => kind.close(store));
+
+  it('hands out messages oldest first, each request all together, with the message intact', async () => {
+    const first = [createMessage('.a', { n: 1, nested: { list: [1, 'x', null] } }, { headers: { priority: 4 } })];
+    const second = [createMessage('.b', { n: 2 }), createMessage('.a', { n: 3 })];
+    await store.append(first);
+    await store.append(second);
+    const claimed = await store.claim({ owner: 'one', limit: 10, now: Date.now(), ...LEASE });
+    expect(ids(claimed)).toEqual([...ids(first.map((message) => ({ message }))), second[0].id, second[1].id]);
+    expect(claimed[0].message).toEqual(first[0]);
+    expect(Object.isFrozen(claimed[0].message.body)).toBe(true);
+    expect(claimed[0]).toMatchObject({ status: 'pending', attempts: 0, lease: { owner: 'one' } });
+  });
+
+  it('respects the limit, and skips what the same owner already holds', async () => {
+    await store.append([1, 2, 3, 4, 5].map((n) => createMessage('.a', { n })));
+    const now = Date.now();
+    const batch1 = await store.claim({ owner: 'one', limit: 2, now, ...LEASE });
+    const batch2 = await store.claim({ owner: 'one', limit: 2, now, ...LEASE });
+    expect(batch1.map(({ message }) => message.body.n)).toEqual([1, 2]);
+    expect(batch2.map(({ message }) => message.body.n)).toEqual([3, 4]);
+  });
+
+  it("keeps per-topic order: another owner's lease blocks the topic, other topics flow", async () => {
+    await store.append([createMessage('.a', { n: 1 }), createMessage('.a', { n: 2 }), createMessage('.b', { n: 3 })]);
+    const now = Date.now();
+    expect(topics(await store.claim({ owner: 'one', limit: 1, now, ...LEASE }))).toEqual(['.a']);
+    const other = await store.claim({ owner: 'two', limit: 10, now, ...LEASE });
+    expect(other.map(({ message }) => message.body.n)).toEqual([3]);
+  });
+
+  it('gives a dead owner’s messages to another owner once the lease expires', async () => {
+    await store.append([createMessage('.a', {})]);
+    const now = Date.now();
+    await store.claim({ owner: 'dead', limit: 10, now, leaseMs: 500 });
+    expect(await store.claim({ owner: 'alive', limit: 10, now: now + 499, leaseMs: 500 })).toEqual([]);
+    expect(await store.nextDueAt()).toBe(now + 500);
+    const reclaimed = await store.claim({ owner: 'alive', limit: 10, now: now + 500, leaseMs: 500 });
+    expect(reclaimed).toHaveLength(1);
+    expect(reclaimed[0].lease).toEqual({ owner: 'alive', expiresAt: now + 1000 });
+    // The late acknowledgement of the dead owner changes nothing.
+    await store.markDelivered('dead', ids(reclaimed), now + 600, false);
+    expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 0 });
+  });
+
+  it('deletes delivered messages, or keeps them when asked to retain', async () => {
+    await store.append([createMessage('.a', { n: 1 }), createMessage('.a', { n: 2 })]);
+    const now = Date.now();
+    const [one, two] = await store.claim({ owner: 'o', limit: 10, now, ...LEASE });
+    await store.markDelivered('o', [one.message.id], now, false);
+    await store.markDelivered('o', [two.message.id], now, true);
+    expect(await store.counts()).toEqual({ pending: 0, delivered: 1, dead: 0 });
+    expect(await store.list({ status: 'delivered' }, 10)).toMatchObject([
+      { message: { id: two.message.id }, settledAt: now },
+    ]);
+    expect(await store.nextDueAt()).toBeUndefined();
+  });
+
+  it('reschedules a failed message, which steps out of line until it is due, and counts only counted attempts', async () => {
+    await store.append([createMessage('.a', { n: 1 }), createMessage('.a', { n: 2 }), createMessage('.b', { n: 3 })]);
+    const now = Date.now();
+    const [first] = await store.claim({ owner: 'o', limit: 1, now, ...LEASE });
+    await store.reschedule(
+      'o',
+      [{ id: first.message.id, error: 'rejected: too big', counted: true, nextAttemptAt: now + 1000 }],
+      now,
+    );
+    const meanwhile = await store.claim({ owner: 'o', limit: 10, now: now + 10, ...LEASE });
+    expect(meanwhile.map(({ message }) => message.body.n)).toEqual([2, 3]);
+    await store.markDelivered('o', ids(meanwhile), now + 10, false);
+    expect(await store.nextDueAt()).toBe(now + 1000);
+    expect(await store.claim({ owner: 'o', limit: 10, now: now + 999, ...LEASE })).toEqual([]);
+    const later = await store.claim({ owner: 'o', limit: 10, now: now + 1000, ...LEASE });
+    expect(later).toMatchObject([{ message: { id: first.message.id }, attempts: 1, lastError: 'rejected: too big' }]);
+    await store.reschedule(
+      'o',
+      [{ id: first.message.id, error: 'unreachable', counted: false, nextAttemptAt: now + 1000 }],
+      now + 1000,
+    );
+    expect((await store.list({ ids: [first.message.id] }, 1))[0]).toMatchObject({
+      attempts: 1,
+      lastError: 'unreachable',
+    });
+  });
+
+  it('declares a message dead, keeps it, stops it blocking its topic, and retry() brings it back', async () => {
+    await store.append([createMessage('.a', { n: 1 }), createMessage('.a', { n: 2 })]);
+    const now = Date.now();
+    const [poison] = await store.claim({ owner: 'o', limit: 1, now, ...LEASE });
+    await store.reschedule(
+      'o',
+      [{ id: poison.message.id, error: 'rejected', counted: true, nextAttemptAt: undefined }],
+      now,
+    );
+    expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 1 });
+    expect(await store.list({ status: 'dead' }, 10)).toMatchObject([
+      { message: { id: poison.message.id }, status: 'dead', attempts: 1, lastError: 'rejected', settledAt: now },
+    ]);
+    const next = await store.claim({ owner: 'o', limit: 10, now, ...LEASE });
+    expect(next.map(({ message }) => message.body.n)).toEqual([2]);
+    expect(await store.retry({ topic: '.other' }, now)).toBe(0);
+    expect(await store.retry({ ids: [poison.message.id] }, now + 5)).toBe(1);
+    const retried = await store.claim({ owner: 'o', limit: 10, now: now + 5, ...LEASE });
+    expect(retried).toMatchObject([{ message: { id: poison.message.id }, attempts: 0, status: 'pending' }]);
+  });
+
+  it('purges settled messages by status and age, never pending ones', async () => {
+    await store.append([1, 2, 3].map((n) => createMessage('.a', { n })));
+    const now = Date.now();
+    const [one, two] = await store.claim({ owner: 'o', limit: 2, now, ...LEASE });
+    await store.markDelivered('o', [one.message.id], now - 10_000, true);
+    await store.reschedule('o', [{ id: two.message.id, error: 'x', counted: true, nextAttemptAt: undefined }], now);
+    expect(await store.purge({ status: 'delivered', before: now - 20_000 })).toBe(0);
+    expect(await store.purge({ status: 'delivered', before: now - 5000 })).toBe(1);
+    expect(await store.purge({ before: now + 1 })).toBe(1);
+    expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 0 });
+  });
+
+  it('lists with filters combined: status, topic, ids', async () => {
+    const messages = [createMessage('.a', {}), createMessage('.b', {}), createMessage('.a', {})];
+    await store.append(messages);
+    expect(topics(await store.list({ topic: '.a' }, 10))).toEqual(['.a', '.a']);
+    expect(ids(await store.list({ ids: [messages[2].id, messages[1].id] }, 10))).toEqual([
+      messages[1].id,
+      messages[2].id,
+    ]);
+    expect(await store.list({ status: 'dead' }, 10)).toEqual([]);
+    expect(await store.list({}, 2)).toHaveLength(2);
+  });
+});
+
+describe('MemoryOutboxStore bound', () => {
+  it('refuses a request that does not fit, whole, with an OutboxWriteError naming ids and topics', async () => {
+    const store = new MemoryOutboxStore({ maxMessages: 3 });
+    await store.append([createMessage('.a', {}), createMessage('.a', {})]);
+    const overflow = [createMessage('.b', {}), createMessage('.c', {})];
+    const refusal = store.append(overflow);
+    await expect(refusal).rejects.toThrow(OutboxWriteError);
+    await expect(refusal).rejects.toThrow(
+      `(${overflow[0].id}, ${overflow[1].id}): the memory outbox is full (maxMessages 3)`,
+    );
+    expect(await store.counts()).toEqual({ pending: 2, delivered: 0, dead: 0 });
+  });
+
+  it('rejects a bad bound at construction, naming the option', () => {
+    expect(() => new MemoryOutboxStore({ maxMessages: 0 })).toThrow('maxMessages: expected a whole number >= 1, got 0');
+  });
+});
+
+describe('SqliteOutboxStore durability', () => {
+  it('keeps pending and dead messages, and their state, across a close and reopen', async () => {
+    const path = join(folder, 'reopen.db');
+    const store = new SqliteOutboxStore({ path });
+    const messages = [createMessage('.a', { n: 1 }), createMessage('.a', { n: 2 })];
+    await store.append(messages);
+    const now = Date.now();
+    const [first] = await store.claim({ owner: 'o', limit: 1, now, ...LEASE });
+    await store.reschedule(
+      'o',
+      [{ id: first.message.id, error: 'gone', counted: true, nextAttemptAt: undefined }],
+      now,
+    );
+    await store.close();
+    const reopened = new SqliteOutboxStore({ path });
+    try {
+      expect(await reopened.counts()).toEqual({ pending: 1, delivered: 0, dead: 1 });
+      expect((await reopened.claim({ owner: 'p', limit: 10, now, ...LEASE }))[0].message).toEqual(messages[1]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('commits appends of one event-loop turn together, and one bad request does not fail the others', async () => {
+    const store = new SqliteOutboxStore({ path: join(folder, 'group.db') });
+    try {
+      const existing = createMessage('.a', {});
+      await store.append([existing]);
+      const good = [createMessage('.a', { n: 1 })];
+      const results = await Promise.allSettled([
+        store.append(good),
+        store.append([existing]),
+        store.append([createMessage('.b', {})]),
+      ]);
+      expect(results.map(({ status }) => status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toContain(`in the outbox (${existing.id})`);
+      expect(await store.counts()).toEqual({ pending: 3, delivered: 0, dead: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects bad options at construction, naming each one', () => {
+    expect(
+      () =>
+        new SqliteOutboxStore({ path: '', synchronous: 'always' as 'full', table: 'drop table', busyTimeoutMs: -1 }),
+    ).toThrow(
+      [
+        'Invalid SqliteOutboxStore options:',
+        '  - path: expected a file path, got ""',
+        '  - synchronous: expected "full" or "normal", got "always"',
+        '  - table: expected an SQL identifier (letters, digits, _), got "drop table"',
+        '  - busyTimeoutMs: expected a whole number of milliseconds >= 0, got -1',
+      ].join('\n'),
+    );
+    expect(() => new SqliteOutboxStore({ path: join(folder, 'missing-folder', 'x.db') })).toThrow('path: cannot open');
+    expect(() => new SqliteOutboxStore({ path: ':memory:' })).toThrow('path: :memory: cannot be used in WAL mode');
+  });
+});

@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+
+/**
+ * The folders of lib/ form a one-way stack: a folder imports only from folders below it.
+ * kernel (message, errors, contracts) ← messengers, stores ← delivery, cli ← transactional ← request ← module ← testing.
+ */
+const LAYERS: Readonly<Partial<Record<string, number>>> = {
+  kernel: 0,
+  messengers: 1,
+  stores: 1,
+  delivery: 2,
+  cli: 2,
+  transactional: 3,
+  request: 4,
+  module: 5,
+  testing: 6,
+};
+
+const lib = join(import.meta.dirname, '..', 'lib');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') ? [path] : [];
+  });
+}
+
+function relativeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((match) => match[1]);
+}
+
+const folderOf = (path: string): string => relative(lib, path).split('/')[0];
+
+describe('the folders of lib/', () => {
+  it('each have a layer (a new folder must be placed in the stack)', () => {
+    const folders = readdirSync(lib, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map(({ name }) => name);
+    expect(folders.filter((name) => LAYERS[name] === undefined)).toEqual([]);
+  });
+
+  it('import only from their own folder or a lower layer', () => {
+    const upward = sourceFiles(lib).flatMap((file) => {
+      const from = folderOf(file);
+      const layer = LAYERS[from];
+      if (layer === undefined) return []; // lib/index.ts: the public surface, above everything
+      return relativeImports(file)
+        .map((specifier) => normalize(join(dirname(file), specifier)))
+        .filter((target) => {
+          const to = folderOf(target);
+          return to !== from && (LAYERS[to] ?? Infinity) >= layer;
+        })
+        .map((target) => `${relative(lib, file)} -> ${relative(lib, target)}`);
+    });
+    expect(upward).toEqual([]);
+  });
+});
