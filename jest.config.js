@@ -6,6 +6,12 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nestjs-messaging$': '<rootDir>/lib/index.ts',
+    '^nestjs-messaging/amqp$': '<rootDir>/lib/messengers/amqp/index.ts',
+    '^nestjs-messaging/fedmsg$': '<rootDir>/lib/messengers/fedmsg/index.ts',
+    '^nestjs-messaging/sqlite$': '<rootDir>/lib/stores/sqlite/index.ts',
+    '^nestjs-messaging/postgres$': '<rootDir>/lib/stores/postgres/index.ts',
+    '^nestjs-messaging/transactional$': '<rootDir>/lib/transactional/index.ts',
+    '^nestjs-messaging/testing$': '<rootDir>/lib/testing/index.ts',
     '^nestjs-messaging/node-support$': '<rootDir>/lib/kernel/node-support.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

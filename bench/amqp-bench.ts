@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import amqplib from 'amqplib';
 import rhea, { type EventContext, type Sender } from 'rhea';
-import { AMQP_ADDRESS, AmqpMessenger, createMessage, type Message } from 'nestjs-messaging';
+import { createMessage, type Message } from 'nestjs-messaging';
+import { AMQP_ADDRESS, AmqpMessenger } from 'nestjs-messaging/amqp';
 import { toAmqpMessage } from '../lib/messengers/amqp/amqp-message.mapper.js';
 
 /** The broker the AMQP benchmarks send to. */

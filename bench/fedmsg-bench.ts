@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Publisher, Subscriber } from 'zeromq';
-import { createMessage, FedmsgMessenger, type Message } from 'nestjs-messaging';
+import { createMessage, type Message } from 'nestjs-messaging';
+import { FedmsgMessenger } from 'nestjs-messaging/fedmsg';
 import { createTestPki } from '../test/support/test-pki.js';
 import { nextEvent } from '../test/support/zmq-events.js';
 

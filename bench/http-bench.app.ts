@@ -86,7 +86,9 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
       ],
     };
   }
-  const { AmqpMessenger, MessageQueue, MessagingModule, SqliteOutboxStore } = await import('nestjs-messaging');
+  const { MessageQueue, MessagingModule } = await import('nestjs-messaging');
+  const { AmqpMessenger } = await import('nestjs-messaging/amqp');
+  const { SqliteOutboxStore } = await import('nestjs-messaging/sqlite');
   const perRequest = variant === 'zero-messages' ? 0 : 1;
   // A messenger that does nothing, so the figures measure the library's own cost; or AMQP to BENCH_LATENCY_BROKER_URL.
   const messenger =

@@ -5,15 +5,9 @@ import { join } from 'node:path';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import autocannon from 'autocannon';
-import {
-  AMQP_ADDRESS,
-  AmqpMessenger,
-  MemoryOutboxStore,
-  MessagingModule,
-  OutboxAdmin,
-  SqliteOutboxStore,
-  type OutboxStore,
-} from 'nestjs-messaging';
+import { MemoryOutboxStore, MessagingModule, OutboxAdmin, type OutboxStore } from 'nestjs-messaging';
+import { AMQP_ADDRESS, AmqpMessenger } from 'nestjs-messaging/amqp';
+import { SqliteOutboxStore } from 'nestjs-messaging/sqlite';
 import { messages, rawRheaRate, resetQueue, split, URL } from './amqp-bench.js';
 import { startServer } from './bench-server.js';
 

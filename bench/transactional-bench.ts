@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { PostgresOutboxStore } from 'nestjs-messaging';
+import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import pg from 'pg';
 import { messages, rawRheaRate, resetQueue, ROUTING_KEY, split, URL } from './amqp-bench.js';
 

@@ -1,4 +1,13 @@
-// The public API of nestjs-messaging. Everything else is internal.
+// The root entry point of nestjs-messaging: what an application writes (the module, the queue, the
+// decorator, options, errors, and the Messenger and OutboxStore contracts with the default
+// implementations). Each optional feature has its own entry point, so its peer dependency is loaded
+// (and typed) only by the applications that use it:
+//   nestjs-messaging/amqp, /fedmsg          messengers (rhea, zeromq)
+//   nestjs-messaging/sqlite, /postgres      durable outbox stores (better-sqlite3, pg)
+//   nestjs-messaging/transactional          messages in database transactions (@nestjs-cls/transactional)
+//   nestjs-messaging/testing                CapturingMessenger, MessagingTestingModule
+//   nestjs-messaging/node-support           the Node.js version check, importing nothing
+// Everything else is internal.
 export { MessagingModule } from './module/messaging.module.js';
 export type {
   MessagingModuleAsyncOptions,
@@ -27,23 +36,9 @@ export {
 } from './kernel/messaging.errors.js';
 export { InjectMessenger, Messenger } from './kernel/messenger.interface.js';
 export { LoggingMessenger } from './messengers/logging/logging.messenger.js';
-export { FedmsgMessenger, type FedmsgStats } from './messengers/fedmsg/fedmsg.messenger.js';
-export type { FedmsgMessengerOptions, FedmsgSigningOptions } from './messengers/fedmsg/fedmsg-options.interface.js';
-export type { FedmsgEnvelope } from './messengers/fedmsg/fedmsg-envelope.js';
-export { AmqpMessenger } from './messengers/amqp/amqp.messenger.js';
-export { AMQP_ADDRESS, type AmqpMessengerOptions } from './messengers/amqp/amqp-options.interface.js';
-export {
-  AmqpConnectionError,
-  AmqpSendError,
-  type AmqpDeliveryFailure,
-  type AmqpOutcome,
-} from './messengers/amqp/amqp.errors.js';
-export { canonicalJson as fedmsgCanonicalJson } from './messengers/fedmsg/canonical-json.js';
-export { verifyFedmsgSignature, type FedmsgVerification } from './messengers/fedmsg/fedmsg-signature.js';
 export {
   InjectOutboxStore,
   OutboxStore,
-  isTransactionalOutboxStore,
   type ClaimRequest,
   type FailedAttempt,
   type OutboxCounts,
@@ -51,31 +46,9 @@ export {
   type OutboxFilter,
   type OutboxStatus,
   type PurgeOptions,
-  type SqlStatement,
-  type TransactionalOutboxStore,
 } from './kernel/outbox-store.interface.js';
 export type { OutboxStoreFactory, OutboxStoreOption } from './module/outbox-store.factory.js';
 export { MemoryOutboxStore, type MemoryOutboxStoreOptions } from './stores/memory-outbox.store.js';
-export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './stores/sqlite/sqlite-outbox.store.js';
-export { PostgresOutboxStore, type PostgresOutboxStoreOptions } from './stores/postgres/postgres-outbox.store.js';
-export { postgresOutboxSchema } from './stores/postgres/postgres-outbox.schema.js';
-export {
-  withTransactionalOutbox,
-  type TransactionalAdapterLike,
-  type TransactionalAdapterOptionsLike,
-  type TransactionalOutboxOptions,
-  type TransactionOf,
-} from './transactional/with-transactional-outbox.js';
-export {
-  knexOutboxWriter,
-  pgOutboxWriter,
-  typeormOutboxWriter,
-  type KnexTransactionLike,
-  type OutboxTransactionWriter,
-  type PgClientLike,
-  type TypeOrmTransactionLike,
-} from './transactional/outbox-transaction-writer.js';
-export type { TransactionHostLike } from './transactional/transaction-scopes.js';
 export type { DispatchOptions, RetryOptions } from './delivery/dispatch-options.interface.js';
 export {
   OutboxAdmin,
@@ -85,5 +58,3 @@ export {
 } from './delivery/outbox-admin.service.js';
 export type { DispatchCounters } from './delivery/outbox-dispatcher.service.js';
 export { OutboxWriteError } from './kernel/outbox.errors.js';
-export { CapturingMessenger } from './testing/capturing.messenger.js';
-export { MessagingTestingModule } from './testing/messaging-testing.module.js';

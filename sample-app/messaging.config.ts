@@ -1,15 +1,15 @@
 import {
-  AmqpMessenger,
-  FedmsgMessenger,
   LoggingMessenger,
   MemoryOutboxStore,
-  PostgresOutboxStore,
-  SqliteOutboxStore,
   type DispatchOptions,
   type MessagingModuleOptions,
   type Messenger,
   type OutboxStore,
 } from 'nestjs-messaging';
+import { AmqpMessenger } from 'nestjs-messaging/amqp';
+import { FedmsgMessenger } from 'nestjs-messaging/fedmsg';
+import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
+import { SqliteOutboxStore } from 'nestjs-messaging/sqlite';
 
 /** Messenger back-ends the sample app can run on, chosen by `MESSAGE_BUS_BACKEND`. */
 export const MESSAGE_BUS_BACKENDS = ['logging', 'fedmsg', 'amqp'] as const;

@@ -1,12 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import {
-  AMQP_ADDRESS,
-  AmqpConnectionError,
-  AmqpMessenger,
-  createMessage,
-  type AmqpMessengerOptions,
-} from 'nestjs-messaging';
+import { createMessage } from 'nestjs-messaging';
+import { AMQP_ADDRESS, AmqpConnectionError, AmqpMessenger, type AmqpMessengerOptions } from 'nestjs-messaging/amqp';
 import { brokers, consume, declareTopicQueue, lockProjectNode, projectNode } from './support/brokers.js';
 
 Logger.overrideLogger(['error']);

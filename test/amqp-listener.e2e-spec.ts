@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { AmqpMessenger, AmqpSendError, createMessage, type AmqpMessengerOptions, type Message } from 'nestjs-messaging';
+import { createMessage, type Message } from 'nestjs-messaging';
+import { AmqpMessenger, AmqpSendError, type AmqpMessengerOptions } from 'nestjs-messaging/amqp';
 import { AmqpTestListener, closedPort, silentPort } from './support/amqp-listener.js';
 
 Logger.overrideLogger(['error']);

@@ -1,5 +1,6 @@
 import { ClsModule } from 'nestjs-cls';
-import { CapturingMessenger, MessagingModule } from 'nestjs-messaging';
+import { MessagingModule } from 'nestjs-messaging';
+import { CapturingMessenger } from 'nestjs-messaging/testing';
 import { HTTP_PLATFORMS } from '../sample-app/http-platform.js';
 import { AuditService, CycleController } from './support/cycle.controller.js';
 import { startApp, type RunningApp } from './support/http-app.js';

@@ -1,6 +1,7 @@
 import { Controller, Injectable, Param, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { CapturingMessenger, MessageQueue, MessagingModule } from 'nestjs-messaging';
+import { MessageQueue, MessagingModule } from 'nestjs-messaging';
+import { CapturingMessenger } from 'nestjs-messaging/testing';
 import { DemoAuthGuard } from '../sample-app/auth/demo-auth.guard.js';
 import { HTTP_PLATFORMS } from '../sample-app/http-platform.js';
 import { startApp, type RunningApp } from './support/http-app.js';

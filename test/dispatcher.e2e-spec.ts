@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
-  AmqpSendError,
   createMessage,
   MemoryOutboxStore,
   MessageQueue,
@@ -14,6 +13,7 @@ import {
   type Messenger,
   type OutboxStore,
 } from 'nestjs-messaging';
+import { AmqpSendError } from 'nestjs-messaging/amqp';
 import { RecordingLogger, startApp } from './support/http-app.js';
 import { OneMessageController } from './support/one-message.controller.js';
 import { waitFor } from './support/wait-for.js';

@@ -1,12 +1,12 @@
 import { Publisher, Subscriber, XSubscriber } from 'zeromq';
+import { createMessage } from 'nestjs-messaging';
+import { canonicalJson as fedmsgCanonicalJson } from '../lib/messengers/fedmsg/canonical-json.js';
 import {
-  createMessage,
   FedmsgMessenger,
-  fedmsgCanonicalJson,
   verifyFedmsgSignature,
   type FedmsgEnvelope,
   type FedmsgMessengerOptions,
-} from 'nestjs-messaging';
+} from 'nestjs-messaging/fedmsg';
 import { nextEvent } from './support/zmq-events.js';
 import { createTestPki, type TestPki } from './support/test-pki.js';
 

@@ -40,6 +40,17 @@ const UNDECLARED_INTEGRATIONS: Record<string, string> = {
   '@nestjs-cls/transactional': 'its 3.x releases peer on nestjs-cls ^6.3; this package needs nestjs-cls 7',
 };
 
+/** Subpath entry points and the source each is built from. */
+const ENTRY_POINTS: Record<string, string> = {
+  amqp: 'lib/messengers/amqp/index.ts',
+  fedmsg: 'lib/messengers/fedmsg/index.ts',
+  sqlite: 'lib/stores/sqlite/index.ts',
+  postgres: 'lib/stores/postgres/index.ts',
+  transactional: 'lib/transactional/index.ts',
+  testing: 'lib/testing/index.ts',
+  'node-support': 'lib/kernel/node-support.ts',
+};
+
 const packageName = (specifier: string): string =>
   specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
 
@@ -74,10 +85,16 @@ describe('package manifest', () => {
     }
   });
 
-  it("keeps broker clients' types out of the public declarations (built by npm test)", () => {
-    // Follow the imports of dist/lib/index.d.ts: an app without rhea or zeromq must still type-check.
+  it("keeps broker clients' types out of every entry point's declarations (built by npm test)", () => {
+    // Follow the imports of each entry's .d.ts: an app without rhea or zeromq must still type-check,
+    // even when it imports nestjs-messaging/amqp (the client is loaded at run time, typed inside).
     const seen = new Set<string>();
-    const pending = [join(root, 'dist/lib/index.d.ts')];
+    const pending = [
+      join(root, 'dist/lib/index.d.ts'),
+      ...Object.values(ENTRY_POINTS).map((source) =>
+        join(root, source.replace(/^lib\//, 'dist/lib/').replace(/\.ts$/, '.d.ts')),
+      ),
+    ];
     const leaks: string[] = [];
     while (pending.length > 0) {
       const file = pending.pop()!;
@@ -97,13 +114,16 @@ describe('package manifest', () => {
     expect(leaks).toEqual([]);
   });
 
-  it('exposes the root entry point and the dependency-free Node.js version check, with types', () => {
+  it('has one entry point per feature, each with types, built from an index of its folder', () => {
+    expect(Object.keys(manifest.exports).sort()).toEqual(
+      ['.', ...Object.keys(ENTRY_POINTS).map((name) => `./${name}`), './package.json'].sort(),
+    );
     expect(manifest.exports['.']).toEqual({ types: './dist/lib/index.d.ts', default: './dist/lib/index.js' });
-    expect(manifest.exports['./node-support']).toEqual({
-      types: './dist/lib/kernel/node-support.d.ts',
-      default: './dist/lib/kernel/node-support.js',
-    });
-    expect(importsOf(join(root, 'lib/kernel/node-support.ts'))).toEqual([]);
+    for (const [name, source] of Object.entries(ENTRY_POINTS)) {
+      const built = source.replace(/^lib\//, './dist/lib/').replace(/\.ts$/, '');
+      expect(manifest.exports[`./${name}`]).toEqual({ types: `${built}.d.ts`, default: `${built}.js` });
+    }
+    expect(importsOf(join(root, ENTRY_POINTS['node-support']))).toEqual([]);
   });
 
   it('pins Node.js builds for development only: a user of the package never downloads one', () => {

@@ -1,4 +1,5 @@
-import { CapturingMessenger, Messenger, MessagingModule, type MessagingModuleOptions } from 'nestjs-messaging';
+import { Messenger, MessagingModule, type MessagingModuleOptions } from 'nestjs-messaging';
+import { CapturingMessenger } from 'nestjs-messaging/testing';
 import { ClsModule } from 'nestjs-cls';
 import { HTTP_PLATFORMS } from '../sample-app/http-platform.js';
 import { AuditService, CycleController } from './support/cycle.controller.js';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { createServer } from 'node:net';
 import { Subscriber } from 'zeromq';
-import { verifyFedmsgSignature } from 'nestjs-messaging';
+import { verifyFedmsgSignature } from 'nestjs-messaging/fedmsg';
 import { request } from './support/http-app.js';
 import { startSampleApp, stop } from './support/sample-app-process.js';
 import { nextEvent } from './support/zmq-events.js';

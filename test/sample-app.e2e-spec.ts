@@ -1,4 +1,5 @@
-import { CapturingMessenger, Messenger } from 'nestjs-messaging';
+import { Messenger } from 'nestjs-messaging';
+import { CapturingMessenger } from 'nestjs-messaging/testing';
 import { AppModule } from '../sample-app/app.module.js';
 import { HTTP_PLATFORMS } from '../sample-app/http-platform.js';
 import { startApp, type RunningApp } from './support/http-app.js';

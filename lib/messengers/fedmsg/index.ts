@@ -1,0 +1,5 @@
+// `nestjs-messaging/fedmsg`: the fedmsg messenger over ZeroMQ (needs the optional peer `zeromq`).
+export { FedmsgMessenger, type FedmsgStats } from './fedmsg.messenger.js';
+export type { FedmsgMessengerOptions, FedmsgSigningOptions } from './fedmsg-options.interface.js';
+export type { FedmsgEnvelope } from './fedmsg-envelope.js';
+export { verifyFedmsgSignature, type FedmsgVerification } from './fedmsg-signature.js';

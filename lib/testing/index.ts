@@ -1,0 +1,3 @@
+// `nestjs-messaging/testing`: test what an application sends, without a broker.
+export { CapturingMessenger } from './capturing.messenger.js';
+export { MessagingTestingModule } from './messaging-testing.module.js';
