@@ -62,8 +62,9 @@ async function postReleases(
   count: number,
   concurrency: number,
   until: () => boolean = () => false,
+  /** Filled as responses arrive, for a caller that acts on progress. */
+  accepted: string[] = [],
 ): Promise<LoadResult> {
-  const accepted: string[] = [];
   const statuses = new Map<number, number>();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -141,9 +142,11 @@ describe('reliable delivery, the built sample app against RabbitMQ', () => {
     });
     const first = await startSampleApp(env);
     let killed = false;
-    const load = postReleases(first.url, 'crash', 100_000, 16, () => killed);
+    const soFar: string[] = [];
+    const load = postReleases(first.url, 'crash', 100_000, 16, () => killed, soFar);
     await waitFor(() => (first.output().match(/Connected to/g) ?? []).length > 0, 10_000, 'the AMQP connection');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Mid-stream by progress, not by the clock: a loaded machine answers fewer requests per second.
+    await waitFor(() => soFar.length > 300, 60_000, '300 accepted releases');
     first.child.kill('SIGKILL');
     killed = true;
     const { accepted } = await load;
