@@ -34,6 +34,11 @@ export {
   MessagingOptionsError,
   MessengerUnavailableError,
 } from './kernel/messaging.errors.js';
+export {
+  MessengerSendError,
+  type MessageSendFailure,
+  type MessengerSendReport,
+} from './kernel/messenger-send.error.js';
 export { InjectMessenger, Messenger } from './kernel/messenger.interface.js';
 export { LoggingMessenger } from './messengers/logging/logging.messenger.js';
 export {

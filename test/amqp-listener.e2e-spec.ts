@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createMessage, type Message } from 'nestjs-messaging';
+import { createMessage, MessengerSendError, type Message } from 'nestjs-messaging';
 import { AmqpMessenger, AmqpSendError, type AmqpMessengerOptions } from 'nestjs-messaging/amqp';
 import { AmqpTestListener, closedPort, silentPort } from './support/amqp-listener.js';
 
@@ -121,8 +121,19 @@ describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
       expect(error.url).toBe(url);
       expect(error.acceptedIds).toEqual([batch[0].id, batch[2].id]);
       expect(error.failures).toEqual([
-        { messageId: batch[1].id, topic: '.a', address: 'topic://.a', outcome, condition, description },
+        {
+          messageId: batch[1].id,
+          topic: '.a',
+          address: 'topic://.a',
+          outcome,
+          condition,
+          description,
+          reason: `${outcome}${condition ? ` ${condition}` : ''}: ${description}`,
+          counted: true,
+        },
       ]);
+      expect(error).toBeInstanceOf(MessengerSendError);
+      expect(error.unavailable).toBeUndefined();
       expect(error.message).toContain(`message ${batch[1].id} on topic ".a"`);
       expect(error.message).toContain(url);
       expect(error.message).toContain(outcome);
@@ -142,6 +153,8 @@ describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
       { messageId: batch[3].id, outcome: 'link-detached', condition: undefined },
     ]);
     expect(error.failures[1].description).toContain('over an earlier message');
+    // Only the message the broker ended the link over counts; the others were collateral.
+    expect(error.failures.map(({ counted }) => counted)).toEqual([true, false, false]);
   });
 
   it('rejects send() when the broker does not settle within sendTimeoutMs', async () => {

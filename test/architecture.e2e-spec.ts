@@ -57,4 +57,14 @@ describe('the folders of lib/', () => {
     });
     expect(upward).toEqual([]);
   });
+
+  it('keep delivery independent of any messenger: it reads only the kernel Messenger contract', () => {
+    const fromDelivery = sourceFiles(join(lib, 'delivery')).flatMap((file) =>
+      relativeImports(file)
+        .map((specifier) => normalize(join(dirname(file), specifier)))
+        .filter((target) => folderOf(target) === 'messengers')
+        .map((target) => `${relative(lib, file)} -> ${relative(lib, target)}`),
+    );
+    expect(fromDelivery).toEqual([]);
+  });
 });

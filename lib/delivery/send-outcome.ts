@@ -1,27 +1,31 @@
 import type { Message } from '../kernel/message.interface.js';
-import { AmqpSendError } from '../messengers/amqp/amqp.errors.js';
+import { MessengerSendError } from '../kernel/messenger-send.error.js';
 import { MessengerUnavailableError } from '../kernel/messaging.errors.js';
 
 /** One message a `send()` did not get onto the bus. */
 export interface UnsentMessage {
   readonly message: Message;
   readonly reason: string;
-  /** False when the bus was unreachable: not the message's fault, so not one of its attempts. */
+  /** False when it was not the message's fault (the bus was unreachable, another message ended the link): not one of its attempts. */
   readonly counted: boolean;
 }
 
 /** What became of a batch the messenger rejected. */
 export interface SendOutcome {
+  /** Ids of messages of the batch the bus has taken, in batch order. */
   readonly deliveredIds: readonly string[];
+  /** Every other message of the batch, in batch order. */
   readonly unsent: readonly UnsentMessage[];
   /** Set when the bus could not be reached at all: the dispatcher pauses as a whole. */
   readonly unavailable: string | undefined;
 }
 
 /**
- * Reads a messenger's rejection: `AmqpSendError` tells per message what the
- * broker said, `MessengerUnavailableError` means nothing reached the bus, and
- * any other error fails every message of the batch.
+ * Reads a messenger's rejection of `messages` by the `Messenger` contract:
+ * `MessengerSendError` (`AmqpSendError` is one) tells per message what
+ * happened, `MessengerUnavailableError` means nothing reached the bus and
+ * nothing is counted, and any other error fails every message of the batch,
+ * counted. Every message of the batch ends up either delivered or unsent.
  */
 export function sendOutcome(error: unknown, messages: readonly Message[]): SendOutcome {
   const reason = error instanceof Error ? error.message : String(error);
@@ -32,27 +36,35 @@ export function sendOutcome(error: unknown, messages: readonly Message[]): SendO
       unavailable: reason,
     };
   }
-  if (error instanceof AmqpSendError) {
-    const byId = new Map(messages.map((message) => [message.id, message]));
-    const unsent: UnsentMessage[] = [];
-    let lost: string | undefined;
-    for (const failure of error.failures) {
-      const message = byId.get(failure.messageId);
-      if (message === undefined) continue;
-      const connectionLost = failure.outcome === 'connection-lost';
-      if (connectionLost) lost ??= failure.description;
-      unsent.push({
-        message,
-        reason: `${failure.outcome}${failure.condition ? ` ${failure.condition}` : ''}: ${failure.description}`,
-        // Neither a lost connection nor another message's fault counts against this one.
-        counted: !connectionLost && failure.outcome !== 'link-detached',
-      });
-    }
-    return { deliveredIds: error.acceptedIds, unsent, unavailable: lost };
-  }
+  if (error instanceof MessengerSendError) return partialOutcome(error, messages);
   return {
     deliveredIds: [],
     unsent: messages.map((message) => ({ message, reason, counted: true })),
     unavailable: undefined,
   };
+}
+
+/**
+ * A failure the report names wins over its id in `acceptedIds` (sent again:
+ * at-least-once); a message it names in neither fails, counted unless the
+ * bus is unavailable; ids of other batches are ignored.
+ */
+function partialOutcome(error: MessengerSendError, messages: readonly Message[]): SendOutcome {
+  const failures = new Map(error.failures.map((failure) => [failure.messageId, failure]));
+  const accepted = new Set(error.acceptedIds);
+  const deliveredIds: string[] = [];
+  const unsent: UnsentMessage[] = [];
+  for (const message of messages) {
+    const failure = failures.get(message.id);
+    if (failure !== undefined) unsent.push({ message, reason: failure.reason, counted: failure.counted });
+    else if (accepted.has(message.id)) deliveredIds.push(message.id);
+    else {
+      unsent.push({
+        message,
+        reason: `not reported by the messenger, which failed with: ${error.message}`,
+        counted: error.unavailable === undefined,
+      });
+    }
+  }
+  return { deliveredIds, unsent, unavailable: error.unavailable };
 }

@@ -1,10 +1,10 @@
 import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
 import type { Message } from '../../kernel/message.interface.js';
 import { toAmqpMessage } from './amqp-message.mapper.js';
-import type { AmqpDeliveryFailure, AmqpOutcome } from './amqp.errors.js';
+import type { AmqpRefusal, AmqpOutcome } from './amqp.errors.js';
 
 /** `undefined` when the broker accepted the message, else why not. */
-export type DeliveryResult = AmqpDeliveryFailure | undefined;
+export type DeliveryResult = AmqpRefusal | undefined;
 
 /** Why a message was not accepted, before it is tied to the message. */
 interface Failure {
@@ -38,7 +38,7 @@ export interface InFlight {
  */
 export class AmqpSenderLink {
   /** Resolves when the link can send; resolves with the reason when the broker refused it. */
-  readonly ready: Promise<AmqpDeliveryFailure | undefined>;
+  readonly ready: Promise<AmqpRefusal | undefined>;
   private readonly session: Session;
   private readonly sender: Sender;
   private readonly pending = new Map<Delivery, Pending>();
@@ -146,9 +146,9 @@ export class AmqpSenderLink {
     }
   }
 
-  private whenReady(timeoutMs: number): Promise<AmqpDeliveryFailure | undefined> {
+  private whenReady(timeoutMs: number): Promise<AmqpRefusal | undefined> {
     return new Promise((resolve) => {
-      const finish = (failure: AmqpDeliveryFailure | undefined): void => {
+      const finish = (failure: AmqpRefusal | undefined): void => {
         clearTimeout(timer);
         this.sender.removeListener('sendable', onSendable);
         this.session.removeListener('session_error', onRefused);
@@ -178,7 +178,7 @@ export class AmqpSenderLink {
     });
   }
 
-  private linkFailure(condition: string | undefined, description: string): AmqpDeliveryFailure {
+  private linkFailure(condition: string | undefined, description: string): AmqpRefusal {
     this.broken = { outcome: 'link-refused', condition, description };
     return { messageId: '', topic: '', address: this.address, outcome: 'link-refused', condition, description };
   }
@@ -211,7 +211,7 @@ export class AmqpSenderLink {
     }
   }
 
-  private failureFor(message: Message, failure: Failure): AmqpDeliveryFailure {
+  private failureFor(message: Message, failure: Failure): AmqpRefusal {
     return {
       messageId: message.id,
       topic: message.topic,

@@ -1,4 +1,5 @@
-import { MessagingError, MessengerUnavailableError } from '../../kernel/messaging.errors.js';
+import { MessengerSendError, type MessageSendFailure } from '../../kernel/messenger-send.error.js';
+import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
 
 /** No broker could be connected to. Lists every URL tried and why it failed. */
 export class AmqpConnectionError extends MessengerUnavailableError {
@@ -20,8 +21,8 @@ export class AmqpConnectionError extends MessengerUnavailableError {
 export type AmqpOutcome =
   'rejected' | 'released' | 'modified' | 'timeout' | 'link-refused' | 'link-detached' | 'connection-lost';
 
-/** One message the broker did not accept. */
-export interface AmqpDeliveryFailure {
+/** What the broker (or the lack of an answer) said about one message it did not accept. */
+export interface AmqpRefusal {
   readonly messageId: string;
   readonly topic: string;
   readonly address: string;
@@ -32,23 +33,49 @@ export interface AmqpDeliveryFailure {
 }
 
 /**
+ * One message the broker did not accept: what it said, and (as for any
+ * messenger) a `reason` and whether the attempt is `counted`: not for
+ * `connection-lost` and `link-detached`, which are not the message's fault.
+ */
+export interface AmqpDeliveryFailure extends AmqpRefusal, MessageSendFailure {}
+
+/**
  * `send()` could not get every message of a batch accepted. Names the first
  * failure (topic, message id, broker URL, condition) and carries all of them,
  * with the ids the broker did accept, so a caller can retry only the rest.
+ * A `MessengerSendError`: a lost connection marks the bus `unavailable`.
  */
-export class AmqpSendError extends MessagingError {
+export class AmqpSendError extends MessengerSendError {
+  /** Every message of the batch the broker did not accept, in batch order. */
+  declare readonly failures: readonly AmqpDeliveryFailure[];
+
   constructor(
     /** The broker the batch was sent to. */
     readonly url: string,
-    readonly failures: readonly AmqpDeliveryFailure[],
+    failures: readonly AmqpRefusal[],
     /** Ids of the messages of the batch the broker accepted. */
-    readonly acceptedIds: readonly string[],
+    acceptedIds: readonly string[],
   ) {
     const [first] = failures;
     const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
     super(
+      {
+        acceptedIds,
+        failures: failures.map(amqpDeliveryFailure),
+        unavailable: failures.find(({ outcome }) => outcome === 'connection-lost')?.description,
+      },
       `AMQP broker ${url} did not accept message ${first.messageId} on topic "${first.topic}" (address ${first.address}): ` +
         `${first.outcome}${first.condition ? ` ${first.condition}` : ''}: ${first.description}${more}`,
     );
   }
+}
+
+/** Neither a lost connection nor another message's fault counts against this one. */
+function amqpDeliveryFailure(refusal: AmqpRefusal): AmqpDeliveryFailure {
+  const { outcome, condition, description } = refusal;
+  return {
+    ...refusal,
+    reason: `${outcome}${condition ? ` ${condition}` : ''}: ${description}`,
+    counted: outcome !== 'connection-lost' && outcome !== 'link-detached',
+  };
 }

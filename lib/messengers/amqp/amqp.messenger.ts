@@ -8,7 +8,7 @@ import { amqpAddress } from './amqp-message.mapper.js';
 import type { AmqpMessengerOptions, ResolvedAmqpOptions } from './amqp-options.interface.js';
 import { resolveAmqpOptions } from './amqp-options.validation.js';
 import { AmqpSenderLink, type InFlight } from './amqp-sender-link.js';
-import { AmqpSendError, type AmqpDeliveryFailure } from './amqp.errors.js';
+import { AmqpSendError, type AmqpRefusal } from './amqp.errors.js';
 import { loadRhea } from './load-rhea.js';
 
 /**
@@ -98,7 +98,7 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
   private async sendBatch(messages: readonly Message[]): Promise<void> {
     const open = await this.connection();
     const inFlight: { link: AmqpSenderLink; message: Message; flight: InFlight }[] = [];
-    const failures: AmqpDeliveryFailure[] = [];
+    const failures: AmqpRefusal[] = [];
     // Every message is handed to its topic's link now, without awaiting in between: a batch sent
     // concurrently must not slip a later message of a topic ahead of this one.
     for (const message of messages) {
