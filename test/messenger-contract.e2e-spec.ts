@@ -1,14 +1,9 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import {
-  AmqpMessenger,
-  CapturingMessenger,
-  createMessage,
-  FedmsgMessenger,
-  LoggingMessenger,
-  MessengerUnavailableError,
-  type FedmsgMessengerOptions,
-} from 'nestjs-messaging';
+import { createMessage, LoggingMessenger, MessengerUnavailableError } from 'nestjs-messaging';
+import { AmqpMessenger } from 'nestjs-messaging/amqp';
+import { FedmsgMessenger, type FedmsgMessengerOptions } from 'nestjs-messaging/fedmsg';
+import { CapturingMessenger } from 'nestjs-messaging/testing';
 import { Subscriber } from 'zeromq';
 import { AmqpTestListener, closedPort } from './support/amqp-listener.js';
 import { describeMessengerContract, type ContractBus } from './support/messenger-contract.js';

@@ -1,4 +1,10 @@
 // `nestjs-messaging/amqp`: the AMQP 1.0 messenger (needs the optional peer `rhea`).
 export { AmqpMessenger } from './amqp.messenger.js';
 export { AMQP_ADDRESS, type AmqpMessengerOptions } from './amqp-options.interface.js';
-export { AmqpConnectionError, AmqpSendError, type AmqpDeliveryFailure, type AmqpOutcome } from './amqp.errors.js';
+export {
+  AmqpConnectionError,
+  AmqpSendError,
+  type AmqpDeliveryFailure,
+  type AmqpOutcome,
+  type AmqpRefusal,
+} from './amqp.errors.js';
