@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxStore } from '../kernel/outbox-store.interface.js';
+import type { OutboxAdminStore, OutboxFilter } from '../kernel/outbox-admin-store.interface.js';
+import type { OutboxEntry, OutboxStatus } from '../kernel/outbox-entry.interface.js';
 import { PostgresOutboxStore } from '../stores/postgres/postgres-outbox.store.js';
 import { SqliteOutboxStore } from '../stores/sqlite/sqlite-outbox.store.js';
 
-/** A store the command opened, and closes. */
-type OpenedStore = OutboxStore & { close(): Promise<void> };
+/** A store the command opened, and closes: the operators' half of it is all the commands use. */
+type OpenedStore = OutboxAdminStore & { close(): Promise<void> };
 
 /** What a command printed and how it ended. */
 export interface CommandResult {
@@ -146,7 +147,7 @@ function parseAge(text: string): number {
   return Number(match[1]) * UNITS[match.at(2) ?? 'ms'];
 }
 
-async function execute(store: OutboxStore, parsed: Parsed): Promise<string> {
+async function execute(store: OutboxAdminStore, parsed: Parsed): Promise<string> {
   const now = Date.now();
   switch (parsed.command) {
     case 'stats': {

@@ -9,7 +9,10 @@ import type {
   OutboxFilter,
   OutboxStore,
 } from '../kernel/outbox-store.interface.js';
-import { applyFailure, isLeased, matchesFilter, toEntry, type OutboxRecord } from './outbox-record.js';
+import { claimableOfTopic } from './outbox-claim.rule.js';
+import { toOutboxEntry } from './outbox-entry.mapper.js';
+import { outboxFilterPredicate } from './outbox-filter.js';
+import { applyFailure, type OutboxRecord } from './outbox-record.js';
 
 /** Options of `MemoryOutboxStore`. */
 export interface MemoryOutboxStoreOptions {
@@ -73,19 +76,10 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   claim({ owner, limit, now, leaseMs }: ClaimRequest): Promise<OutboxEntry[]> {
+    // Per-topic order: the shared claim rule on each topic's queue, then the oldest across topics.
     const claimable: OutboxRecord[] = [];
     for (const queue of this.pendingByTopic.values()) {
-      for (const record of queue) {
-        if (isLeased(record, now)) {
-          // Another dispatcher holds this topic; the caller's own batches in flight do not block it.
-          if (record.leaseOwner === owner) continue;
-          break;
-        }
-        // A message waiting for its retry has stepped out of line.
-        if (record.nextAttemptAt > now) continue;
-        claimable.push(record);
-        if (claimable.length === limit) break;
-      }
+      for (const record of claimableOfTopic(queue, owner, now, limit)) claimable.push(record);
     }
     claimable.sort((a, b) => a.sequence - b.sequence);
     const claimed = claimable.slice(0, limit);
@@ -93,7 +87,7 @@ export class MemoryOutboxStore implements OutboxStore {
       record.leaseOwner = owner;
       record.leaseExpiresAt = now + leaseMs;
     }
-    return Promise.resolve(claimed.map(toEntry));
+    return Promise.resolve(claimed.map(toOutboxEntry));
   }
 
   markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void> {
@@ -136,7 +130,7 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
-    return Promise.resolve(this.matching(filter).slice(0, limit).map(toEntry));
+    return Promise.resolve(this.matching(filter).slice(0, limit).map(toOutboxEntry));
   }
 
   counts(): Promise<OutboxCounts> {
@@ -171,8 +165,7 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   private matching(filter: OutboxFilter): OutboxRecord[] {
-    const ids = filter.ids === undefined ? undefined : new Set(filter.ids);
-    return [...this.records.values()].filter((record) => matchesFilter(record, filter, ids));
+    return [...this.records.values()].filter(outboxFilterPredicate(filter));
   }
 
   private leasedBy(owner: string, id: string): OutboxRecord | undefined {

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMessage } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
-import { OutboxWriteError } from '../kernel/outbox.errors.js';
 import type { OutboxStore } from '../kernel/outbox-store.interface.js';
 import { MemoryOutboxStore } from './memory-outbox.store.js';
 import { SqliteOutboxStore } from './sqlite/sqlite-outbox.store.js';
@@ -184,6 +183,31 @@ describe.each(KINDS)('$name', (kind) => {
     expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 0 });
   });
 
+  it('blocks a topic from its first message leased to another owner, not before it', async () => {
+    await store.append([1, 2, 3].map((n) => createMessage('.a', { n })));
+    const now = Date.now();
+    const [first] = await store.claim({ owner: 'one', limit: 1, now, ...LEASE });
+    await store.reschedule('one', [{ id: first.message.id, error: 'x', counted: true, nextAttemptAt: now + 100 }], now);
+    // The first waits for its retry (out of line): the second goes to another owner.
+    const second = await store.claim({ owner: 'two', limit: 1, now, ...LEASE });
+    expect(second.map(({ message }) => message.body.n)).toEqual([2]);
+    // Due again, the first is older than the block; the third is behind it.
+    const retried = await store.claim({ owner: 'one', limit: 10, now: now + 100, ...LEASE });
+    expect(retried.map(({ message }) => message.body.n)).toEqual([1]);
+    // Now the topic is blocked from the first for owner two as well.
+    expect(await store.claim({ owner: 'two', limit: 10, now: now + 100, ...LEASE })).toEqual([]);
+  });
+
+  it('filters by time: a pending message by when it was stored, strictly before; no ids selects none', async () => {
+    await store.append([createMessage('.a', {})]);
+    const [entry] = await store.list({}, 10);
+    expect(await store.list({ before: entry.createdAt - 1 }, 10)).toEqual([]);
+    expect(ids(await store.list({ status: 'pending', before: entry.createdAt + 1 }, 10))).toEqual([entry.message.id]);
+    expect(await store.list({ ids: [] }, 10)).toEqual([]);
+    expect(await store.retry({ ids: [] }, Date.now())).toBe(0);
+    expect(await store.purge({ ids: [] })).toBe(0);
+  });
+
   it('lists with filters combined: status, topic, ids', async () => {
     const messages = [createMessage('.a', {}), createMessage('.b', {}), createMessage('.a', {})];
     await store.append(messages);
@@ -194,83 +218,5 @@ describe.each(KINDS)('$name', (kind) => {
     ]);
     expect(await store.list({ status: 'dead' }, 10)).toEqual([]);
     expect(await store.list({}, 2)).toHaveLength(2);
-  });
-});
-
-describe('MemoryOutboxStore bound', () => {
-  it('refuses a request that does not fit, whole, with an OutboxWriteError naming ids and topics', async () => {
-    const store = new MemoryOutboxStore({ maxMessages: 3 });
-    await store.append([createMessage('.a', {}), createMessage('.a', {})]);
-    const overflow = [createMessage('.b', {}), createMessage('.c', {})];
-    const refusal = store.append(overflow);
-    await expect(refusal).rejects.toThrow(OutboxWriteError);
-    await expect(refusal).rejects.toThrow(
-      `(${overflow[0].id}, ${overflow[1].id}): the memory outbox is full (maxMessages 3)`,
-    );
-    expect(await store.counts()).toEqual({ pending: 2, delivered: 0, dead: 0 });
-  });
-
-  it('rejects a bad bound at construction, naming the option', () => {
-    expect(() => new MemoryOutboxStore({ maxMessages: 0 })).toThrow('maxMessages: expected a whole number >= 1, got 0');
-  });
-});
-
-describe('SqliteOutboxStore durability', () => {
-  it('keeps pending and dead messages, and their state, across a close and reopen', async () => {
-    const path = join(folder, 'reopen.db');
-    const store = new SqliteOutboxStore({ path });
-    const messages = [createMessage('.a', { n: 1 }), createMessage('.a', { n: 2 })];
-    await store.append(messages);
-    const now = Date.now();
-    const [first] = await store.claim({ owner: 'o', limit: 1, now, ...LEASE });
-    await store.reschedule(
-      'o',
-      [{ id: first.message.id, error: 'gone', counted: true, nextAttemptAt: undefined }],
-      now,
-    );
-    await store.close();
-    const reopened = new SqliteOutboxStore({ path });
-    try {
-      expect(await reopened.counts()).toEqual({ pending: 1, delivered: 0, dead: 1 });
-      expect((await reopened.claim({ owner: 'p', limit: 10, now, ...LEASE }))[0].message).toEqual(messages[1]);
-    } finally {
-      await reopened.close();
-    }
-  });
-
-  it('commits appends of one event-loop turn together, and one bad request does not fail the others', async () => {
-    const store = new SqliteOutboxStore({ path: join(folder, 'group.db') });
-    try {
-      const existing = createMessage('.a', {});
-      await store.append([existing]);
-      const good = [createMessage('.a', { n: 1 })];
-      const results = await Promise.allSettled([
-        store.append(good),
-        store.append([existing]),
-        store.append([createMessage('.b', {})]),
-      ]);
-      expect(results.map(({ status }) => status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      expect(String((results[1] as PromiseRejectedResult).reason)).toContain(`in the outbox (${existing.id})`);
-      expect(await store.counts()).toEqual({ pending: 3, delivered: 0, dead: 0 });
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('rejects bad options at construction, naming each one', () => {
-    expect(
-      () =>
-        new SqliteOutboxStore({ path: '', synchronous: 'always' as 'full', table: 'drop table', busyTimeoutMs: -1 }),
-    ).toThrow(
-      [
-        'Invalid SqliteOutboxStore options:',
-        '  - path: expected a file path, got ""',
-        '  - synchronous: expected "full" or "normal", got "always"',
-        '  - table: expected an SQL identifier (letters, digits, _), got "drop table"',
-        '  - busyTimeoutMs: expected a whole number of milliseconds >= 0, got -1',
-      ].join('\n'),
-    );
-    expect(() => new SqliteOutboxStore({ path: join(folder, 'missing-folder', 'x.db') })).toThrow('path: cannot open');
-    expect(() => new SqliteOutboxStore({ path: ':memory:' })).toThrow('path: :memory: cannot be used in WAL mode');
   });
 });

@@ -1,0 +1,109 @@
+import type { Message } from './message.interface.js';
+import type { OutboxEntry } from './outbox-entry.interface.js';
+
+/** What a dispatcher asks a store for. */
+export interface ClaimRequest {
+  /** Who claims: a unique id per dispatcher (per process). */
+  readonly owner: string;
+  /** At most this many messages (a whole number >= 1). */
+  readonly limit: number;
+  /** The current time, in ms since the epoch. */
+  readonly now: number;
+  /** How long the lease lasts, in ms; after it, another dispatcher may claim the messages again. */
+  readonly leaseMs: number;
+}
+
+/** The outcome of one failed attempt, for `OutboxDeliveryStore.reschedule()`. */
+export interface FailedAttempt {
+  readonly id: string;
+  /** Why it failed, as it will be shown to operators. */
+  readonly error: string;
+  /** Whether the attempt counts towards the message's attempts (not when the bus was unreachable). */
+  readonly counted: boolean;
+  /** When to try again, in ms since the epoch; `undefined` declares the message dead. */
+  readonly nextAttemptAt: number | undefined;
+}
+
+/**
+ * What delivery needs from an outbox: the request side appends, the
+ * dispatcher claims due messages under a lease, settles or reschedules
+ * them, and asks when to look again.
+ *
+ * **Per-topic order** is the store's to keep, in `claim()`: due messages are
+ * handed out oldest first (acceptance order), and a topic is blocked from its
+ * first pending message leased to another owner onwards, so one dispatcher at
+ * a time sends a topic. The caller's own leased messages (its batches in
+ * flight) and messages waiting for a retry are skipped, not blocking: a
+ * failed message steps out of line rather than holding its topic up.
+ *
+ * **Leases.** `markDelivered()` and `reschedule()` change only messages still
+ * pending and leased by the given owner; the others are left alone without an
+ * error (a dispatcher that lost its lease acknowledges late, and changes
+ * nothing). Stores shared by several processes (a database) make `claim()`
+ * atomic: no message is leased to two owners at once.
+ *
+ * **Errors.** `append()` rejects with `OutboxWriteError` when the messages
+ * cannot be stored. The other methods reject with the storage's own error
+ * (a lost connection, a locked file); the dispatcher logs it and looks again
+ * later, and the leases it holds run out. A store that connects lazily may
+ * reject any call with the error of connecting (`PostgresOutboxStore`: a
+ * `MessagingOptionsError` naming the connection options).
+ *
+ * Implement it together with `OutboxAdminStore` as an `OutboxStore`, the
+ * contract `MessagingModule` takes.
+ */
+export interface OutboxDeliveryStore {
+  /**
+   * Whether an appended message survives the process dying. A durable store's
+   * write failure fails the request (its 2xx would promise a delivery nobody
+   * can keep); a non-durable store's is logged and counted.
+   */
+  readonly durable: boolean;
+  /**
+   * Optional: the `dispatch.batchWindowMs` this store works best with, in ms,
+   * when the application sets none (a store with a round trip per claim gains
+   * from larger batches).
+   */
+  readonly preferredBatchWindowMs?: number;
+  /**
+   * Stores one request's messages, all or none, in order, as `pending`, due at
+   * once, with no attempts. Resolves once they are durable (for a durable store).
+   * Ids are unique (`createMessage` makes them so).
+   * @throws OutboxWriteError (as a rejection) when the messages cannot be stored; none of them is then.
+   */
+  append(messages: readonly Message[]): Promise<void>;
+  /**
+   * Leases due, unleased pending messages to `owner` until `now + leaseMs`,
+   * oldest first, at most `limit`, keeping per-topic order (see above).
+   * Resolves to the leased entries (their `lease` set), oldest first; `[]`
+   * when nothing is claimable.
+   */
+  claim(request: ClaimRequest): Promise<OutboxEntry[]>;
+  /**
+   * Marks messages leased by `owner` delivered: deleted, or kept as
+   * `delivered` (lease ended, `settledAt` = `now`, ms since the epoch) when
+   * `retain` is true. Ids not leased by `owner` are ignored.
+   */
+  markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void>;
+  /**
+   * Records failed attempts of messages leased by `owner`, ending their lease:
+   * `lastError` set, `attempts` + 1 when counted, then due again at
+   * `nextAttemptAt`, or `dead` with `settledAt` = `now` (ms since the epoch)
+   * when it is `undefined`. Ids not leased by `owner` are ignored.
+   */
+  reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void>;
+  /**
+   * The earliest time, in ms since the epoch, a pending message is due and
+   * unleased (possibly past), or `undefined` when nothing is pending. A store
+   * may leave out messages that cannot be claimed before that time anyway
+   * (`PostgresOutboxStore`: those queued behind another owner's lease).
+   */
+  nextDueAt(): Promise<number | undefined>;
+  /**
+   * Optional: calls `listener` (without arguments) when messages were appended
+   * by someone else (another process, a database transaction), so the
+   * dispatcher wakes at once rather than at its next poll. Spurious calls are
+   * allowed; the dispatcher only looks at the store.
+   */
+  watch?(listener: () => void): void;
+}

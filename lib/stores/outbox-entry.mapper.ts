@@ -1,0 +1,104 @@
+import type { JsonObject, Message, MessageHeaders } from '../kernel/message.interface.js';
+import type { OutboxEntry, OutboxStatus } from '../kernel/outbox-entry.interface.js';
+
+/**
+ * A stored message's state as a store holds it, times in local ms since the
+ * epoch; an absent value is `undefined` (memory) or `null` (SQL).
+ */
+export interface OutboxEntryState {
+  readonly message: Message;
+  readonly status: OutboxStatus;
+  readonly attempts: number;
+  readonly createdAt: number;
+  readonly nextAttemptAt: number;
+  readonly lastError: string | null | undefined;
+  readonly settledAt: number | null | undefined;
+  readonly leaseOwner: string | null | undefined;
+  readonly leaseExpiresAt: number | null | undefined;
+}
+
+/**
+ * An outbox row as both SQL stores select it: the message's columns (body and
+ * headers as JSON text), times as numbers in the database's ms since the epoch.
+ */
+export interface OutboxRow {
+  id: string;
+  topic: string;
+  body: string;
+  headers: string;
+  timestamp: number;
+  created_at: number;
+  status: OutboxStatus;
+  attempts: number;
+  /** `null`: due at once (PostgreSQL writes no time for a new message). */
+  next_attempt_at: number | null;
+  last_error: string | null;
+  settled_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+}
+
+/**
+ * The frozen, public view of a stored message: optional fields only when set,
+ * `lease` only when both its owner and expiry are.
+ */
+export function toOutboxEntry(state: OutboxEntryState): OutboxEntry {
+  const { lastError, settledAt, leaseOwner, leaseExpiresAt } = state;
+  return Object.freeze({
+    message: state.message,
+    status: state.status,
+    attempts: state.attempts,
+    createdAt: state.createdAt,
+    nextAttemptAt: state.nextAttemptAt,
+    ...(lastError === undefined || lastError === null ? {} : { lastError }),
+    ...(settledAt === undefined || settledAt === null ? {} : { settledAt }),
+    ...(leaseOwner === undefined || leaseOwner === null || leaseExpiresAt === undefined || leaseExpiresAt === null
+      ? {}
+      : { lease: Object.freeze({ owner: leaseOwner, expiresAt: leaseExpiresAt }) }),
+  });
+}
+
+/**
+ * An SQL row as an entry.
+ * @param toLocal - turns a database time into local ms since the epoch; default: the same number.
+ */
+export function outboxRowToEntry(row: OutboxRow, toLocal: (databaseMs: number) => number = (ms) => ms): OutboxEntry {
+  const local = (value: number | null): number | null => (value === null ? null : toLocal(value));
+  const createdAt = toLocal(row.created_at);
+  return toOutboxEntry({
+    message: restoreMessage(row.id, row.topic, row.body, row.headers, row.timestamp),
+    status: row.status,
+    attempts: row.attempts,
+    createdAt,
+    nextAttemptAt: local(row.next_attempt_at) ?? createdAt,
+    lastError: row.last_error,
+    settledAt: local(row.settled_at),
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: local(row.lease_expires_at),
+  });
+}
+
+/** Rebuilds a stored message from its columns, as immutable as the one that was accepted. */
+export function restoreMessage(
+  id: string,
+  topic: string,
+  bodyJson: string,
+  headersJson: string,
+  timestamp: number,
+): Message {
+  return Object.freeze({
+    id,
+    topic,
+    body: deepFreeze(JSON.parse(bodyJson) as JsonObject),
+    headers: Object.freeze(JSON.parse(headersJson) as MessageHeaders),
+    timestamp,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

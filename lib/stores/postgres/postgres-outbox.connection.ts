@@ -1,0 +1,126 @@
+import type { ClientConfig, Pool, PoolClient } from 'pg';
+import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
+import { loadPg } from './load-pg.js';
+import { PostgresClock } from './postgres-clock.js';
+import { PostgresNotifications } from './postgres-notifications.js';
+import type { ResolvedPostgresOutboxOptions } from './postgres-outbox.options.js';
+import { notificationChannel, postgresOutboxSchema } from './postgres-outbox.schema.js';
+
+/**
+ * The PostgreSQL store's pool, clock and LISTEN connection, and its lazy
+ * start: the first use (or `onModuleInit()`) connects, creates the schema if
+ * asked, checks the table and starts listening; a failed start is tried
+ * again at the next use.
+ */
+export class PostgresOutboxConnection {
+  readonly pool: Pool;
+  /** This process's clock translated into the database's. */
+  readonly clock: PostgresClock;
+  readonly table: string;
+  private readonly ownsPool: boolean;
+  private readonly createSchema: boolean;
+  private readonly notifications: PostgresNotifications | undefined;
+  private ready: Promise<void> | undefined;
+  private closed = false;
+
+  /**
+   * Opens no connection yet. Loads `pg`.
+   * @param onNotification - called when any process inserted messages (with `listen`), and when LISTEN (re)connects.
+   * @throws MessagingError when `pg` is not installed.
+   */
+  constructor(options: ResolvedPostgresOutboxOptions, onNotification: () => void) {
+    const pg = loadPg();
+    this.table = options.table;
+    this.createSchema = options.createSchema;
+    this.ownsPool = !('given' in options.pool);
+    this.pool = 'given' in options.pool ? (options.pool.given as Pool) : new pg.Pool(options.pool.config);
+    // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
+    if (this.ownsPool) this.pool.on('error', () => undefined);
+    this.clock = new PostgresClock(this.pool);
+    this.notifications = options.listen
+      ? new PostgresNotifications(pg, clientConfigOf(this.pool), notificationChannel(this.table), onNotification)
+      : undefined;
+  }
+
+  /**
+   * Resolves once the store is started (at once after the first success).
+   * @throws MessagingOptionsError (as a rejection) when PostgreSQL cannot be reached, or the table is missing.
+   */
+  whenReady(): Promise<void> {
+    this.ready ??= this.open().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  /** Runs `work` in a transaction on one client: committed if it resolves, rolled back if it throws. */
+  async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Stops listening and ends the pool the store opened (not one it was given). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.notifications?.close();
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private async open(): Promise<void> {
+    let exists: boolean;
+    try {
+      exists = await this.tableExists(this.pool);
+    } catch (error) {
+      // The first query: a refused connection or a bad password is a configuration problem.
+      throw new MessagingOptionsError(
+        [
+          `connectionString, connection, pool: cannot reach PostgreSQL (${error instanceof Error ? error.message : String(error)}); ` +
+            'check the host, port, database and credentials, and that the server is running',
+        ],
+        'PostgresOutboxStore options',
+      );
+    }
+    if (!exists && this.createSchema) {
+      // DDL only when the table is missing: on a live table it would queue behind (and block) claims.
+      // Instances starting together take turns; the second finds the table there.
+      await this.inTransaction(async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1), 0)', [this.table]);
+        if (!(await this.tableExists(client))) await client.query(postgresOutboxSchema(this.table));
+      });
+    }
+    if (!(await this.tableExists(this.pool))) {
+      throw new MessagingOptionsError(
+        [
+          `table: ${this.table} does not exist; run the SQL of postgresOutboxSchema() in a migration, or set createSchema: true`,
+        ],
+        'PostgresOutboxStore options',
+      );
+    }
+    await this.clock.refresh();
+    void this.notifications?.start();
+  }
+
+  private async tableExists(client: Pool | PoolClient): Promise<boolean> {
+    const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [
+      this.table,
+    ]);
+    return rows[0]?.exists;
+  }
+}
+
+/** The pool's connection settings, for the LISTEN connection. */
+function clientConfigOf(pool: Pool): ClientConfig {
+  return { ...(pool as unknown as { options: ClientConfig }).options };
+}

@@ -1,0 +1,110 @@
+import type { QueryResult } from 'pg';
+import type { ClaimRequest, FailedAttempt } from '../../kernel/outbox-delivery-store.interface.js';
+import type { OutboxEntry } from '../../kernel/outbox-entry.interface.js';
+import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
+import type { PostgresOutboxConnection } from './postgres-outbox.connection.js';
+import {
+  at,
+  CLAIM_LOCK,
+  literal,
+  ms,
+  OUTBOX_COLUMNS,
+  postgresRowToEntry,
+  timestampLiteral,
+  type PostgresOutboxRow,
+} from './postgres-outbox.sql.js';
+
+/** The dispatcher's queries on a PostgreSQL outbox (claim, settle, reschedule, next due), times in the database's clock. */
+export class PostgresOutboxDelivery {
+  constructor(private readonly connection: PostgresOutboxConnection) {}
+
+  /** See `OutboxDeliveryStore.claim()`. */
+  async claim({ owner, limit, now, leaseMs }: ClaimRequest): Promise<OutboxEntry[]> {
+    const { pool, clock, table: t } = this.connection;
+    await this.connection.whenReady();
+    await clock.refresh();
+    const dbNow = clock.toDatabase(now);
+    // One round trip: a query of several statements without parameters runs as one transaction,
+    // and each statement takes its own snapshot. The lock makes claims take turns, so each sees
+    // every lease committed before it and two dispatchers never split one topic between them.
+    const [ownerLiteral, nowAt, expiresAt] = [
+      literal(owner),
+      timestampLiteral(dbNow),
+      timestampLiteral(dbNow + leaseMs),
+    ];
+    // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
+    const results = (await pool.query(
+      `SELECT pg_advisory_xact_lock(hashtext(${literal(t)}), ${String(CLAIM_LOCK)});
+       WITH ${blockedTopicsCte(t, nowAt, ownerLiteral)},
+       due AS (${claimableSelect(t, nowAt, String(Math.max(0, Math.floor(limit))))}
+         FOR UPDATE OF m SKIP LOCKED)
+       UPDATE ${t} SET lease_owner = ${ownerLiteral}, lease_expires_at = ${expiresAt}
+       FROM due WHERE sequence = due.claimable_sequence
+       RETURNING ${OUTBOX_COLUMNS}`,
+    )) as unknown as QueryResult<PostgresOutboxRow>[];
+    const rows = results.at(-1)?.rows ?? [];
+    return rows
+      .sort((a, b) => Number(BigInt(a.sequence) - BigInt(b.sequence)))
+      .map((row) => postgresRowToEntry(row, clock));
+  }
+
+  /** See `OutboxDeliveryStore.markDelivered()`. */
+  async markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void> {
+    const { pool, clock, table: t } = this.connection;
+    await this.connection.whenReady();
+    if (retain) {
+      await pool.query(
+        `UPDATE ${t} SET status = 'delivered', settled_at = ${at('$3')}, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`,
+        [ids, owner, clock.toDatabase(now)],
+      );
+    } else {
+      await pool.query(`DELETE FROM ${t} WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`, [
+        ids,
+        owner,
+      ]);
+    }
+  }
+
+  /** See `OutboxDeliveryStore.reschedule()`: one statement for the whole batch. */
+  async reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void> {
+    const { pool, clock, table: t } = this.connection;
+    await this.connection.whenReady();
+    const rows = failures.map((failure) => ({
+      id: failure.id,
+      error: failure.error,
+      counted: failure.counted ? 1 : 0,
+      next: failure.nextAttemptAt === undefined ? null : clock.toDatabase(failure.nextAttemptAt),
+    }));
+    await pool.query(
+      `UPDATE ${t} AS o SET lease_owner = NULL, lease_expires_at = NULL, last_error = f.error,
+         attempts = o.attempts + f.counted,
+         status = CASE WHEN f.next IS NULL THEN 'dead' ELSE 'pending' END,
+         settled_at = CASE WHEN f.next IS NULL THEN ${at('$3')} ELSE NULL END,
+         next_attempt_at = CASE WHEN f.next IS NULL THEN o.next_attempt_at ELSE ${at('f.next')} END
+       FROM json_to_recordset($1::json) AS f(id text, error text, counted int, next float8)
+       WHERE o.id = f.id AND o.status = 'pending' AND o.lease_owner = $2`,
+      [JSON.stringify(rows), owner, clock.toDatabase(now)],
+    );
+  }
+
+  /** See `OutboxDeliveryStore.nextDueAt()`. */
+  async nextDueAt(): Promise<number | undefined> {
+    const { pool, clock, table: t } = this.connection;
+    await this.connection.whenReady();
+    // Messages queued behind a leased one of their topic cannot go before that lease ends (or its
+    // holder finishes, which polling notices): they do not count, or an instance that another
+    // one's leases hold up would ask again every few milliseconds. Blocked as in the claim rule,
+    // by anyone's lease (this query does not know the caller).
+    const { rows } = await pool.query<{ due: number | null }>(
+      `WITH ${blockedTopicsCte(t, 'clock_timestamp()')}
+       SELECT ${ms(`min(greatest(coalesce(m.next_attempt_at, '-infinity'), coalesce(m.lease_expires_at, '-infinity')))`)} AS due
+       FROM ${t} m LEFT JOIN blocked b ON b.topic = m.topic
+       WHERE m.status = 'pending' AND (b.first_blocked IS NULL OR m.sequence <= b.first_blocked)`,
+    );
+    const due = rows[0]?.due ?? null;
+    if (due === null) return undefined;
+    // -Infinity: a message never tried and not leased, due at once.
+    return Number.isFinite(due) ? clock.toLocal(due) : 0;
+  }
+}

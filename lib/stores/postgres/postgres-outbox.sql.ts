@@ -1,0 +1,50 @@
+import type { OutboxEntry } from '../../kernel/outbox-entry.interface.js';
+import { outboxRowToEntry, type OutboxRow } from '../outbox-entry.mapper.js';
+import type { OutboxSqlDialect } from '../outbox-filter.js';
+import type { PostgresClock } from './postgres-clock.js';
+
+// SQL pieces the PostgreSQL store's queries share: times are timestamptz columns, read and
+// written as ms since the epoch in the database's clock.
+
+/** Advisory lock sub-key (next to the table's hash) that makes claims take turns. (0 guards schema creation.) */
+export const CLAIM_LOCK = 1;
+/** Advisory lock sub-key (next to the table's hash) held by the retention purge running now. */
+export const PURGE_LOCK = 2;
+
+/** An outbox row as `OUTBOX_COLUMNS` selects it (`sequence` is a bigint, which pg reads as text). */
+export interface PostgresOutboxRow extends OutboxRow {
+  sequence: string;
+}
+
+/** A time column as ms since the epoch (float8: pg parses it to a number). */
+export const ms = (column: string): string => `(extract(epoch from ${column}) * 1000)::float8`;
+
+/** A parameter or expression in ms since the epoch as a timestamp. */
+export const at = (parameter: string): string => `to_timestamp(${parameter}::float8 / 1000)`;
+
+/** The columns of a `PostgresOutboxRow`. */
+export const OUTBOX_COLUMNS = `sequence, id, topic, body::text AS body, headers::text AS headers, "timestamp"::float8 AS "timestamp",
+  ${ms('created_at')} AS created_at, status, attempts, ${ms('next_attempt_at')} AS next_attempt_at, last_error,
+  ${ms('settled_at')} AS settled_at, lease_owner, ${ms('lease_expires_at')} AS lease_expires_at`;
+
+/** How the shared filter rule (outbox-filter.ts) is written for PostgreSQL: one array parameter for the ids. */
+export const POSTGRES_FILTER_DIALECT: OutboxSqlDialect = {
+  time: at,
+  idIn: (ids, parameters) => `id = ANY(${parameters.bind(ids)}::text[])`,
+};
+
+/** A row as an entry, its times in this process's clock (whole ms). */
+export function postgresRowToEntry(row: PostgresOutboxRow, clock: PostgresClock): OutboxEntry {
+  return outboxRowToEntry(row, (databaseMs) => Math.round(clock.toLocal(databaseMs)));
+}
+
+/** A string as an SQL literal (standard_conforming_strings: only quotes need doubling). */
+export function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A time in ms since the epoch as an SQL timestamp expression. @throws Error when it is not a finite number. */
+export function timestampLiteral(ms: number): string {
+  if (!Number.isFinite(ms)) throw new Error(`not a time: ${String(ms)}`);
+  return at(String(ms));
+}

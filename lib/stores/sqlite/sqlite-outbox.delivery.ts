@@ -1,0 +1,95 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { ClaimRequest, FailedAttempt } from '../../kernel/outbox-delivery-store.interface.js';
+import type { OutboxEntry } from '../../kernel/outbox-entry.interface.js';
+import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
+import { outboxRowToEntry } from '../outbox-entry.mapper.js';
+import type { SqliteOutboxRow } from './sqlite-outbox.database.js';
+
+/**
+ * The dispatcher's queries on a SQLite outbox (claim, settle, reschedule,
+ * next due), prepared once. Synchronous: better-sqlite3 runs them on the
+ * event loop; the store wraps the results in promises.
+ */
+export class SqliteOutboxDelivery {
+  private readonly claimQuery: Statement;
+  private readonly leaseUpdate: Statement;
+  private readonly deliveredDelete: Statement;
+  private readonly deliveredUpdate: Statement;
+  private readonly failureUpdate: Statement;
+  private readonly nextDueQuery: Statement;
+
+  constructor(
+    private readonly db: Database,
+    table: string,
+  ) {
+    const t = table;
+    // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
+    this.claimQuery = db.prepare(
+      `WITH ${blockedTopicsCte(t, '@now', '@owner')} ${claimableSelect(t, '@now', '@limit')}`,
+    );
+    this.leaseUpdate = db.prepare(
+      `UPDATE ${t} SET lease_owner = @owner, lease_expires_at = @expires WHERE sequence = @sequence RETURNING *`,
+    );
+    this.deliveredDelete = db.prepare(`DELETE FROM ${t} WHERE id = ? AND status = 'pending' AND lease_owner = ?`);
+    this.deliveredUpdate = db.prepare(
+      `UPDATE ${t} SET status = 'delivered', settled_at = ?, lease_owner = NULL, lease_expires_at = NULL
+       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+    );
+    this.failureUpdate = db.prepare(`
+      UPDATE ${t} SET lease_owner = NULL, lease_expires_at = NULL, last_error = @error,
+        attempts = attempts + @counted,
+        status = CASE WHEN @next IS NULL THEN 'dead' ELSE 'pending' END,
+        settled_at = CASE WHEN @next IS NULL THEN @now ELSE NULL END,
+        next_attempt_at = COALESCE(@next, next_attempt_at)
+      WHERE id = @id AND status = 'pending' AND lease_owner = @owner`);
+    this.nextDueQuery = db.prepare(
+      `SELECT MIN(MAX(next_attempt_at, COALESCE(lease_expires_at, 0))) AS due FROM ${t} WHERE status = 'pending'`,
+    );
+  }
+
+  /** See `OutboxDeliveryStore.claim()`: one immediate transaction, so no other process claims meanwhile. */
+  claim({ owner, limit, now, leaseMs }: ClaimRequest): OutboxEntry[] {
+    const claimed = this.db
+      .transaction(() => {
+        const sequences = this.claimQuery.all({ now, limit, owner }) as { claimable_sequence: number }[];
+        return sequences.map(
+          ({ claimable_sequence: sequence }) =>
+            this.leaseUpdate.get({ owner, expires: now + leaseMs, sequence }) as SqliteOutboxRow,
+        );
+      })
+      .immediate();
+    return claimed.map((row) => outboxRowToEntry(row));
+  }
+
+  /** See `OutboxDeliveryStore.markDelivered()`. */
+  markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): void {
+    this.db.transaction(() => {
+      for (const id of ids) {
+        if (retain) this.deliveredUpdate.run(now, id, owner);
+        else this.deliveredDelete.run(id, owner);
+      }
+    })();
+  }
+
+  /** See `OutboxDeliveryStore.reschedule()`. */
+  reschedule(owner: string, failures: readonly FailedAttempt[], now: number): void {
+    this.db.transaction(() => {
+      for (const failure of failures) {
+        this.failureUpdate.run({
+          id: failure.id,
+          owner,
+          now,
+          error: failure.error,
+          counted: failure.counted ? 1 : 0,
+          next: failure.nextAttemptAt ?? null,
+        });
+      }
+    })();
+  }
+
+  /** See `OutboxDeliveryStore.nextDueAt()`. */
+  nextDueAt(): number | undefined {
+    const { due } = this.nextDueQuery.get() as { due: number | null };
+    return due ?? undefined;
+  }
+}
