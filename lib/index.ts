@@ -83,7 +83,7 @@ export {
   type OutboxRetryFilter,
   type OutboxStats,
 } from './delivery/outbox-admin.service.js';
-export type { DispatchCounters } from './delivery/outbox-dispatcher.service.js';
+export type { DispatchCounters } from './delivery/outbox.counters.js';
 export { OutboxWriteError } from './kernel/outbox.errors.js';
 export { CapturingMessenger } from './testing/capturing.messenger.js';
 export { MessagingTestingModule } from './testing/messaging-testing.module.js';
