@@ -63,5 +63,5 @@ export {
   type OutboxRetryFilter,
   type OutboxStats,
 } from './delivery/outbox-admin.service.js';
-export type { DispatchCounters } from './delivery/outbox-dispatcher.service.js';
+export type { DispatchCounters } from './delivery/outbox.counters.js';
 export { OutboxWriteError } from './kernel/outbox.errors.js';

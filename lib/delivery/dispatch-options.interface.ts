@@ -18,7 +18,18 @@ export interface RetryOptions {
   maxAgeMs?: number;
 }
 
-/** How the dispatcher moves messages from the outbox to the messenger. */
+/**
+ * When a successful request's response is sent relative to its messages:
+ * - `background`: as soon as they are in the outbox (written to disk, for a
+ *   durable store); the delivery worker sends them meanwhile. Broker latency
+ *   and outages never reach response times (PDC's behaviour, made reliable).
+ * - `await`: after their first delivery attempt (delivered, or failed and
+ *   kept for a retry), at most `dispatch.awaitTimeoutMs`. Each response then
+ *   pays a broker round trip, and a slow broker slows every request.
+ */
+export type DeliveryMode = 'background' | 'await';
+
+/** How the delivery worker moves messages from the outbox to the messenger. */
 export interface DispatchOptions {
   /** Most messages handed to the messenger in one `send()`. Default: `200`. */
   batchSize?: number;
@@ -32,11 +43,26 @@ export interface DispatchOptions {
    */
   batchWindowMs?: number;
   /**
-   * How long a dispatcher holds the messages it claimed. When it dies, another
-   * one (or itself after a restart) sends them after this. Keep it above the
-   * messenger's own send timeout. Default: `60000` ms.
+   * How long a process holds the messages it claimed, in ms. When it dies,
+   * another one (or itself after a restart) sends them after this. Must be
+   * greater than `sendTimeoutMs`. Default: `60000` ms.
    */
   leaseMs?: number;
+  /**
+   * The longest one batch may take, in ms, counted from the moment its
+   * messages were claimed: the claim's round trip to the store, any wait
+   * behind an earlier batch of the same topic, and the messenger's `send()`
+   * all fit in it. A `send()` that has not settled by then counts as a failed
+   * attempt of its messages (they are retried on the retry schedule) and frees
+   * its slot. Being shorter than the lease, it ends the attempt while this
+   * process still holds the messages: no other instance can claim them while
+   * they may still be on their way. Keep the messenger's own timeout (for
+   * example `AmqpMessenger`'s `sendTimeoutMs`) below it, so that its more
+   * precise error is the one recorded.
+   * Default: half of `leaseMs` (`30000`); must be less than `leaseMs`, else
+   * start-up fails with `MessagingOptionsError` naming both options.
+   */
+  sendTimeoutMs?: number;
   /**
    * How often to look at the store for work nobody announced (retries due,
    * `retry` from the CLI, expired leases). Default: `1000` ms.
@@ -64,16 +90,27 @@ export interface DispatchOptions {
   summaryIntervalMs?: number;
 }
 
-/** Dispatch options with every default applied. */
-export interface ResolvedDispatchOptions {
+/** `DispatchOptions` validated, with every default applied (internal: what the delivery worker reads). */
+export interface DispatchConfig {
   readonly batchSize: number;
   /** `undefined`: the store's preference. */
   readonly batchWindowMs: number | undefined;
   readonly leaseMs: number;
+  /** Less than `leaseMs`; see `DispatchOptions.sendTimeoutMs`. */
+  readonly sendTimeoutMs: number;
   readonly pollIntervalMs: number;
   readonly busProbeIntervalMs: number;
   readonly retry: Required<RetryOptions>;
   readonly retainDeliveredMs: number;
   readonly awaitTimeoutMs: number;
   readonly summaryIntervalMs: number;
+}
+
+/** What delivery reads of the module's resolved options (`MESSAGING_OPTIONS`): internal. */
+export interface DeliveryConfig {
+  /** Default: `background`. */
+  readonly delivery: DeliveryMode;
+  readonly dispatch: DispatchConfig;
+  /** See `MessagingModuleOptions.shutdownTimeoutMs`. Default: `10000` ms. */
+  readonly shutdownTimeoutMs: number;
 }

@@ -1,4 +1,6 @@
-import type { DispatchOptions, ResolvedDispatchOptions, RetryOptions } from './dispatch-options.interface.js';
+import type { DispatchConfig, DispatchOptions, RetryOptions } from './dispatch-options.interface.js';
+
+const DEFAULT_LEASE_MS = 60_000;
 
 type Check = [key: string, min: number, integer: boolean];
 
@@ -6,6 +8,7 @@ const DISPATCH_CHECKS: Check[] = [
   ['batchSize', 1, true],
   ['batchWindowMs', 0, true],
   ['leaseMs', 1, true],
+  ['sendTimeoutMs', 1, true],
   ['pollIntervalMs', 1, true],
   ['busProbeIntervalMs', 1, true],
   ['retainDeliveredMs', 0, true],
@@ -29,6 +32,7 @@ export function checkDispatchOptions(value: unknown, issues: string[]): void {
   }
   const dispatch = value as Record<string, unknown>;
   checkFields('dispatch', dispatch, DISPATCH_CHECKS, ['retry'], issues);
+  checkSendTimeout(dispatch, issues);
   const { retry } = dispatch;
   if (retry === undefined) return;
   if (retry === null || typeof retry !== 'object' || Array.isArray(retry)) {
@@ -40,6 +44,20 @@ export function checkDispatchOptions(value: unknown, issues: string[]): void {
   const { jitter } = fields;
   if (jitter !== undefined && (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)))
     issues.push(`dispatch.retry.jitter: expected a number from 0 to 1, got ${JSON.stringify(jitter)}`);
+}
+
+/** `sendTimeoutMs` must end an attempt while the lease still holds. */
+function checkSendTimeout(dispatch: Record<string, unknown>, issues: string[]): void {
+  const { leaseMs = DEFAULT_LEASE_MS, sendTimeoutMs } = dispatch;
+  if (!isWholeNumber(leaseMs, 1) || !isWholeNumber(sendTimeoutMs, 1) || sendTimeoutMs < leaseMs) return;
+  issues.push(
+    `dispatch.sendTimeoutMs: must be less than dispatch.leaseMs (${leaseMs}${dispatch.leaseMs === undefined ? ', the default' : ''}), ` +
+      `got ${sendTimeoutMs}: a send still running when the lease ends may be claimed and sent again by another instance`,
+  );
+}
+
+function isWholeNumber(value: unknown, min: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min;
 }
 
 function checkFields(
@@ -65,12 +83,14 @@ function checkFields(
 }
 
 /** Applies the documented defaults to validated dispatch options. */
-export function resolveDispatchOptions(options: DispatchOptions = {}): ResolvedDispatchOptions {
+export function resolveDispatchConfig(options: DispatchOptions = {}): DispatchConfig {
   const retry: RetryOptions = options.retry ?? {};
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   return {
     batchSize: options.batchSize ?? 200,
     batchWindowMs: options.batchWindowMs,
-    leaseMs: options.leaseMs ?? 60_000,
+    leaseMs,
+    sendTimeoutMs: options.sendTimeoutMs ?? leaseMs / 2,
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     busProbeIntervalMs: options.busProbeIntervalMs ?? 5000,
     retainDeliveredMs: options.retainDeliveredMs ?? 0,

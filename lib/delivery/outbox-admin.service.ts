@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { OutboxDispatcher, type DispatchCounters } from './outbox-dispatcher.service.js';
+import type { DispatchCounters } from './outbox.counters.js';
+import { Outbox } from './outbox.service.js';
 import {
   OutboxStore,
   type OutboxCounts,
@@ -46,7 +47,7 @@ export interface OutboxPurgeFilter {
 export class OutboxAdmin {
   constructor(
     @Inject(OutboxStore) private readonly store: OutboxStore,
-    private readonly dispatcher: OutboxDispatcher,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Messages matching `filter`, oldest first. Default: the first 100 pending ones. */
@@ -56,13 +57,13 @@ export class OutboxAdmin {
 
   /** Counts per status, and this process's counters. */
   async stats(): Promise<OutboxStats> {
-    return { stored: await this.store.counts(), sinceStart: { ...this.dispatcher.counters } };
+    return { stored: await this.store.counts(), sinceStart: this.outbox.sinceStart() };
   }
 
   /** Makes dead messages (all, or those matching `filter`) pending again with fresh attempts; returns how many. */
   async retry(filter: OutboxRetryFilter = {}): Promise<number> {
     const count = await this.store.retry(filter, Date.now());
-    if (count > 0) this.dispatcher.wake();
+    if (count > 0) this.outbox.wake();
     return count;
   }
 

@@ -1,7 +1,7 @@
-import { resolveDispatchOptions } from './dispatch-options.validation.js';
+import { resolveDispatchConfig } from './dispatch-options.validation.js';
 import { nextAttemptAt, retryDelayMs } from './retry-schedule.js';
 
-const { retry: defaults } = resolveDispatchOptions();
+const { retry: defaults } = resolveDispatchConfig();
 
 describe('the retry schedule', () => {
   it('by default doubles from 1 s to a cap of 5 minutes, before jitter', () => {

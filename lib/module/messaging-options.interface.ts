@@ -1,10 +1,11 @@
 import type { InjectionToken, Type } from '@nestjs/common';
 import type { Messenger } from '../kernel/messenger.interface.js';
-import type { DispatchOptions } from '../delivery/dispatch-options.interface.js';
+import type { DeliveryMode, DispatchOptions } from '../delivery/dispatch-options.interface.js';
 import type { OutboxStoreOption } from './outbox-store.factory.js';
-import type { DeliveryMode, EnrichmentSettings } from '../request/request-options.interface.js';
+import type { EnrichmentSettings } from '../request/request-options.interface.js';
 
-export type { DeliveryMode, MessageEnricher } from '../request/request-options.interface.js';
+export type { DeliveryMode } from '../delivery/dispatch-options.interface.js';
+export type { MessageEnricher } from '../request/request-options.interface.js';
 
 /** A factory that builds the messenger, with its dependencies injected. */
 export interface MessengerFactory {

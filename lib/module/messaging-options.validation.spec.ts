@@ -67,7 +67,7 @@ describe('validateMessagingOptions', () => {
       }),
     ).toEqual([
       'outbox: the object is not an OutboxStore (missing append, claim, markDelivered, reschedule, nextDueAt, list, counts, retry, purge); pass a store such as new SqliteOutboxStore({ path })',
-      'dispatch.colour: unknown option (known: batchSize, batchWindowMs, leaseMs, pollIntervalMs, busProbeIntervalMs, retainDeliveredMs, awaitTimeoutMs, summaryIntervalMs, retry)',
+      'dispatch.colour: unknown option (known: batchSize, batchWindowMs, leaseMs, sendTimeoutMs, pollIntervalMs, busProbeIntervalMs, retainDeliveredMs, awaitTimeoutMs, summaryIntervalMs, retry)',
       'dispatch.batchSize: expected a whole number >= 1, got 0',
       'dispatch.leaseMs: expected a whole number >= 1, got 1.5',
       'dispatch.retry.multiplier: expected a number >= 1, got 0.5',
@@ -77,6 +77,13 @@ describe('validateMessagingOptions', () => {
     expect(issuesOf({ outbox: { useFactory: 'x' }, dispatch: [] })).toEqual([
       'outbox.useFactory: expected a function, got "x"',
       'dispatch: expected an object, got []',
+    ]);
+  });
+
+  it('refuses a send timeout that does not end before the lease, naming both', () => {
+    expect(issuesOf({ dispatch: { leaseMs: 100, sendTimeoutMs: 150 } })).toEqual([
+      'dispatch.sendTimeoutMs: must be less than dispatch.leaseMs (100), got 150: ' +
+        'a send still running when the lease ends may be claimed and sent again by another instance',
     ]);
   });
 

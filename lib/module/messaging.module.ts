@@ -5,16 +5,16 @@ import { createMessenger } from './messenger.factory.js';
 import { Messenger } from '../kernel/messenger.interface.js';
 import { resolveEnricher } from '../request/message-enricher.js';
 import { MessageBatchContext } from '../request/message-batch.context.js';
-import { MessageFlusher, type FlusherOptions } from '../request/message-flusher.service.js';
 import { MessageQueue } from '../request/message-queue.service.js';
-import { MessageEnrichment, type EnrichmentOptions } from '../request/message-enrichment.service.js';
+import { MessageEnrichment, type EnrichmentConfig } from '../request/message-enrichment.service.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { validateMessagingOptions } from './messaging-options.validation.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import { MessagingInterceptor } from '../request/messaging.interceptor.js';
-import { resolveDispatchOptions } from '../delivery/dispatch-options.validation.js';
+import { resolveDispatchConfig } from '../delivery/dispatch-options.validation.js';
+import type { DeliveryConfig } from '../delivery/dispatch-options.interface.js';
+import { DELIVERY_PROVIDERS } from '../delivery/delivery.providers.js';
 import { OutboxAdmin } from '../delivery/outbox-admin.service.js';
-import { OutboxDispatcher, type DispatcherOptions } from '../delivery/outbox-dispatcher.service.js';
 import { createOutboxStore } from './outbox-store.factory.js';
 import { OutboxStore } from '../kernel/outbox-store.interface.js';
 import {
@@ -23,43 +23,40 @@ import {
   type MessagingModuleForRootOptions,
 } from './messaging.module-definition.js';
 
-/** The module's options once validated, with every default applied. */
-interface ResolvedMessagingOptions extends EnrichmentOptions, FlusherOptions, DispatcherOptions {
-  readonly options: MessagingModuleOptions;
+/** The module's options once validated, with every default applied: what each part reads (`MESSAGING_OPTIONS`). */
+interface MessagingConfig extends EnrichmentConfig, DeliveryConfig {
+  /** The options as the application gave them (validated, without defaults). */
+  readonly given: MessagingModuleOptions;
 }
 
 const providers: Provider[] = [
   {
     // Validation runs here so forRoot and every forRootAsync form fail alike, at start-up.
     provide: MESSAGING_OPTIONS,
-    useFactory: (raw: unknown): ResolvedMessagingOptions => {
-      const options = validateMessagingOptions(raw);
+    useFactory: (raw: unknown): MessagingConfig => {
+      const given = validateMessagingOptions(raw);
       return {
-        options,
-        enricher: resolveEnricher(options),
-        delivery: options.delivery ?? 'background',
-        shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
-        dispatch: resolveDispatchOptions(options.dispatch),
+        given,
+        enricher: resolveEnricher(given),
+        delivery: given.delivery ?? 'background',
+        shutdownTimeoutMs: given.shutdownTimeoutMs ?? 10_000,
+        dispatch: resolveDispatchConfig(given.dispatch),
       };
     },
     inject: [MESSAGING_RAW_OPTIONS],
   },
   {
     provide: Messenger,
-    useFactory: (resolved: ResolvedMessagingOptions, moduleRef: ModuleRef) =>
-      createMessenger(resolved.options.messenger, moduleRef),
+    useFactory: (config: MessagingConfig, moduleRef: ModuleRef) => createMessenger(config.given.messenger, moduleRef),
     inject: [MESSAGING_OPTIONS, ModuleRef],
   },
   {
     provide: OutboxStore,
-    useFactory: (resolved: ResolvedMessagingOptions, moduleRef: ModuleRef) =>
-      createOutboxStore(resolved.options.outbox, moduleRef),
+    useFactory: (config: MessagingConfig, moduleRef: ModuleRef) => createOutboxStore(config.given.outbox, moduleRef),
     inject: [MESSAGING_OPTIONS, ModuleRef],
   },
-  OutboxDispatcher,
-  OutboxAdmin,
+  ...DELIVERY_PROVIDERS,
   MessageBatchContext,
-  MessageFlusher,
   MessageEnrichment,
   MessageQueue,
   { provide: APP_INTERCEPTOR, useClass: MessagingInterceptor },

@@ -4,18 +4,18 @@ import type { Message } from '../kernel/message.interface.js';
 import type { MessageEnricher } from './request-options.interface.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 
-/** Options the enrichment needs, resolved once at start-up. */
-export interface EnrichmentOptions {
+/** What the enrichment reads of the module's resolved options (internal). */
+export interface EnrichmentConfig {
   readonly enricher: MessageEnricher | null;
 }
 
 /** Adds the request's fields (PDC's author and comment, or the app's `enrich`) to messages of that request. */
 @Injectable()
 export class MessageEnrichment {
-  constructor(@Inject(MESSAGING_OPTIONS) private readonly options: EnrichmentOptions) {}
+  constructor(@Inject(MESSAGING_OPTIONS) private readonly config: EnrichmentConfig) {}
 
   apply(context: ExecutionContext, messages: readonly Message[]): readonly Message[] {
-    const { enricher } = this.options;
+    const { enricher } = this.config;
     if (messages.length === 0 || enricher === null) return messages;
     const fields = enricher(context);
     return messages.map((message) => withBodyFields(message, fields));

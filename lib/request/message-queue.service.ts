@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { OutboxDispatcher } from '../delivery/outbox-dispatcher.service.js';
+import { Outbox } from '../delivery/outbox.service.js';
 import {
   isTransactionalOutboxStore,
   OutboxStore,
@@ -10,7 +10,6 @@ import { MessageBatch } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { createMessage, type AddMessageOptions } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
-import { MessageFlusher } from './message-flusher.service.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import { MessagingContextError, MessagingOptionsError } from '../kernel/messaging.errors.js';
 
@@ -36,9 +35,8 @@ import { MessagingContextError, MessagingOptionsError } from '../kernel/messagin
 export class MessageQueue implements OnModuleInit {
   constructor(
     private readonly batches: MessageBatchContext,
-    private readonly flusher: MessageFlusher,
+    private readonly outbox: Outbox,
     private readonly enrichment: MessageEnrichment,
-    private readonly dispatcher: OutboxDispatcher,
     @Inject(OutboxStore) private readonly store: OutboxStore,
   ) {}
 
@@ -82,8 +80,7 @@ export class MessageQueue implements OnModuleInit {
       const created = createMessage(topic, body, options);
       const message = request === undefined ? created : (this.enrichment.apply(request, [created]).at(0) ?? created);
       scope.add(message, this.transactionalStore(topic), (committed) => {
-        this.dispatcher.counters.accepted += committed.length;
-        this.dispatcher.wake();
+        this.outbox.acceptCommitted(committed);
       });
       return message;
     }
@@ -130,7 +127,7 @@ export class MessageQueue implements OnModuleInit {
         batch.drop();
         throw error;
       }
-      await this.flusher.flush(batch.take());
+      await this.outbox.accept(batch.take());
       return result;
     });
   }

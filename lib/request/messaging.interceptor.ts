@@ -6,13 +6,13 @@ import { MessageBatchContext } from './message-batch.context.js';
 import { createMessage } from '../kernel/message.factory.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import type { Message } from '../kernel/message.interface.js';
-import { MessageFlusher } from './message-flusher.service.js';
+import { Outbox } from '../delivery/outbox.service.js';
 import { EMITS_MESSAGE_METADATA } from '../kernel/messaging.constants.js';
 
 const NOT_DECORATED: readonly EmitsMessageMetadata[] = [];
 
 /**
- * Opens a message batch around every handler and hands it to the messenger
+ * Opens a message batch around every handler and hands it to the outbox
  * when the handler's observable completes without error and the HTTP status
  * is below 400; otherwise drops it. Registered globally by `MessagingModule`.
  */
@@ -23,7 +23,7 @@ export class MessagingInterceptor implements NestInterceptor {
 
   constructor(
     private readonly batches: MessageBatchContext,
-    private readonly flusher: MessageFlusher,
+    private readonly outbox: Outbox,
     private readonly enrichment: MessageEnrichment,
   ) {}
 
@@ -87,7 +87,7 @@ export class MessagingInterceptor implements NestInterceptor {
       return;
     }
     // A broker failure never reaches this point; only a durable outbox that could not store the messages does.
-    const storing = this.flusher.flush(messages);
+    const storing = this.outbox.accept(messages);
     if (storing === undefined) {
       subscriber.complete();
     } else {

@@ -7,17 +7,6 @@ import type { JsonObject } from '../kernel/message.interface.js';
  */
 export type MessageEnricher = (context: ExecutionContext) => Readonly<JsonObject>;
 
-/**
- * When a successful request's response is sent relative to its messages:
- * - `background`: as soon as they are in the outbox (written to disk, for a
- *   durable store); the dispatcher sends them meanwhile. Broker latency and
- *   outages never reach response times (PDC's behaviour, made reliable).
- * - `await`: after their first delivery attempt (delivered, or failed and
- *   kept for a retry), at most `dispatch.awaitTimeoutMs`. Each response then
- *   pays a broker round trip, and a slow broker slows every request.
- */
-export type DeliveryMode = 'background' | 'await';
-
 /** The options of `MessagingModule` that decide what a request adds to its messages. */
 export interface EnrichmentSettings {
   /**

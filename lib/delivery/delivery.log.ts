@@ -1,6 +1,8 @@
-import type { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { describeBatch } from '../kernel/batch-description.js';
 import type { Message } from '../kernel/message.interface.js';
+import { LOGGER_CONTEXT, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
+import type { DeliveryConfig } from './dispatch-options.interface.js';
 
 interface Retried {
   readonly message: Message;
@@ -16,26 +18,30 @@ interface Dead {
 }
 
 /**
- * The dispatcher's log lines: each failed attempt once (grouped per topic
- * and reason), one line when the bus becomes unreachable and one when it is
- * back, and a periodic summary while anything is failing, so that an outage
- * never turns into a log storm.
+ * The outbox's log lines: each failed attempt once (grouped per topic and
+ * reason), one line when the bus becomes unreachable and one when it is
+ * back, and a periodic summary (every `dispatch.summaryIntervalMs`) while
+ * anything is failing, so that an outage never turns into a log storm.
  */
+@Injectable()
 export class DeliveryLog {
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private readonly summaryIntervalMs: number;
   private unavailableSince: number | undefined;
   private lastReason = '';
   private window = { delivered: 0, failed: 0, dead: 0, refused: 0 };
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly logger: Logger,
-    private readonly summaryIntervalMs: number,
-  ) {}
+  constructor(@Inject(MESSAGING_OPTIONS) config: DeliveryConfig) {
+    this.summaryIntervalMs = config.dispatch.summaryIntervalMs;
+  }
 
+  /** Counts deliveries for the summary. */
   delivered(count: number): void {
     this.window.delivered += count;
   }
 
+  /** Logs failed attempts that will be retried, one line per reason and attempt number. */
   retrying(retried: readonly Retried[]): void {
     if (retried.length === 0) return;
     this.window.failed += retried.length;
@@ -49,6 +55,7 @@ export class DeliveryLog {
     this.ensureSummary();
   }
 
+  /** Logs messages declared dead, as errors. */
   dead(dead: readonly Dead[]): void {
     if (dead.length === 0) return;
     this.window.dead += dead.length;
@@ -62,6 +69,7 @@ export class DeliveryLog {
     this.ensureSummary();
   }
 
+  /** Logs a refusal by the outbox: the first in a summary window in full, the others counted. */
   refused(messages: readonly Message[], reason: string): void {
     const first = this.window.refused === 0;
     this.window.refused += messages.length;
@@ -70,6 +78,7 @@ export class DeliveryLog {
     this.ensureSummary();
   }
 
+  /** The bus could not be reached; `retryAt` (ms since the epoch) is the next try. */
   unavailable(reason: string, retryAt: number): void {
     if (this.unavailableSince === undefined) {
       this.unavailableSince = Date.now();
@@ -83,6 +92,7 @@ export class DeliveryLog {
     this.ensureSummary();
   }
 
+  /** The bus took a batch again after being unreachable. */
   available(): void {
     if (this.unavailableSince === undefined) return;
     const seconds = Math.round((Date.now() - this.unavailableSince) / 1000);
@@ -90,6 +100,7 @@ export class DeliveryLog {
     this.logger.log(`The message bus is reachable again after ${seconds} s; sending the messages kept meanwhile`);
   }
 
+  /** The store failed during delivery; leased messages are sent again when their lease runs out. */
   storeFailed(error: unknown): void {
     this.logger.error(
       `The outbox store failed: ${error instanceof Error ? error.message : String(error)}; leased messages are sent again when their lease runs out`,
@@ -97,6 +108,26 @@ export class DeliveryLog {
     );
   }
 
+  /** Start-up gave back the leases of a dead process of this host. */
+  tookOver(count: number, owner: string): void {
+    this.logger.warn(`Took over ${count} message(s) from ${owner}, which is no longer running; sending them again`);
+  }
+
+  /** Shutdown left pending messages: kept by a durable store, lost with the memory store. */
+  leftovers(ids: readonly string[], durable: boolean): void {
+    if (durable) {
+      this.logger.warn(
+        `Shutting down with ${ids.length} message(s) still pending; they stay in the outbox and are sent after the next start`,
+      );
+    } else {
+      this.logger.error(
+        `Shutting down with ${ids.length} undelivered message(s) in the memory outbox; they are lost ` +
+          `(unless a send still in flight completes): ${ids.join(', ')}`,
+      );
+    }
+  }
+
+  /** Ends the summary timer (at shutdown). */
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;

@@ -1,0 +1,56 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
+import type { DeliveryConfig, DispatchConfig } from './dispatch-options.interface.js';
+import { DeliveryLog } from './delivery.log.js';
+import { retryDelayMs } from './retry-schedule.js';
+
+/**
+ * The pause of all delivery while the bus is unreachable: each unreachable
+ * attempt in a row lengthens it on the retry schedule, up to
+ * `dispatch.busProbeIntervalMs`; the first batch the bus takes ends it.
+ */
+@Injectable()
+export class BusPause {
+  /** Until when nothing is sent, in ms since the epoch; `0` when not paused. */
+  private until = 0;
+  private unavailableStreak = 0;
+  private readonly dispatch: DispatchConfig;
+
+  constructor(
+    @Inject(MESSAGING_OPTIONS) config: DeliveryConfig,
+    private readonly log: DeliveryLog,
+  ) {
+    this.dispatch = config.dispatch;
+  }
+
+  /** Until when delivery pauses, in ms since the epoch; `0` when it does not. */
+  get pausedUntil(): number {
+    return this.until;
+  }
+
+  /** Whether delivery pauses at `now`. */
+  isPaused(now: number = Date.now()): boolean {
+    return now < this.until;
+  }
+
+  /** An attempt found the bus unreachable: pause (longer with each such attempt in a row). */
+  unavailable(reason: string, now: number): void {
+    this.unavailableStreak++;
+    const delay = Math.min(retryDelayMs(this.dispatch.retry, this.unavailableStreak), this.dispatch.busProbeIntervalMs);
+    this.until = Math.max(this.until, now + delay);
+    this.log.unavailable(reason, this.until);
+  }
+
+  /** The bus took a batch: the pause, if any, is over. */
+  available(): void {
+    if (this.unavailableStreak === 0) return;
+    this.unavailableStreak = 0;
+    this.until = 0;
+    this.log.available();
+  }
+
+  /** Lifts the pause without forgetting the streak: the shutdown drain tries once more, in case the bus is back. */
+  lift(): void {
+    this.until = 0;
+  }
+}

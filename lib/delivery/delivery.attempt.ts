@@ -1,0 +1,147 @@
+import type { Message } from '../kernel/message.interface.js';
+import type { Messenger } from '../kernel/messenger.interface.js';
+import type { FailedAttempt, OutboxEntry, OutboxStore } from '../kernel/outbox-store.interface.js';
+import type { AttemptWaiters } from './attempt.waiters.js';
+import type { BusPause } from './bus.pause.js';
+import type { DeliveryLog } from './delivery.log.js';
+import type { DispatchConfig } from './dispatch-options.interface.js';
+import type { OutboxCounters } from './outbox.counters.js';
+import { nextAttemptAt } from './retry-schedule.js';
+import { sendOutcome } from './send-outcome.js';
+
+/** What became of one attempt, as far as the order of its topics is concerned. */
+export interface AttemptResult {
+  /**
+   * Topics of which a message went back into line: not sent, not counted as
+   * an attempt, due again at once (the bus was unreachable, a link dropped).
+   * Messages of these topics claimed after it must not go out before it.
+   */
+  readonly backInLine: ReadonlySet<string>;
+}
+
+/** What an attempt needs; shared by every attempt of one delivery worker. */
+export interface AttemptContext {
+  readonly store: OutboxStore;
+  readonly messenger: Messenger;
+  /** The worker's lease owner id. */
+  readonly owner: string;
+  readonly dispatch: DispatchConfig;
+  readonly counters: OutboxCounters;
+  readonly waiters: AttemptWaiters;
+  readonly pause: BusPause;
+  readonly log: DeliveryLog;
+}
+
+type Sent = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+
+/**
+ * One delivery attempt of a batch: hands it to the messenger with a
+ * deadline, then records the outcome in the store (delivered; or retried on
+ * the retry schedule, dead, or back in line when the bus was unreachable),
+ * counts it, and tells the bus pause and the `await` waiters.
+ */
+export class DeliveryAttempt {
+  constructor(private readonly context: AttemptContext) {}
+
+  /**
+   * Sends `entries` (leased to this worker) in one `send()`, which must settle by `deadline`
+   * (ms since the epoch; the claim's time plus `sendTimeoutMs`, inside the lease). Never rejects:
+   * a store failure is logged, and the leases then run out and the messages are sent again.
+   *
+   * @param taken called as soon as the bus took the whole batch, before the store records it: the
+   *   next messages of its topics may go out meanwhile.
+   */
+  async run(entries: readonly OutboxEntry[], deadline: number, taken: () => void): Promise<AttemptResult> {
+    const { store, owner, dispatch, counters, log, pause, waiters } = this.context;
+    const messages = entries.map(({ message }) => message);
+    const sent = await this.send(messages, deadline);
+    const now = Date.now();
+    let backInLine: ReadonlySet<string> = new Set();
+    if (sent.ok) taken();
+    try {
+      if (sent.ok) {
+        await store.markDelivered(
+          owner,
+          messages.map(({ id }) => id),
+          now,
+          dispatch.retainDeliveredMs > 0,
+        );
+        counters.add('delivered', messages.length);
+        log.delivered(messages.length);
+        pause.available();
+      } else {
+        backInLine = await this.recordFailure(entries, sent.error, now);
+      }
+    } catch (error) {
+      log.storeFailed(error);
+    }
+    waiters.attempted(messages.map(({ id }) => id));
+    return { backInLine };
+  }
+
+  private async send(messages: readonly Message[], deadline: number): Promise<Sent> {
+    const { messenger, dispatch } = this.context;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // A send that never settles must not hold its slot (and its topic) past the deadline,
+      // nor run into the lease, after which another instance may claim the messages.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => {
+            reject(
+              new Error(
+                `the messenger's send() did not settle within dispatch.sendTimeoutMs (${dispatch.sendTimeoutMs} ms, counted from the claim)`,
+              ),
+            );
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+      });
+      await Promise.race([messenger.send(messages), timeout]);
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: error ?? new Error('send() rejected without a reason') };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async recordFailure(entries: readonly OutboxEntry[], error: unknown, now: number): Promise<Set<string>> {
+    const { store, owner, dispatch, counters, log, pause } = this.context;
+    const outcome = sendOutcome(
+      error,
+      entries.map(({ message }) => message),
+    );
+    if (outcome.deliveredIds.length > 0) {
+      await store.markDelivered(owner, outcome.deliveredIds, now, dispatch.retainDeliveredMs > 0);
+      counters.add('delivered', outcome.deliveredIds.length);
+      log.delivered(outcome.deliveredIds.length);
+    }
+    const byId = new Map(entries.map((entry) => [entry.message.id, entry]));
+    const failures: FailedAttempt[] = [];
+    const retried: { message: Message; attempt: number; nextAttemptAt: number; reason: string }[] = [];
+    const dead: { message: Message; attempt: number; reason: string }[] = [];
+    const backInLine = new Set<string>();
+    for (const { message, reason, counted } of outcome.unsent) {
+      const entry = byId.get(message.id);
+      if (entry === undefined) continue;
+      if (!counted) {
+        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt: now });
+        backInLine.add(message.topic);
+        continue;
+      }
+      const attempt = entry.attempts + 1;
+      const next = nextAttemptAt(dispatch.retry, attempt, entry.createdAt, now);
+      failures.push({ id: message.id, error: reason, counted: true, nextAttemptAt: next });
+      if (next === undefined) dead.push({ message, attempt, reason });
+      else retried.push({ message, attempt, nextAttemptAt: next, reason });
+    }
+    await store.reschedule(owner, failures, now);
+    counters.add('failedAttempts', retried.length + dead.length);
+    counters.add('dead', dead.length);
+    log.retrying(retried);
+    log.dead(dead);
+    if (outcome.unavailable !== undefined) pause.unavailable(outcome.unavailable, now);
+    return backInLine;
+  }
+}

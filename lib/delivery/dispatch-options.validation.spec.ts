@@ -1,0 +1,42 @@
+import { checkDispatchOptions, resolveDispatchConfig } from './dispatch-options.validation.js';
+
+function issuesOf(dispatch: unknown): string[] {
+  const issues: string[] = [];
+  checkDispatchOptions(dispatch, issues);
+  return issues;
+}
+
+describe('dispatch.sendTimeoutMs', () => {
+  it('defaults to half of leaseMs', () => {
+    expect(resolveDispatchConfig().sendTimeoutMs).toBe(30_000);
+    expect(resolveDispatchConfig({ leaseMs: 1000 }).sendTimeoutMs).toBe(500);
+    expect(resolveDispatchConfig({ leaseMs: 1000, sendTimeoutMs: 999 }).sendTimeoutMs).toBe(999);
+  });
+
+  it('is accepted below leaseMs, given or default', () => {
+    expect(issuesOf({ leaseMs: 1000, sendTimeoutMs: 999 })).toEqual([]);
+    expect(issuesOf({ sendTimeoutMs: 59_999 })).toEqual([]);
+  });
+
+  it('must be less than leaseMs: start-up fails naming both options', () => {
+    expect(issuesOf({ leaseMs: 1000, sendTimeoutMs: 1000 })).toEqual([
+      'dispatch.sendTimeoutMs: must be less than dispatch.leaseMs (1000), got 1000: ' +
+        'a send still running when the lease ends may be claimed and sent again by another instance',
+    ]);
+    expect(issuesOf({ sendTimeoutMs: 60_000 })).toEqual([
+      'dispatch.sendTimeoutMs: must be less than dispatch.leaseMs (60000, the default), got 60000: ' +
+        'a send still running when the lease ends may be claimed and sent again by another instance',
+    ]);
+  });
+
+  it('must be a whole number of ms >= 1, like the other dispatch options', () => {
+    expect(issuesOf({ sendTimeoutMs: 0 })).toEqual(['dispatch.sendTimeoutMs: expected a whole number >= 1, got 0']);
+    expect(issuesOf({ sendTimeoutMs: '5s' })).toEqual([
+      'dispatch.sendTimeoutMs: expected a whole number >= 1, got "5s"',
+    ]);
+    // An invalid leaseMs is reported once, not compared.
+    expect(issuesOf({ leaseMs: 0, sendTimeoutMs: 10 })).toEqual([
+      'dispatch.leaseMs: expected a whole number >= 1, got 0',
+    ]);
+  });
+});

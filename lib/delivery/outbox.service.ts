@@ -1,0 +1,102 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Message } from '../kernel/message.interface.js';
+import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
+import { OutboxWriteError } from '../kernel/outbox.errors.js';
+import { OutboxStore } from '../kernel/outbox-store.interface.js';
+import { AttemptWaiters } from './attempt.waiters.js';
+import { BusPause } from './bus.pause.js';
+import { DeliveryLog } from './delivery.log.js';
+import { DeliveryWorker } from './delivery.worker.js';
+import type { DeliveryConfig } from './dispatch-options.interface.js';
+import { OutboxCounters, type DispatchCounters } from './outbox.counters.js';
+
+/**
+ * The seam between the request side and delivery (internal): the one place
+ * that accepts messages. It stores each closed batch exactly once (or hears
+ * that a database transaction committed it), counts it, wakes the delivery
+ * worker, makes `delivery: 'await'` responses wait for the first attempt, and
+ * logs what the store refused. The interceptor, `MessageQueue` (`run()` and
+ * transactions) and `OutboxAdmin` go through it, and through nothing else of
+ * delivery.
+ */
+@Injectable()
+export class Outbox {
+  constructor(
+    @Inject(OutboxStore) private readonly store: OutboxStore,
+    private readonly worker: DeliveryWorker,
+    private readonly counters: OutboxCounters,
+    private readonly waiters: AttemptWaiters,
+    private readonly pause: BusPause,
+    private readonly log: DeliveryLog,
+    @Inject(MESSAGING_OPTIONS) private readonly config: DeliveryConfig,
+  ) {}
+
+  /**
+   * Stores one batch (a request's or a `run()`'s messages, all or none).
+   * Returns a promise to wait on before responding (a durable store, or
+   * `await` mode), `undefined` when there is nothing to wait for. A durable
+   * store's write is awaited (the response then means "stored"); the memory
+   * store's refusal is logged and counted, and the response stands.
+   *
+   * @throws (the promise rejects with) OutboxWriteError when a durable store could not take them.
+   */
+  accept(messages: readonly Message[]): Promise<void> | undefined {
+    if (messages.length === 0) return undefined;
+    let appending: Promise<void>;
+    try {
+      appending = this.store.append(messages);
+    } catch (error) {
+      // A store written in plain JavaScript may throw instead of rejecting.
+      appending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const stored = appending.then(
+      () => {
+        this.counters.add('accepted', messages.length);
+        this.worker.wake();
+        return true;
+      },
+      (error: unknown) => {
+        this.counters.add('refused', messages.length);
+        const refusal = asWriteError(messages, error);
+        this.log.refused(messages, refusal.message);
+        if (this.store.durable) throw refusal;
+        return false;
+      },
+    );
+    if (this.config.delivery === 'await') {
+      return stored.then((accepted) => (accepted ? this.whenAttempted(messages) : undefined));
+    }
+    return this.store.durable ? stored.then(() => undefined) : undefined;
+  }
+
+  /** Messages a database transaction inserted into the outbox have committed: count them and send them. */
+  acceptCommitted(messages: readonly Message[]): void {
+    this.counters.add('accepted', messages.length);
+    this.worker.wake();
+  }
+
+  /** Messages became due in the store another way (`OutboxAdmin.retry()`): look at the store now. */
+  wake(): void {
+    this.worker.wake();
+  }
+
+  /** What this process did since it started: a snapshot. */
+  sinceStart(): DispatchCounters {
+    return this.counters.snapshot();
+  }
+
+  /**
+   * Resolves once each of `messages` was attempted (delivered, or failed once), after
+   * `awaitTimeoutMs`, or at once while the bus is known to be unreachable.
+   */
+  private whenAttempted(messages: readonly Message[]): Promise<void> {
+    // While the bus is unreachable, waiting would only hold the response until the next probe.
+    if (this.pause.isPaused()) return Promise.resolve();
+    return this.waiters.waitFor(messages, this.config.dispatch.awaitTimeoutMs);
+  }
+}
+
+function asWriteError(messages: readonly Message[], error: unknown): OutboxWriteError {
+  if (error instanceof OutboxWriteError) return error;
+  return new OutboxWriteError(messages, error instanceof Error ? error.message : String(error), { cause: error });
+}

@@ -1,0 +1,85 @@
+import type { OutboxStore } from '../kernel/outbox-store.interface.js';
+import type { BusPause } from './bus.pause.js';
+import type { DeliveryLog } from './delivery.log.js';
+import type { DeliveryPump } from './delivery.pump.js';
+import type { TopicLanes } from './topic.lanes.js';
+
+/** What the drain needs; shared with the rest of one delivery worker. */
+export interface DrainContext {
+  readonly store: OutboxStore;
+  readonly pump: DeliveryPump;
+  readonly lanes: TopicLanes;
+  readonly pause: BusPause;
+  readonly log: DeliveryLog;
+  /** How long the drain may take, in ms (`shutdownTimeoutMs`). */
+  readonly shutdownTimeoutMs: number;
+}
+
+/**
+ * The delivery worker's shutdown: stop claiming new work, let what is in
+ * flight settle, then deliver what is pending one batch at a time until
+ * `shutdownTimeoutMs` is up or the bus turns out unreachable, and report what
+ * is left (kept by a durable store; lost, id by id, from the memory store).
+ */
+export class ShutdownDrain {
+  private readonly idleChecks = new Set<() => void>();
+
+  constructor(private readonly context: DrainContext) {}
+
+  /** Something ended (a send, a give-back, a look at the store): whoever waits for idle checks again. */
+  notify(): void {
+    for (const check of [...this.idleChecks]) check();
+  }
+
+  /** Drains and reports; resolves within `shutdownTimeoutMs` plus the time to list what is left. */
+  async run(): Promise<void> {
+    const { pump, pause, log } = this.context;
+    const deadline = Date.now() + this.context.shutdownTimeoutMs;
+    pump.stop();
+    await this.whenIdle(deadline);
+    // The pause is ignored: the bus may be back already, and the messenger knows; the first
+    // "unreachable" ends the drain.
+    pause.lift();
+    try {
+      while (Date.now() < deadline && pause.pausedUntil === 0) {
+        if ((await pump.claimOnce()) === 0) break;
+        await this.whenIdle(deadline);
+      }
+    } catch (error) {
+      log.storeFailed(error);
+    }
+    log.stop();
+    await this.reportLeftovers();
+  }
+
+  private isIdle(): boolean {
+    return this.context.lanes.idle && !this.context.pump.busy;
+  }
+
+  /** Resolves when nothing is in flight and the pump rests, or at `deadline`. */
+  private whenIdle(deadline: number): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.idleChecks.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (this.isIdle()) finish();
+      };
+      const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
+      this.idleChecks.add(check);
+    });
+  }
+
+  private async reportLeftovers(): Promise<void> {
+    const { store, log } = this.context;
+    const left = await store.list({ status: 'pending' }, Number.MAX_SAFE_INTEGER);
+    if (left.length > 0)
+      log.leftovers(
+        left.map(({ message }) => message.id),
+        store.durable,
+      );
+  }
+}
