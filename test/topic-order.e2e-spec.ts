@@ -1,9 +1,9 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
-  AmqpSendError,
   MemoryOutboxStore,
   MessageQueue,
   MessagingModule,
+  MessengerSendError,
   MessengerUnavailableError,
   OutboxAdmin,
   type Message,
@@ -41,7 +41,7 @@ class JitteryMessenger implements Messenger {
     try {
       await sleep(Math.random() * 10);
       const error = this.fail(messages);
-      const accepted = error instanceof AmqpSendError ? new Set(error.acceptedIds) : undefined;
+      const accepted = error instanceof MessengerSendError ? new Set(error.acceptedIds) : undefined;
       this.delivered.push(...messages.filter(({ id }) => error === undefined || accepted?.has(id) === true));
       if (error !== undefined) throw error;
     } finally {
@@ -56,19 +56,23 @@ class JitteryMessenger implements Messenger {
   }
 }
 
-/** Fails the messages of a batch from `from` on: accepted before, the rest with `outcome`. */
-function amqpFailure(messages: readonly Message[], from: number, outcome: 'link-detached' | 'rejected'): AmqpSendError {
-  return new AmqpSendError(
-    'amqp://test',
-    messages.slice(from).map(({ id, topic }) => ({
+/**
+ * Fails the messages of a batch from `from` on, as a broker does: accepted before, the rest refused
+ * (counted against them) or lost with the link (another message's fault: not counted).
+ */
+function brokerFailure(
+  messages: readonly Message[],
+  from: number,
+  outcome: 'link-detached' | 'rejected',
+): MessengerSendError {
+  return new MessengerSendError({
+    acceptedIds: messages.slice(0, from).map(({ id }) => id),
+    failures: messages.slice(from).map(({ id }) => ({
       messageId: id,
-      topic,
-      address: `/topic/${topic}`,
-      outcome,
-      description: outcome === 'rejected' ? 'refused once' : 'the link dropped',
+      reason: outcome === 'rejected' ? 'rejected: refused once' : 'link-detached: the link dropped',
+      counted: outcome === 'rejected',
     })),
-    messages.slice(0, from).map(({ id }) => id),
-  );
+  });
 }
 
 const TOPICS = ['.a', '.b', '.c', '.d', '.e', '.f'];
@@ -131,7 +135,7 @@ describe('per-topic order, kept by the delivery worker whatever the messenger do
     messenger.fail = (messages) => {
       const roll = Math.random();
       if (roll < 0.1) return new MessengerUnavailableError('connection refused');
-      if (roll < 0.25) return amqpFailure(messages, Math.floor(Math.random() * messages.length), 'link-detached');
+      if (roll < 0.25) return brokerFailure(messages, Math.floor(Math.random() * messages.length), 'link-detached');
       return undefined;
     };
     const retry = { initialDelayMs: 5, jitter: 0 };
@@ -152,7 +156,7 @@ describe('per-topic order, kept by the delivery worker whatever the messenger do
       const last = messages[messages.length - 1];
       if (refusedOnce.has(last.id) || Math.random() >= 0.2) return undefined;
       refusedOnce.add(last.id);
-      return amqpFailure(messages, messages.length - 1, 'rejected');
+      return brokerFailure(messages, messages.length - 1, 'rejected');
     };
     const { queue, admin } = await start(messenger, { dispatch: { batchSize: 5, retry: { initialDelayMs: 5 } } });
     const accepted = await produce(queue);
@@ -203,7 +207,7 @@ describe('per-topic order, kept by the delivery worker whatever the messenger do
         // The first attempt at message 1 ends with a dropped link: not counted, due again at once.
         if (!dropped) {
           dropped = true;
-          throw amqpFailure(messages, 0, 'link-detached');
+          throw brokerFailure(messages, 0, 'link-detached');
         }
         delivered.push(...messages.map(({ body }) => body.n as number));
       },

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
+import { APP_INTERCEPTOR, DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { ClsModule } from 'nestjs-cls';
 import { createMessenger } from './messenger.factory.js';
 import { Messenger } from '../kernel/messenger.interface.js';
@@ -14,6 +14,7 @@ import { MessagingInterceptor } from '../request/messaging.interceptor.js';
 import { resolveDispatchConfig } from '../delivery/dispatch-options.validation.js';
 import type { DeliveryConfig } from '../delivery/dispatch-options.interface.js';
 import { DELIVERY_PROVIDERS } from '../delivery/delivery.providers.js';
+import { TransactionalOutboxRegistry } from '../transactional/transactional-outbox.registry.js';
 import { OutboxAdmin } from '../delivery/outbox-admin.service.js';
 import { createOutboxStore } from './outbox-store.factory.js';
 import { OutboxStore } from '../kernel/outbox-store.interface.js';
@@ -30,6 +31,7 @@ interface MessagingConfig extends EnrichmentConfig, DeliveryConfig {
 }
 
 const providers: Provider[] = [
+  TransactionalOutboxRegistry,
   {
     // Validation runs here so forRoot and every forRootAsync form fail alike, at start-up.
     provide: MESSAGING_OPTIONS,
@@ -86,7 +88,8 @@ const providers: Provider[] = [
  * ```
  */
 @Module({
-  imports: [ClsModule],
+  // DiscoveryModule: the transactional registry finds this application's wrapped adapters among its providers.
+  imports: [ClsModule, DiscoveryModule],
   providers,
   exports: [MessageQueue, Messenger, OutboxStore, OutboxAdmin],
 })

@@ -5,7 +5,7 @@ import {
   OutboxStore,
   type TransactionalOutboxStore,
 } from '../kernel/outbox-store.interface.js';
-import { currentTransactionScope, transactionalOutboxInUse } from '../transactional/transaction-scopes.js';
+import { TransactionalOutboxRegistry } from '../transactional/transactional-outbox.registry.js';
 import { MessageBatch } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { createMessage, type AddMessageOptions } from '../kernel/message.factory.js';
@@ -38,6 +38,7 @@ export class MessageQueue implements OnModuleInit {
     private readonly outbox: Outbox,
     private readonly enrichment: MessageEnrichment,
     @Inject(OutboxStore) private readonly store: OutboxStore,
+    private readonly transactional: TransactionalOutboxRegistry,
   ) {}
 
   /**
@@ -47,7 +48,7 @@ export class MessageQueue implements OnModuleInit {
    * @throws MessagingOptionsError naming `outbox`
    */
   onModuleInit(): void {
-    if (transactionalOutboxInUse() && !isTransactionalOutboxStore(this.store)) {
+    if (this.transactional.inUse() && !isTransactionalOutboxStore(this.store)) {
       throw new MessagingOptionsError([
         `outbox: withTransactionalOutbox() is in use, which needs an outbox in the same database ` +
           `(PostgresOutboxStore); the configured store is ${this.store.constructor.name}`,
@@ -74,7 +75,7 @@ export class MessageQueue implements OnModuleInit {
    * @throws MessageSerializationError naming the path of a value JSON cannot represent.
    */
   add(topic: string, body: object, options?: AddMessageOptions): Message {
-    const scope = currentTransactionScope(topic);
+    const scope = this.transactional.current(topic);
     if (scope !== undefined) {
       const request = this.batches.current()?.context;
       const created = createMessage(topic, body, options);

@@ -63,27 +63,6 @@ export class TransactionScopes {
   }
 }
 
-const registered: TransactionScopes[] = [];
-
-/** Makes `scopes` visible to `MessageQueue.add()`. */
-export function registerTransactionScopes(scopes: TransactionScopes): void {
-  registered.push(scopes);
-}
-
-/** Whether any adapter was wrapped with `withTransactionalOutbox()` in this process. */
-export function transactionalOutboxInUse(): boolean {
-  return registered.length > 0;
-}
-
-/** The transaction scope `MessageQueue.add()` should write to, if a wrapped transaction is active. */
-export function currentTransactionScope(topic: string): TransactionScope | undefined {
-  for (const scopes of registered) {
-    const scope = scopes.current(topic);
-    if (scope !== undefined) return scope;
-  }
-  return undefined;
-}
-
 /** Finds the `TransactionHost` of `connectionName` the way `@Transactional()` does, at each call (apps may be rebuilt in tests). */
 export function transactionHostOf(connectionName: string | undefined): () => TransactionHostLike {
   let hostClass: TransactionHostClass | undefined;

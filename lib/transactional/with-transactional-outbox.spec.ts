@@ -73,7 +73,13 @@ const wrapped = withTransactionalOutbox(
   },
   { transactionHost: () => host },
 );
-const tx = wrapped.optionsFactory();
+/** The adapter options of the running test app, built in its DI as ClsPluginTransactional builds them (spread). */
+const ADAPTER_OPTIONS = 'ADAPTER_OPTIONS';
+const adapterOptionsProvider = {
+  provide: ADAPTER_OPTIONS,
+  useFactory: (): TransactionalAdapterOptionsLike<FakeTx> => ({ ...wrapped.optionsFactory() }),
+};
+let tx: TransactionalAdapterOptionsLike<FakeTx>;
 const inTransaction = <T>(fn: () => Promise<T>): Promise<unknown> =>
   tx.wrapWithTransaction({} as never, fn, () => undefined);
 const inSavepoint = <T>(fn: () => Promise<T>): Promise<unknown> =>
@@ -88,8 +94,10 @@ describe('withTransactionalOutbox', () => {
     store = outbox;
     moduleRef = await Test.createTestingModule({
       imports: [MessagingModule.forRoot({ messenger: new CapturingMessenger(), outbox })],
+      providers: [adapterOptionsProvider],
     }).compile();
     queue = moduleRef.get(MessageQueue);
+    tx = moduleRef.get(ADAPTER_OPTIONS);
   }
   afterEach(async () => {
     committed.splice(0);
@@ -182,5 +190,27 @@ describe('withTransactionalOutbox', () => {
     current = new FakeTx();
     expect(() => queue.add('.a', {})).toThrow(MessagingContextError);
     expect(() => queue.add('.a', {})).toThrow('did not start through the adapter given to withTransactionalOutbox()');
+  });
+
+  it('keeps each application to its own wrapped adapters: a second app in the process starts on a memory store', async () => {
+    await start(new SqlMemoryStore());
+    await moduleRef.init();
+    // A second application, without the wrapper, in the same process: nothing of the first leaks into it.
+    const plain = await Test.createTestingModule({
+      imports: [MessagingModule.forRoot({ messenger: new CapturingMessenger(), outbox: new MemoryOutboxStore() })],
+    }).compile();
+    try {
+      await plain.init();
+      const plainQueue = plain.get(MessageQueue);
+      // Inside the first app's transaction, only the first app's queue joins it.
+      await inTransaction(async () => {
+        expect(() => plainQueue.add('.plain', {})).toThrow(MessagingContextError);
+        queue.add('.joined', {});
+        await Promise.resolve();
+      });
+      expect(committed[0].statements).toEqual([{ text: 'INSERT', values: ['.joined'] }]);
+    } finally {
+      await plain.close();
+    }
   });
 });

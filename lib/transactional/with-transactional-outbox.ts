@@ -1,11 +1,7 @@
 import type { OutboxTransactionWriter } from './outbox-transaction-writer.js';
 import type { TransactionScope } from './transaction-scope.js';
-import {
-  registerTransactionScopes,
-  transactionHostOf,
-  TransactionScopes,
-  type TransactionHostLike,
-} from './transaction-scopes.js';
+import { transactionHostOf, TransactionScopes, type TransactionHostLike } from './transaction-scopes.js';
+import { OUTBOX_TRANSACTION_SCOPES } from './transactional-outbox.registry.js';
 
 /** The adapter options `@nestjs-cls/transactional` builds per connection (the part wrapped here). */
 export interface TransactionalAdapterOptionsLike<TTx> {
@@ -69,14 +65,15 @@ export function withTransactionalOutbox<TAdapter extends TransactionalAdapterLik
   options: TransactionalOutboxOptions = {},
 ): TAdapter {
   type TTx = TransactionOf<TAdapter>;
-  const scopes = new TransactionScopes(
-    options.connectionName,
-    options.transactionHost ?? transactionHostOf(options.connectionName),
-  );
-  registerTransactionScopes(scopes);
   // The wrapper inherits everything else (connection token, lifecycle hooks, default options).
   const wrapped = Object.create(adapter) as TAdapter;
   const optionsFactory = (connection: unknown, extraProviders: unknown[]): TransactionalAdapterOptionsLike<TTx> => {
+    // Built in the application's DI: each application that uses the adapter has its own scopes,
+    // which its MessagingModule finds among its providers (TransactionalOutboxRegistry).
+    const scopes = new TransactionScopes(
+      options.connectionName,
+      options.transactionHost ?? transactionHostOf(options.connectionName),
+    );
     // The shape @nestjs-cls/transactional's adapters have; only the constraint above is checked at compile time.
     const inner = (adapter.optionsFactory as (...args: unknown[]) => TransactionalAdapterOptionsLike<TTx>)(
       connection,
@@ -138,6 +135,8 @@ export function withTransactionalOutbox<TAdapter extends TransactionalAdapterLik
         return result;
       };
     }
+    // Enumerable: ClsPluginTransactional spreads these options into its own provider value.
+    Object.defineProperty(wrappedOptions, OUTBOX_TRANSACTION_SCOPES, { value: scopes, enumerable: true });
     return wrappedOptions;
   };
   Object.defineProperty(wrapped, 'optionsFactory', { value: optionsFactory, enumerable: true });
