@@ -59,7 +59,7 @@ export interface DispatchOptions {
    * they may still be on their way. Keep the messenger's own timeout (for
    * example `AmqpMessenger`'s `sendTimeoutMs`) below it, so that its more
    * precise error is the one recorded.
-   * Default: half of `leaseMs` (`30000`); must be less than `leaseMs`, else
+   * Default: three quarters of `leaseMs` (`45000`); must be less than `leaseMs`, else
    * start-up fails with `MessagingOptionsError` naming both options.
    */
   sendTimeoutMs?: number;

@@ -7,9 +7,10 @@ function issuesOf(dispatch: unknown): string[] {
 }
 
 describe('dispatch.sendTimeoutMs', () => {
-  it('defaults to half of leaseMs', () => {
-    expect(resolveDispatchConfig().sendTimeoutMs).toBe(30_000);
-    expect(resolveDispatchConfig({ leaseMs: 1000 }).sendTimeoutMs).toBe(500);
+  it("defaults to three quarters of leaseMs, above AmqpMessenger's own 30 s", () => {
+    expect(resolveDispatchConfig().sendTimeoutMs).toBe(45_000);
+    expect(resolveDispatchConfig({ leaseMs: 1000 }).sendTimeoutMs).toBe(750);
+    expect(resolveDispatchConfig({ leaseMs: 1001 }).sendTimeoutMs).toBe(750);
     expect(resolveDispatchConfig({ leaseMs: 1000, sendTimeoutMs: 999 }).sendTimeoutMs).toBe(999);
   });
 

@@ -90,7 +90,9 @@ export function resolveDispatchConfig(options: DispatchOptions = {}): DispatchCo
     batchSize: options.batchSize ?? 200,
     batchWindowMs: options.batchWindowMs,
     leaseMs,
-    sendTimeoutMs: options.sendTimeoutMs ?? leaseMs / 2,
+    // Three quarters: room for the messenger's own timeout (AmqpMessenger: 30 s) to fire first, and for
+    // the settle after it, inside the lease.
+    sendTimeoutMs: options.sendTimeoutMs ?? Math.floor((leaseMs * 3) / 4),
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     busProbeIntervalMs: options.busProbeIntervalMs ?? 5000,
     retainDeliveredMs: options.retainDeliveredMs ?? 0,

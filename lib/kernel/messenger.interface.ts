@@ -25,7 +25,7 @@ import type { Message } from './message.interface.js';
  *   as a whole, probing the bus with backoff. Any other error counts as a
  *   failed attempt of every message of the batch.
  * - **Timeout.** A `send()` that has not settled within
- *   `dispatch.sendTimeoutMs` (default: half of `dispatch.leaseMs`) counts as
+ *   `dispatch.sendTimeoutMs` (default: ¾ of `dispatch.leaseMs`) counts as
  *   one failed attempt of every message of the batch; its later result is
  *   ignored. Settle by your own timeout, shorter than that, to report per
  *   message.
