@@ -67,4 +67,15 @@ describe('the folders of lib/', () => {
     );
     expect(fromDelivery).toEqual([]);
   });
+
+  it('hold small files with one job each: none over 250 lines, specs included', () => {
+    const all = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? all(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+      );
+    const long = all(lib)
+      .map((file) => ({ file: relative(lib, file), lines: readFileSync(file, 'utf8').split('\n').length - 1 }))
+      .filter(({ lines }) => lines > 250);
+    expect(long).toEqual([]);
+  });
 });
