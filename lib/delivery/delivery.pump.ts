@@ -45,6 +45,8 @@ export class DeliveryPump {
   private waitingForRoom = false;
   /** The last claim was full: more may be due. */
   private lastClaimFull = false;
+  /** Some of the last claim went straight back to the store: claiming again now would bring them back. */
+  private lastClaimGaveBack = false;
   /** When a claim last came back short (nothing else due); the next one waits out the batch window from it. */
   private lastShortClaimAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
@@ -96,7 +98,7 @@ export class DeliveryPump {
     const now = Date.now();
     const entries = await store.claim({ owner, limit: dispatch.batchSize, now, leaseMs: dispatch.leaseMs });
     this.lastClaimFull = entries.length === dispatch.batchSize;
-    if (entries.length > 0) lanes.claimed(entries, now);
+    this.lastClaimGaveBack = entries.length > 0 && lanes.claimed(entries, now) > 0;
     return entries.length;
   }
 
@@ -119,14 +121,17 @@ export class DeliveryPump {
   }
 
   private async pump(): Promise<void> {
-    const { lanes, pause, purge, log, dispatch, batchWindowMs } = this.context;
+    const { lanes, returns, pause, purge, log, dispatch, batchWindowMs } = this.context;
     this.pumping = true;
     try {
       do {
         this.wakeAgain = false;
         if (pause.isPaused()) break;
         while (this.isRunning()) {
-          if (!lanes.hasRoom) {
+          // No claim while messages are being given back: until the store has them again, it would
+          // skip them (still leased here) and hand out newer ones of their topic, which would then have
+          // to go back too, claim after claim. The give-back's end wakes the pump.
+          if (!lanes.hasRoom || !returns.idle) {
             this.waitingForRoom = true;
             break;
           }
@@ -135,6 +140,10 @@ export class DeliveryPump {
             this.lastShortClaimAt = Date.now();
             break;
           }
+          // Messages given back, or a pause begun meanwhile: the give-back's end (or the pause's) wakes
+          // the pump. Claiming on would take them again at once; with a synchronous store that loop
+          // never yields, and starves the event loop (requests included).
+          if (this.lastClaimGaveBack || pause.isPaused()) break;
         }
         // With a batch window, work that arrived meanwhile waits for it (see wake()).
       } while (this.wokenMeanwhile() && this.isRunning() && batchWindowMs === 0);
@@ -168,6 +177,8 @@ export class DeliveryPump {
       },
       (error: unknown) => {
         log.storeFailed(error);
+        // Look again at the polling pace: without a timer, due retries would wait for the next append.
+        if (!this.stopping) this.setTimer(Date.now() + dispatch.pollIntervalMs);
       },
     );
   }

@@ -50,7 +50,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       this.pump.settled();
       this.drain.notify();
     };
-    const returns = new TopicReturns({ store, owner, log, settled });
+    const returns = new TopicReturns({ store, owner, log, waiters, settled });
     const lanes = new TopicLanes({
       attempt,
       returns,

@@ -76,8 +76,11 @@ export class TopicLanes {
     return this.sends < MAX_SENDS_IN_FLIGHT && this.held.length < MAX_SENDS_IN_FLIGHT * this.context.batchSize;
   }
 
-  /** Takes the messages of a claim requested at `claimedAt` (ms since the epoch) and starts what may go. */
-  claimed(entries: readonly OutboxEntry[], claimedAt: number): void {
+  /**
+   * Takes the messages of a claim requested at `claimedAt` (ms since the epoch) and starts what may go.
+   * Returns how many went straight back to the store (behind an older message of their topic).
+   */
+  claimed(entries: readonly OutboxEntry[], claimedAt: number): number {
     const { returns, sendTimeoutMs } = this.context;
     const arrivedAt = Date.now();
     const behind: OutboxEntry[] = [];
@@ -87,6 +90,7 @@ export class TopicLanes {
     }
     returns.giveBack(behind, BEHIND);
     this.start();
+    return behind.length;
   }
 
   /** Starts sends of held messages whose topic is free, while slots last. */

@@ -1,4 +1,5 @@
 import type { FailedAttempt, OutboxEntry, OutboxStore } from '../kernel/outbox-store.interface.js';
+import type { AttemptWaiters } from './attempt.waiters.js';
 import type { DeliveryLog } from './delivery.log.js';
 
 /** What the returns need; shared with the rest of one delivery worker. */
@@ -7,6 +8,8 @@ export interface ReturnsContext {
   /** The worker's lease owner id. */
   readonly owner: string;
   readonly log: DeliveryLog;
+  /** A message given back is kept for a later attempt: `delivery: 'await'` responses stop waiting for it. */
+  readonly waiters: AttemptWaiters;
   /** Called when a give-back has ended: its messages are due again. */
   readonly settled: () => void;
 }
@@ -50,7 +53,9 @@ export class TopicReturns {
   /** Hands `entries` (leased to this worker) back to the store, due now and not counted as an attempt. */
   giveBack(entries: readonly OutboxEntry[], reason: string): void {
     if (entries.length === 0) return;
-    const { store, owner, log } = this.context;
+    const { store, owner, log, waiters } = this.context;
+    // As after a failed attempt: the response that waits for them goes out now, the messages stay.
+    waiters.attempted(entries.map(({ message }) => message.id));
     const topics = new Set(entries.map(({ message }) => message.topic));
     for (const topic of topics) this.returning.set(topic, (this.returning.get(topic) ?? 0) + 1);
     const now = Date.now();
