@@ -15,7 +15,7 @@ export {
   type PgClientLike,
   type TypeOrmTransactionLike,
 } from './outbox-transaction-writer.js';
-export type { TransactionHostLike } from './transaction-scopes.js';
+export type { TransactionHostLike } from './connection-transactions.js';
 export {
   isTransactionalOutboxStore,
   type SqlStatement,

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { TransactionScope } from './transaction-scope.js';
-import { TransactionScopes } from './transaction-scopes.js';
+import { ConnectionTransactions } from './connection-transactions.js';
 
 /**
  * The key under which an adapter wrapped by `withTransactionalOutbox()` keeps
- * its `TransactionScopes` on the adapter options it builds. Those options are
+ * its `ConnectionTransactions` on the adapter options it builds. Those options are
  * a provider of the application (`ClsPluginTransactional` builds them in its
  * DI), so each application finds its own: nothing is kept per process.
  */
@@ -20,7 +20,7 @@ export const OUTBOX_TRANSACTION_SCOPES = Symbol('nestjs-messaging:transaction-sc
  */
 @Injectable()
 export class TransactionalOutboxRegistry {
-  private scopes: readonly TransactionScopes[] | undefined;
+  private scopes: readonly ConnectionTransactions[] | undefined;
 
   constructor(private readonly discovery: DiscoveryService) {}
 
@@ -41,20 +41,20 @@ export class TransactionalOutboxRegistry {
     return undefined;
   }
 
-  private all(): readonly TransactionScopes[] {
+  private all(): readonly ConnectionTransactions[] {
     this.scopes ??= this.discovery
       .getProviders()
       .map(({ instance }: { instance: unknown }) => scopesOf(instance))
-      .filter((scopes): scopes is TransactionScopes => scopes !== undefined);
+      .filter((scopes): scopes is ConnectionTransactions => scopes !== undefined);
     return this.scopes;
   }
 }
 
-function scopesOf(instance: unknown): TransactionScopes | undefined {
+function scopesOf(instance: unknown): ConnectionTransactions | undefined {
   if (instance === null || typeof instance !== 'object') return undefined;
   try {
     const scopes = (instance as { [OUTBOX_TRANSACTION_SCOPES]?: unknown })[OUTBOX_TRANSACTION_SCOPES];
-    return scopes instanceof TransactionScopes ? scopes : undefined;
+    return scopes instanceof ConnectionTransactions ? scopes : undefined;
   } catch {
     // A proxy provider (nestjs-cls's, say) may refuse any property read outside its context: not ours.
     return undefined;

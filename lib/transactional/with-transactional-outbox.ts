@@ -1,6 +1,6 @@
 import type { OutboxTransactionWriter } from './outbox-transaction-writer.js';
 import type { TransactionScope } from './transaction-scope.js';
-import { transactionHostOf, TransactionScopes, type TransactionHostLike } from './transaction-scopes.js';
+import { transactionHostOf, ConnectionTransactions, type TransactionHostLike } from './connection-transactions.js';
 import { OUTBOX_TRANSACTION_SCOPES } from './transactional-outbox.registry.js';
 
 /** The adapter options `@nestjs-cls/transactional` builds per connection (the part wrapped here). */
@@ -70,7 +70,7 @@ export function withTransactionalOutbox<TAdapter extends TransactionalAdapterLik
   const optionsFactory = (connection: unknown, extraProviders: unknown[]): TransactionalAdapterOptionsLike<TTx> => {
     // Built in the application's DI: each application that uses the adapter has its own scopes,
     // which its MessagingModule finds among its providers (TransactionalOutboxRegistry).
-    const scopes = new TransactionScopes(
+    const scopes = new ConnectionTransactions(
       options.connectionName,
       options.transactionHost ?? transactionHostOf(options.connectionName),
     );

@@ -18,7 +18,7 @@ interface TransactionHostClass {
  * as its parent). Which one is current is the `TransactionHost`'s answer, so
  * `Propagation.NotSupported` and `Never` blocks correctly see no transaction.
  */
-export class TransactionScopes {
+export class ConnectionTransactions {
   private readonly stacks = new Map<unknown, TransactionScope[]>();
 
   constructor(
