@@ -11,9 +11,7 @@ import {
   type MessagingModuleOptions,
   type OutboxEntry,
 } from 'nestjs-messaging';
-import { waitFor } from './support/wait-for.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep, waitFor } from './support/wait-for.js';
 
 /** A memory store whose calls take a few ms, as a database's do, and that can fail for a while. */
 class SlowStore extends MemoryOutboxStore {

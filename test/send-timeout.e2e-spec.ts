@@ -10,9 +10,7 @@ import {
   type OutboxEntry,
 } from 'nestjs-messaging';
 import { RecordingLogger } from './support/http-app.js';
-import { waitFor } from './support/wait-for.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep, waitFor } from './support/wait-for.js';
 
 /** A messenger whose send() hangs for ever while `hangs(messages)` says so; records what it delivered. */
 class HangingMessenger implements Messenger {

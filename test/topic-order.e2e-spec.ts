@@ -11,9 +11,7 @@ import {
   type Messenger,
   type OutboxEntry,
 } from 'nestjs-messaging';
-import { waitFor } from './support/wait-for.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep, waitFor } from './support/wait-for.js';
 
 /**
  * A messenger like an HTTP webhook: each send() takes 0-10 ms at random, so concurrent calls finish

@@ -29,7 +29,7 @@ export type TransactionOf<TAdapter> = TAdapter extends {
 
 /** Options of `withTransactionalOutbox()`. */
 export interface TransactionalOutboxOptions {
-  /** The `connectionName` given to `ClsPluginTransactional`, if it has one. */
+  /** The `connectionName` given to `ClsPluginTransactional`, if it has one. Default: none (the default connection). */
   connectionName?: string;
   /** Finds the `TransactionHost`. Default: `TransactionHost.getInstance(connectionName)` of `@nestjs-cls/transactional`. */
   transactionHost?: () => TransactionHostLike;

@@ -6,3 +6,8 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5000, what =
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Resolves after `ms` milliseconds: for simulated latency (a slow bus or store), never before an assertion. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
