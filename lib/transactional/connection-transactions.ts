@@ -29,10 +29,19 @@ export class ConnectionTransactions {
     private readonly host: () => TransactionHostLike,
   ) {}
 
-  /** The scope of the transaction active here, if any. @throws MessagingContextError for a transaction not started through the wrapped adapter */
+  /**
+   * The scope of the transaction active here, if any.
+   * @throws MessagingContextError for a transaction not started through the wrapped adapter
+   * @throws MessagingContextClosedError in work a transaction callback started, once that callback settled
+   */
   current(topic: string): TransactionScope | undefined {
-    if (!this.host().isTransactionActive()) return undefined;
     const scope = this.scopes.getStore();
+    if (!this.host().isTransactionActive()) {
+      // Work a transaction callback started, still running after the transaction ended, may not
+      // slip into the request's messages instead: that is refused. (NotSupported inside an open one: no scope.)
+      scope?.assertOpen(topic);
+      return undefined;
+    }
     if (scope === undefined) {
       throw new MessagingContextError(
         `Cannot add a message on topic "${topic}": a transaction of ${this.describe()} is active, ` +

@@ -30,7 +30,7 @@ export class TransactionScope {
    * @throws MessagingContextClosedError once the transaction callback settled.
    */
   add(message: Message, store: TransactionalOutboxStore, onCommit: (messages: readonly Message[]) => void): void {
-    if (this.state !== 'open') throw this.closedError(message.topic);
+    this.assertOpen(message.topic);
     this.store ??= store;
     if (this.messages.length === 0) {
       this.afterCommit.push(() => {
@@ -71,11 +71,19 @@ export class TransactionScope {
     for (const callback of this.afterCommit) callback();
   }
 
+  /**
+   * Work this transaction's callback started may add messages only while the callback runs.
+   * @throws MessagingContextClosedError once the callback settled (the transaction is committing, committed or rolled back).
+   */
+  assertOpen(topic: string): void {
+    if (this.state !== 'open') throw this.closedError(topic);
+  }
+
   private closedError(topic: string): MessagingContextClosedError {
     const what = this.parent === undefined ? 'the database transaction' : 'the savepoint (nested transaction)';
     const why =
       this.state === 'writing'
-        ? `${what} this code runs in has finished its callback: its messages are already being written and it is committing`
+        ? `${what} this code runs in has finished its callback: its messages were written (or are being written) and it commits without this one`
         : `${what} this code runs in has rolled back`;
     return new MessagingContextClosedError(
       topic,
