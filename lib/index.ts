@@ -28,7 +28,9 @@ export { createMessage, type AddMessageOptions } from './kernel/message.factory.
 export type { JsonObject, JsonValue, Message, MessageHeaders } from './kernel/message.interface.js';
 export {
   InvalidTopicError,
+  MessageLimitError,
   MessageSerializationError,
+  MessagingContextClosedError,
   MessagingContextError,
   MessagingError,
   MessagingOptionsError,
@@ -64,4 +66,4 @@ export {
   type OutboxStats,
 } from './delivery/outbox-admin.service.js';
 export type { DispatchCounters } from './delivery/outbox.counters.js';
-export { OutboxWriteError } from './kernel/outbox.errors.js';
+export { OutboxClosedError, OutboxWriteError } from './kernel/outbox.errors.js';

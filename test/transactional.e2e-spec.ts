@@ -64,6 +64,15 @@ describe.each(['typeorm', 'knex'] as const)(
         outsideThenFail: await post('/products', { name: `${orm}-audited`, topic, outcome: 'outside-then-fail' }),
         job: await post('/jobs', { name: `${orm}-job`, topic: `${topic}.imported` }),
       };
+      // Un-awaited work of a transaction (and of its savepoint) adds on the next tick, while the
+      // savepoint is released and the transaction writes and commits: refused at the call, never lost.
+      const lateWork = await request(app.url, 'POST', '/products', {
+        body: { name: `${orm}-late`, topic, outcome: 'late-work' },
+      });
+      expect(lateWork).toMatchObject({
+        status: 201,
+        body: { name: `${orm}-late`, late: ['MessagingContextClosedError', 'MessagingContextClosedError'] },
+      });
       expect(statuses).toEqual({
         commit: 201,
         thrown: 500,
@@ -77,14 +86,28 @@ describe.each(['typeorm', 'knex'] as const)(
       // should not exist would be in the queue by then too.
       await until(async () => (await count(tables.products, `name = '${orm}-job'`)) === 1, 'the job to commit');
       await until(async () => (await count(tables.outbox)) === 0, 'the outbox to drain');
-      const received = await consume(shared.url, queue, 5, 15_000);
+      const received = await consume(shared.url, queue, 6, 15_000);
       expect(names(received)).toEqual(
-        [`${orm}-commit`, `${orm}-kept`, `${orm}-committed-then-500`, `${orm}-audited`, `${orm}-job`].sort(),
+        [
+          `${orm}-commit`,
+          `${orm}-kept`,
+          `${orm}-committed-then-500`,
+          `${orm}-audited`,
+          `${orm}-job`,
+          `${orm}-late`,
+        ].sort(),
       );
       // Rolled back: neither the product nor its message; the request-scoped messages of failed requests: dropped.
       const products = (await admin.query<{ name: string }>(`SELECT name FROM ${tables.products} ORDER BY name`)).rows;
       expect(products.map(({ name }) => name)).toEqual(
-        [`${orm}-commit`, `${orm}-kept`, `${orm}-committed-then-500`, `${orm}-audited`, `${orm}-job`].sort(),
+        [
+          `${orm}-commit`,
+          `${orm}-kept`,
+          `${orm}-committed-then-500`,
+          `${orm}-audited`,
+          `${orm}-job`,
+          `${orm}-late`,
+        ].sort(),
       );
       expect(app.output()).not.toContain('failed:');
     }, 60_000);

@@ -107,6 +107,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     await this.drain.run();
   }
 
+  /**
+   * Whether the shutdown drain has ended: this process delivers nothing more (what is accepted now
+   * stays in a durable store for the next start, and would be lost from the memory store).
+   */
+  get closed(): boolean {
+    return this.drain.hasEnded;
+  }
+
   /** Asks for a look at the store now (messages were appended, committed or retried). */
   wake(): void {
     this.pump.wake();

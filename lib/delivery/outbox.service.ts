@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Message } from '../kernel/message.interface.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
-import { OutboxWriteError } from '../kernel/outbox.errors.js';
+import { OutboxClosedError, OutboxWriteError } from '../kernel/outbox.errors.js';
 import { OutboxStore } from '../kernel/outbox-store.interface.js';
 import { AttemptWaiters } from './attempt.waiters.js';
 import { BusPause } from './bus.pause.js';
@@ -38,10 +38,16 @@ export class Outbox {
    * store's write is awaited (the response then means "stored"); the memory
    * store's refusal is logged and counted, and the response stands.
    *
+   * Once the shutdown drain has ended, this process sends nothing more: a durable store still
+   * takes the messages (sent after the next start, and logged so), the memory store would lose
+   * them, so they are refused and the request (or `run()`) fails instead of answering a success.
+   *
    * @throws (the promise rejects with) OutboxWriteError when a durable store could not take them.
+   * @throws (the promise rejects with) OutboxClosedError after the shutdown drain, for a non-durable store.
    */
   accept(messages: readonly Message[]): Promise<void> | undefined {
     if (messages.length === 0) return undefined;
+    if (this.worker.closed && !this.store.durable) return Promise.reject(new OutboxClosedError(messages));
     let appending: Promise<void>;
     try {
       appending = this.store.append(messages);
@@ -51,8 +57,7 @@ export class Outbox {
     }
     const stored = appending.then(
       () => {
-        this.counters.add('accepted', messages.length);
-        this.worker.wake();
+        this.accepted(messages);
         return true;
       },
       (error: unknown) => {
@@ -71,8 +76,7 @@ export class Outbox {
 
   /** Messages a database transaction inserted into the outbox have committed: count them and send them. */
   acceptCommitted(messages: readonly Message[]): void {
-    this.counters.add('accepted', messages.length);
-    this.worker.wake();
+    this.accepted(messages);
   }
 
   /** Messages became due in the store another way (`OutboxAdmin.retry()`): look at the store now. */
@@ -85,13 +89,25 @@ export class Outbox {
     return this.counters.snapshot();
   }
 
+  private accepted(messages: readonly Message[]): void {
+    this.counters.add('accepted', messages.length);
+    // Stored after the shutdown drain (by a request still in flight): they wait for the next start.
+    if (this.worker.closed)
+      this.log.leftovers(
+        messages.map(({ id }) => id),
+        this.store.durable,
+      );
+    else this.worker.wake();
+  }
+
   /**
    * Resolves once each of `messages` was attempted (delivered, or failed once), after
    * `awaitTimeoutMs`, or at once while the bus is known to be unreachable.
    */
   private whenAttempted(messages: readonly Message[]): Promise<void> {
     // While the bus is unreachable, waiting would only hold the response until the next probe.
-    if (this.pause.isPaused()) return Promise.resolve();
+    // Nor once the shutdown drain has ended: nothing attempts them in this process any more.
+    if (this.pause.isPaused() || this.worker.closed) return Promise.resolve();
     return this.waiters.waitFor(messages, this.config.dispatch.awaitTimeoutMs);
   }
 }

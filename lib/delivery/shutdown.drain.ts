@@ -23,6 +23,7 @@ export interface DrainContext {
  */
 export class ShutdownDrain {
   private readonly idleChecks = new Set<() => void>();
+  private ended = false;
 
   constructor(private readonly context: DrainContext) {}
 
@@ -31,7 +32,19 @@ export class ShutdownDrain {
     for (const check of [...this.idleChecks]) check();
   }
 
-  /** Drains and reports; resolves within `shutdownTimeoutMs` plus the time to list what is left. */
+  /**
+   * Whether the drain has decided to stop delivering: from then on this process sends nothing
+   * more, and `Outbox.accept` refuses messages a non-durable store would only lose.
+   */
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Drains and reports; resolves within `shutdownTimeoutMs` plus the time to list what is left.
+   * Messages accepted while it runs (requests still in flight) are delivered too: when the store
+   * looks empty the drain ends, then looks once more for what arrived meanwhile.
+   */
   async run(): Promise<void> {
     const { pump, pause, log } = this.context;
     const deadline = Date.now() + this.context.shutdownTimeoutMs;
@@ -42,12 +55,18 @@ export class ShutdownDrain {
     pause.lift();
     try {
       while (Date.now() < deadline && pause.pausedUntil === 0) {
-        if ((await pump.claimOnce()) === 0) break;
+        if ((await pump.claimOnce()) === 0) {
+          if (this.ended) break;
+          // Nothing left: end, then one more look for messages accepted during the last one.
+          this.ended = true;
+          continue;
+        }
         await this.whenIdle(deadline);
       }
     } catch (error) {
       log.storeFailed(error);
     }
+    this.ended = true;
     log.stop();
     await this.reportLeftovers();
   }

@@ -54,6 +54,44 @@ export class MessageSerializationError extends MessagingError {
 export class MessagingContextError extends MessagingError {}
 
 /**
+ * Thrown by `MessageQueue.add()` when the context the calling code belongs to
+ * (a request, a `run()`, a database transaction or savepoint) has already
+ * closed: its messages were taken for the outbox, or it failed or rolled back.
+ * Typically un-awaited work that outlived its context; `await` it inside the
+ * context, or give it its own with `MessageQueue.run()`.
+ */
+export class MessagingContextClosedError extends MessagingContextError {
+  constructor(
+    /** Topic of the message that was refused. */
+    readonly topic: string,
+    /** Why the context no longer takes messages, and what to do. */
+    reason: string,
+  ) {
+    super(`Cannot add a message on topic "${topic}": ${reason}`);
+  }
+}
+
+/**
+ * Thrown by `MessageQueue.add()` when one request, `run()` or database
+ * transaction already holds `maxMessagesPerRequest` messages (a module option).
+ */
+export class MessageLimitError extends MessagingError {
+  constructor(
+    /** Topic of the message that was refused. */
+    readonly topic: string,
+    /** The configured `maxMessagesPerRequest`. */
+    readonly limit: number,
+    where: string,
+  ) {
+    super(
+      `Cannot add a message on topic "${topic}": ${where} already holds ${limit} messages, ` +
+        'the limit set by the MessagingModule option maxMessagesPerRequest. Raise the option, or split the work ' +
+        'into several requests, run() calls or transactions.',
+    );
+  }
+}
+
+/**
  * Thrown at application start-up when the module options are invalid. The
  * message lists every invalid field as `path: message`.
  */

@@ -24,3 +24,30 @@ export class OutboxWriteError extends MessagingError {
     this.topics = topics;
   }
 }
+
+/**
+ * The application is shutting down and this process no longer delivers
+ * messages: the delivery worker's shutdown drain has ended, and the outbox
+ * (the in-memory one) would only lose them. The request or `run()` that
+ * produced them fails instead of answering a success whose messages nobody
+ * sends. A durable store still takes them (they are sent at the next start).
+ */
+export class OutboxClosedError extends MessagingError {
+  /** Ids of the messages that were not accepted. */
+  readonly messageIds: readonly string[];
+  /** Their topics, without repeats. */
+  readonly topics: readonly string[];
+
+  constructor(messages: readonly Message[]) {
+    const messageIds = messages.map(({ id }) => id);
+    const topics = [...new Set(messages.map(({ topic }) => topic))];
+    super(
+      `Could not accept ${messageIds.length} message(s) on ${topics.map((topic) => `"${topic}"`).join(', ')} ` +
+        `(${messageIds.join(', ')}): the application is shutting down and its outbox drain has ended, ` +
+        'so this process would never send them (the memory outbox is lost with it). The request fails instead; ' +
+        'retry it against another instance, or use a durable outbox store.',
+    );
+    this.messageIds = messageIds;
+    this.topics = topics;
+  }
+}

@@ -2,7 +2,7 @@ import type { InjectionToken, Type } from '@nestjs/common';
 import type { Messenger } from '../kernel/messenger.interface.js';
 import type { DeliveryMode, DispatchOptions } from '../delivery/dispatch-options.interface.js';
 import type { OutboxStoreOption } from './outbox-store.factory.js';
-import type { EnrichmentSettings } from '../request/request-options.interface.js';
+import type { EnrichmentSettings, RequestBatchSettings } from '../request/request-options.interface.js';
 
 export type { DeliveryMode } from '../delivery/dispatch-options.interface.js';
 export type { MessageEnricher } from '../request/request-options.interface.js';
@@ -22,7 +22,7 @@ export interface MessengerFactory {
 export type MessengerOption = Type<Messenger> | MessengerFactory | Messenger;
 
 /** Options of `MessagingModule.forRoot()` / `forRootAsync()`. */
-export interface MessagingModuleOptions extends EnrichmentSettings {
+export interface MessagingModuleOptions extends EnrichmentSettings, RequestBatchSettings {
   /**
    * The messenger that sends each successful request's messages.
    * Default: `LoggingMessenger`, which logs them at debug level and sends nothing.

@@ -17,7 +17,7 @@ describe('validateMessagingOptions', () => {
     expect(issuesOf(undefined)).toEqual([]);
     expect(issuesOf({})).toEqual([]);
     expect(issuesOf({ messenger: LoggingMessenger, commentHeader: 'X-Comment', authorOf: () => 'a' })).toEqual([]);
-    expect(issuesOf({ messenger: new LoggingMessenger(), enrich: false })).toEqual([]);
+    expect(issuesOf({ messenger: new LoggingMessenger(), enrich: false, maxMessagesPerRequest: 1 })).toEqual([]);
     expect(
       issuesOf({ messenger: { useFactory: () => new LoggingMessenger(), inject: [] }, enrich: () => ({}) }),
     ).toEqual([]);
@@ -29,20 +29,31 @@ describe('validateMessagingOptions', () => {
         messenger: { useFactory: 3, inject: 'x' },
         delivery: 'later',
         shutdownTimeoutMs: -1,
+        maxMessagesPerRequest: 0,
         enrich: 'yes',
         commentHeader: 'bad header',
         authorOf: 1,
         colour: 'red',
       }),
     ).toEqual([
-      'colour: unknown option (known: messenger, delivery, outbox, dispatch, shutdownTimeoutMs, enrich, commentHeader, authorOf, isGlobal)',
+      'colour: unknown option (known: messenger, delivery, outbox, dispatch, shutdownTimeoutMs, maxMessagesPerRequest, enrich, commentHeader, authorOf, isGlobal)',
       'messenger.useFactory: expected a function, got number 3',
       'messenger.inject: expected an array of tokens, got "x"',
       'delivery: expected "background" or "await", got "later"',
       'shutdownTimeoutMs: expected a whole number of milliseconds >= 0, got number -1',
+      'maxMessagesPerRequest: expected a whole number >= 1, got number 0',
       'enrich: expected a function (context) => fields, or false, got "yes"',
       'commentHeader: expected an HTTP header name, got "bad header"',
       'authorOf: expected a function (request) => string, got number 1',
+    ]);
+  });
+
+  it('refuses a maxMessagesPerRequest that is not a whole number >= 1, naming the option', () => {
+    expect(issuesOf({ maxMessagesPerRequest: 2.5 })).toEqual([
+      'maxMessagesPerRequest: expected a whole number >= 1, got number 2.5',
+    ]);
+    expect(issuesOf({ maxMessagesPerRequest: '10' })).toEqual([
+      'maxMessagesPerRequest: expected a whole number >= 1, got "10"',
     ]);
   });
 

@@ -10,6 +10,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'outbox',
   'dispatch',
   'shutdownTimeoutMs',
+  'maxMessagesPerRequest',
   'enrich',
   'commentHeader',
   'authorOf',
@@ -37,7 +38,7 @@ export function validateMessagingOptions(options: unknown): MessagingModuleOptio
   checkMessenger(record.messenger, issues);
   checkOutbox(record.outbox, issues);
   checkDispatchOptions(record.dispatch, issues);
-  const { delivery, shutdownTimeoutMs, enrich, commentHeader, authorOf } = record;
+  const { delivery, shutdownTimeoutMs, maxMessagesPerRequest, enrich, commentHeader, authorOf } = record;
   if (delivery !== undefined && delivery !== 'background' && delivery !== 'await') {
     issues.push(`delivery: expected "background" or "await", got ${describe(delivery)}`);
   }
@@ -46,6 +47,12 @@ export function validateMessagingOptions(options: unknown): MessagingModuleOptio
     (typeof shutdownTimeoutMs !== 'number' || !Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
   ) {
     issues.push(`shutdownTimeoutMs: expected a whole number of milliseconds >= 0, got ${describe(shutdownTimeoutMs)}`);
+  }
+  if (
+    maxMessagesPerRequest !== undefined &&
+    (typeof maxMessagesPerRequest !== 'number' || !Number.isInteger(maxMessagesPerRequest) || maxMessagesPerRequest < 1)
+  ) {
+    issues.push(`maxMessagesPerRequest: expected a whole number >= 1, got ${describe(maxMessagesPerRequest)}`);
   }
   if (enrich !== undefined && enrich !== false && typeof enrich !== 'function') {
     issues.push(`enrich: expected a function (context) => fields, or false, got ${describe(enrich)}`);

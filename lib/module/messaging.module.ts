@@ -11,6 +11,7 @@ import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { validateMessagingOptions } from './messaging-options.validation.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import { MessagingInterceptor } from '../request/messaging.interceptor.js';
+import type { RequestBatchConfig } from '../request/message-batch.js';
 import { resolveDispatchConfig } from '../delivery/dispatch-options.validation.js';
 import type { DeliveryConfig } from '../delivery/dispatch-options.interface.js';
 import { DELIVERY_PROVIDERS } from '../delivery/delivery.providers.js';
@@ -25,7 +26,7 @@ import {
 } from './messaging.module-definition.js';
 
 /** The module's options once validated, with every default applied: what each part reads (`MESSAGING_OPTIONS`). */
-interface MessagingConfig extends EnrichmentConfig, DeliveryConfig {
+interface MessagingConfig extends EnrichmentConfig, RequestBatchConfig, DeliveryConfig {
   /** The options as the application gave them (validated, without defaults). */
   readonly given: MessagingModuleOptions;
 }
@@ -42,6 +43,7 @@ const providers: Provider[] = [
         enricher: resolveEnricher(given),
         delivery: given.delivery ?? 'background',
         shutdownTimeoutMs: given.shutdownTimeoutMs ?? 10_000,
+        maxMessagesPerRequest: given.maxMessagesPerRequest ?? 1000,
         dispatch: resolveDispatchConfig(given.dispatch),
       };
     },

@@ -1,16 +1,30 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Message } from '../kernel/message.interface.js';
-import { MessagingContextError } from '../kernel/messaging.errors.js';
+import { MessageLimitError, MessagingContextClosedError } from '../kernel/messaging.errors.js';
 
 const NO_MESSAGES: readonly Message[] = Object.freeze([]);
+
+/** What the request side reads of the module's resolved options (internal). */
+export interface RequestBatchConfig {
+  /** `maxMessagesPerRequest`, default applied. */
+  readonly maxMessagesPerRequest: number;
+}
 
 /**
  * The messages of one request (or one `MessageQueue.run()`): open while the
  * handler works, then either taken for sending or dropped, exactly once.
+ * Once closed it refuses every `add()`: a message added by work that
+ * outlived its request is an error at the call, never a silent loss.
  */
 export class MessageBatch {
-  /** @param context the request's execution context; none for `MessageQueue.run()`. */
-  constructor(readonly context?: ExecutionContext) {}
+  /**
+   * @param limit how many messages it may hold (`maxMessagesPerRequest`).
+   * @param context the request's execution context; none for `MessageQueue.run()`.
+   */
+  constructor(
+    readonly limit: number,
+    readonly context?: ExecutionContext,
+  ) {}
 
   // Allocated on the first add: most requests of most apps add nothing.
   private messages: Message[] | undefined;
@@ -25,14 +39,21 @@ export class MessageBatch {
     return this.messages ?? NO_MESSAGES;
   }
 
+  /**
+   * @throws MessagingContextClosedError once the batch was taken or dropped.
+   * @throws MessageLimitError when it already holds `limit` messages.
+   */
   add(message: Message): void {
-    if (this.state !== 'open') {
-      throw new MessagingContextError(
-        `Cannot add a message on topic "${message.topic}": its request already ${this.state === 'sent' ? 'completed' : 'failed'}. ` +
-          'Work that outlives a request must open its own context with MessageQueue.run(fn).',
+    if (this.state !== 'open') throw this.closedError(message.topic);
+    const messages = (this.messages ??= []);
+    if (messages.length >= this.limit) {
+      throw new MessageLimitError(
+        message.topic,
+        this.limit,
+        this.context === undefined ? 'this run()' : 'this request',
       );
     }
-    (this.messages ??= []).push(message);
+    messages.push(message);
   }
 
   /** Closes the batch and returns its messages for sending. */
@@ -47,5 +68,15 @@ export class MessageBatch {
     const count = this.messages?.length ?? 0;
     this.messages = undefined;
     return count;
+  }
+
+  private closedError(topic: string): MessagingContextClosedError {
+    const what = this.context === undefined ? 'its MessageQueue.run()' : 'its request';
+    const how = this.state === 'sent' ? 'already completed and its messages went to the outbox' : 'already failed';
+    return new MessagingContextClosedError(
+      topic,
+      `${what} ${how}. Await this work inside the handler (or run() callback), or let work that outlives it ` +
+        'open its own context with MessageQueue.run(fn).',
+    );
   }
 }

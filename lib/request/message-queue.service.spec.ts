@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { CapturingMessenger } from '../testing/capturing.messenger.js';
 import { MessageQueue } from './message-queue.service.js';
-import { MessagingContextError } from '../kernel/messaging.errors.js';
+import { MessageLimitError, MessagingContextClosedError, MessagingContextError } from '../kernel/messaging.errors.js';
 import { MessagingModule } from '../module/messaging.module.js';
 
 describe('MessageQueue outside requests', () => {
@@ -81,8 +81,62 @@ describe('MessageQueue outside requests', () => {
         }, 5);
       });
     });
-    expect(String(await late)).toContain('its request already completed');
+    expect(await late).toBeInstanceOf(MessagingContextClosedError);
+    expect(String(await late)).toContain(
+      'Cannot add a message on topic ".late": its MessageQueue.run() already completed and its messages went to the outbox',
+    );
     expect(capture.messages).toEqual([]);
+  });
+
+  it('refuses an add after a run() that failed, naming the topic', async () => {
+    let resume: () => void = () => undefined;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    let late: unknown;
+    await expect(
+      queue.run(() => {
+        void resumed.then(() => {
+          try {
+            late = queue.add('.late.after.failure', {});
+          } catch (error) {
+            late = error;
+          }
+        });
+        throw new Error('job failed');
+      }),
+    ).rejects.toThrow('job failed');
+    resume();
+    await resumed;
+    await Promise.resolve();
+    expect(late).toBeInstanceOf(MessagingContextClosedError);
+    expect(String(late)).toContain(
+      'Cannot add a message on topic ".late.after.failure": its MessageQueue.run() already failed',
+    );
+  });
+
+  it('caps a run() at maxMessagesPerRequest: the next add() throws MessageLimitError naming the option', async () => {
+    const capped = await Test.createTestingModule({
+      imports: [MessagingModule.forRoot({ messenger: capture, delivery: 'await', maxMessagesPerRequest: 3 })],
+    }).compile();
+    try {
+      const cappedQueue = capped.get(MessageQueue);
+      let refused: unknown;
+      await cappedQueue.run(() => {
+        for (const n of [1, 2, 3]) cappedQueue.add('.capped', { n });
+        try {
+          cappedQueue.add('.capped.fourth', {});
+        } catch (error) {
+          refused = error;
+        }
+      });
+      expect(refused).toBeInstanceOf(MessageLimitError);
+      expect(refused).toMatchObject({ topic: '.capped.fourth', limit: 3 });
+      expect(String(refused)).toContain(
+        'this run() already holds 3 messages, the limit set by the MessagingModule option maxMessagesPerRequest',
+      );
+      expect(capture.topics).toEqual(['.capped', '.capped', '.capped']);
+    } finally {
+      await capped.close();
+    }
   });
 
   it('run() does not reject when the messenger fails; the failure is logged once and retried', async () => {

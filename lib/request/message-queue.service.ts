@@ -6,12 +6,13 @@ import {
   type TransactionalOutboxStore,
 } from '../kernel/outbox-store.interface.js';
 import { TransactionalOutboxRegistry } from '../transactional/transactional-outbox.registry.js';
-import { MessageBatch } from './message-batch.js';
+import { MessageBatch, type RequestBatchConfig } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { createMessage, type AddMessageOptions } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
-import { MessagingContextError, MessagingOptionsError } from '../kernel/messaging.errors.js';
+import { MessageLimitError, MessagingContextError, MessagingOptionsError } from '../kernel/messaging.errors.js';
+import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 
 /**
  * The messages of the current request. Inject it anywhere (controllers,
@@ -39,6 +40,7 @@ export class MessageQueue implements OnModuleInit {
     private readonly enrichment: MessageEnrichment,
     @Inject(OutboxStore) private readonly store: OutboxStore,
     private readonly transactional: TransactionalOutboxRegistry,
+    @Inject(MESSAGING_OPTIONS) private readonly config: RequestBatchConfig,
   ) {}
 
   /**
@@ -70,7 +72,14 @@ export class MessageQueue implements OnModuleInit {
    *
    * @param topic for example `.releases.added`; no whitespace or wildcards.
    * @param body a JSON object.
+   * Every `add()` either ends in the outbox or throws here: work that
+   * outlives its context (un-awaited promises, timers) and calls `add()`
+   * after the request, `run()` or transaction finished (or while the
+   * transaction's messages are being written) gets `MessagingContextClosedError`.
+   *
    * @throws MessagingContextError outside a request, `run()` or a wrapped transaction.
+   * @throws MessagingContextClosedError (a `MessagingContextError`) when that context already closed.
+   * @throws MessageLimitError when the context already holds `maxMessagesPerRequest` messages.
    * @throws InvalidTopicError when the topic cannot be published.
    * @throws MessageSerializationError naming the path of a value JSON cannot represent.
    */
@@ -80,6 +89,8 @@ export class MessageQueue implements OnModuleInit {
       const request = this.batches.current()?.context;
       const created = createMessage(topic, body, options);
       const message = request === undefined ? created : (this.enrichment.apply(request, [created]).at(0) ?? created);
+      const limit = this.config.maxMessagesPerRequest;
+      if (scope.size >= limit) throw new MessageLimitError(topic, limit, 'this database transaction');
       scope.add(message, this.transactionalStore(topic), (committed) => {
         this.outbox.acceptCommitted(committed);
       });
@@ -119,7 +130,7 @@ export class MessageQueue implements OnModuleInit {
    * ```
    */
   run<T>(fn: () => T | Promise<T>): Promise<T> {
-    const batch = new MessageBatch();
+    const batch = new MessageBatch(this.config.maxMessagesPerRequest);
     return this.batches.runWith(batch, async () => {
       let result: T;
       try {

@@ -1,13 +1,13 @@
-import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { EmitsMessageMetadata } from './emits-message.decorator.js';
-import { MessageBatch } from './message-batch.js';
+import { MessageBatch, type RequestBatchConfig } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { createMessage } from '../kernel/message.factory.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import type { Message } from '../kernel/message.interface.js';
 import { Outbox } from '../delivery/outbox.service.js';
-import { EMITS_MESSAGE_METADATA } from '../kernel/messaging.constants.js';
+import { EMITS_MESSAGE_METADATA, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 
 const NOT_DECORATED: readonly EmitsMessageMetadata[] = [];
 
@@ -25,13 +25,14 @@ export class MessagingInterceptor implements NestInterceptor {
     private readonly batches: MessageBatchContext,
     private readonly outbox: Outbox,
     private readonly enrichment: MessageEnrichment,
+    @Inject(MESSAGING_OPTIONS) private readonly config: RequestBatchConfig,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const emits = this.emitsOf(context.getHandler());
     return new Observable<unknown>((subscriber) => {
       // The batch knows its request, so messages written by a transaction can be enriched too.
-      const batch = new MessageBatch(context);
+      const batch = new MessageBatch(this.config.maxMessagesPerRequest, context);
       let last: unknown;
       let subscription: Subscription | undefined;
       // next.handle() binds the handler to the async context it is called in.

@@ -23,3 +23,13 @@ export interface EnrichmentSettings {
    */
   authorOf?: (request: unknown) => string;
 }
+
+/** The options of `MessagingModule` that bound what one request may add. */
+export interface RequestBatchSettings {
+  /**
+   * How many messages one request, one `MessageQueue.run()` or one database
+   * transaction (with `withTransactionalOutbox()`) may hold; the next
+   * `add()` throws `MessageLimitError`. A whole number >= 1. Default: `1000`.
+   */
+  maxMessagesPerRequest?: number;
+}

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { MessagingContextError, MessagingError } from '../kernel/messaging.errors.js';
 import { TransactionScope } from './transaction-scope.js';
@@ -13,24 +14,34 @@ interface TransactionHostClass {
 }
 
 /**
- * The open transactions of one `@nestjs-cls/transactional` connection, each
- * with a stack of scopes (a savepoint may run on the same transaction object
- * as its parent). Which one is current is the `TransactionHost`'s answer, so
- * `Propagation.NotSupported` and `Never` blocks correctly see no transaction.
+ * The transactions of one `@nestjs-cls/transactional` connection. Whether one
+ * is active here is the `TransactionHost`'s answer, so
+ * `Propagation.NotSupported` and `Never` blocks correctly see no transaction;
+ * which scope is current follows the async context the transaction callback
+ * (or savepoint callback) started, so work it started without awaiting still
+ * finds its own scope, sealed or rolled back, rather than an enclosing one.
  */
 export class ConnectionTransactions {
-  private readonly stacks = new Map<unknown, TransactionScope[]>();
+  private readonly scopes = new AsyncLocalStorage<TransactionScope>();
 
   constructor(
     private readonly connectionName: string | undefined,
     private readonly host: () => TransactionHostLike,
   ) {}
 
-  /** The scope of the transaction active here, if any. @throws MessagingContextError for a transaction not started through the wrapped adapter */
+  /**
+   * The scope of the transaction active here, if any.
+   * @throws MessagingContextError for a transaction not started through the wrapped adapter
+   * @throws MessagingContextClosedError in work a transaction callback started, once that callback settled
+   */
   current(topic: string): TransactionScope | undefined {
-    const host = this.host();
-    if (!host.isTransactionActive()) return undefined;
-    const scope = this.stacks.get(host.tx)?.at(-1);
+    const scope = this.scopes.getStore();
+    if (!this.host().isTransactionActive()) {
+      // Work a transaction callback started, still running after the transaction ended, may not
+      // slip into the request's messages instead: that is refused. (NotSupported inside an open one: no scope.)
+      scope?.assertOpen(topic);
+      return undefined;
+    }
     if (scope === undefined) {
       throw new MessagingContextError(
         `Cannot add a message on topic "${topic}": a transaction of ${this.describe()} is active, ` +
@@ -40,22 +51,15 @@ export class ConnectionTransactions {
     return scope;
   }
 
-  /** Opens a scope for `tx` (inside the transaction callback), nested in `parent` for a savepoint. */
-  open(tx: unknown, parent: TransactionScope | undefined): TransactionScope {
-    const scope = new TransactionScope(parent);
-    const stack = this.stacks.get(tx);
-    if (stack === undefined) this.stacks.set(tx, [scope]);
-    else stack.push(scope);
-    return scope;
+  /** The scope of the callback running here, whether or not the host sees a transaction (the parent of a savepoint). */
+  enclosing(): TransactionScope | undefined {
+    return this.scopes.getStore();
   }
 
-  /** Closes `scope` when its transaction callback has finished. */
-  close(tx: unknown, scope: TransactionScope): void {
-    const stack = this.stacks.get(tx);
-    if (stack === undefined) return;
-    const index = stack.lastIndexOf(scope);
-    if (index >= 0) stack.splice(index, 1);
-    if (stack.length === 0) this.stacks.delete(tx);
+  /** Runs a transaction (or savepoint) callback in a new scope, nested in `parent` for a savepoint. */
+  run<T>(parent: TransactionScope | undefined, fn: (scope: TransactionScope) => Promise<T>): Promise<T> {
+    const scope = new TransactionScope(parent);
+    return this.scopes.run(scope, () => fn(scope));
   }
 
   private describe(): string {

@@ -1,25 +1,36 @@
 import type { Message } from '../kernel/message.interface.js';
+import { MessagingContextClosedError } from '../kernel/messaging.errors.js';
 import { OutboxWriteError } from '../kernel/outbox.errors.js';
 import type { SqlStatement, TransactionalOutboxStore } from '../kernel/outbox-store.interface.js';
 
 /**
  * The messages added during one database transaction (or one savepoint):
  * inserted through that transaction just before it commits, forgotten if
- * its callback throws.
+ * its callback throws. Sealed when its callback settles: from then on its
+ * messages are being written (or are gone), and a late `add()` throws.
  */
 export class TransactionScope {
   private readonly messages: Message[] = [];
   private store: TransactionalOutboxStore | undefined;
   private readonly afterCommit: (() => void)[] = [];
+  private state: 'open' | 'writing' | 'rolled back' = 'open';
 
   /** @param parent the enclosing transaction, for a savepoint. */
   constructor(readonly parent: TransactionScope | undefined) {}
 
+  /** How many messages it holds. */
+  get size(): number {
+    return this.messages.length;
+  }
+
   /**
    * Queues `message` for this transaction; `store` writes it. `onCommit` (given with the first
    * message) gets all of them once the outermost transaction committed.
+   *
+   * @throws MessagingContextClosedError once the transaction callback settled.
    */
   add(message: Message, store: TransactionalOutboxStore, onCommit: (messages: readonly Message[]) => void): void {
+    this.assertOpen(message.topic);
     this.store ??= store;
     if (this.messages.length === 0) {
       this.afterCommit.push(() => {
@@ -29,8 +40,14 @@ export class TransactionScope {
     this.messages.push(message);
   }
 
-  /** Inserts the queued messages through `execute` (the transaction's own connection). */
+  /** The callback threw: the transaction (or savepoint) rolls back, and takes no more messages. */
+  rolledBack(): void {
+    this.state = 'rolled back';
+  }
+
+  /** Seals the scope and inserts its messages through `execute` (the transaction's own connection). */
   async write(execute: (statement: SqlStatement) => Promise<unknown>): Promise<void> {
+    this.state = 'writing';
     if (this.store === undefined || this.messages.length === 0) return;
     try {
       await execute(this.store.appendStatement(this.messages));
@@ -52,5 +69,26 @@ export class TransactionScope {
   /** The outermost transaction committed. */
   committed(): void {
     for (const callback of this.afterCommit) callback();
+  }
+
+  /**
+   * Work this transaction's callback started may add messages only while the callback runs.
+   * @throws MessagingContextClosedError once the callback settled (the transaction is committing, committed or rolled back).
+   */
+  assertOpen(topic: string): void {
+    if (this.state !== 'open') throw this.closedError(topic);
+  }
+
+  private closedError(topic: string): MessagingContextClosedError {
+    const what = this.parent === undefined ? 'the database transaction' : 'the savepoint (nested transaction)';
+    const why =
+      this.state === 'writing'
+        ? `${what} this code runs in has finished its callback: its messages were written (or are being written) and it commits without this one`
+        : `${what} this code runs in has rolled back`;
+    return new MessagingContextClosedError(
+      topic,
+      `${why}. This is work the transaction callback started without awaiting it; await it inside the transaction, ` +
+        'or give it its own transaction or MessageQueue.run().',
+    );
   }
 }

@@ -1,109 +1,33 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { MessageQueue } from '../request/message-queue.service.js';
-import type { Message } from '../kernel/message.interface.js';
 import { MessagingContextError, MessagingOptionsError } from '../kernel/messaging.errors.js';
 import { MessagingModule } from '../module/messaging.module.js';
-import type { SqlStatement } from '../kernel/outbox-store.interface.js';
 import { MemoryOutboxStore } from '../stores/memory-outbox.store.js';
 import { CapturingMessenger } from '../testing/capturing.messenger.js';
 import { OutboxAdmin } from '../delivery/outbox-admin.service.js';
-import { withTransactionalOutbox, type TransactionalAdapterOptionsLike } from './with-transactional-outbox.js';
-
-// The real @nestjs-cls/transactional is CommonJS on top of ESM-only Nest, which Jest cannot load:
-// test/transactional.e2e-spec.ts runs it for real. Here a fake adapter and host pin down the rules.
-
-/** A fake transaction: the statements run on it, and whether it committed. */
-class FakeTx {
-  readonly statements: SqlStatement[] = [];
-}
-
-/** A store that can join transactions: its statement lists the topics it would insert. */
-class SqlMemoryStore extends MemoryOutboxStore {
-  appendStatement(messages: readonly Message[]): SqlStatement {
-    return { text: 'INSERT', values: messages.map(({ topic }) => topic) };
-  }
-}
-
-let current: FakeTx | undefined;
-const host = {
-  isTransactionActive: () => current !== undefined,
-  get tx(): unknown {
-    return current;
-  },
-};
-const committed: FakeTx[] = [];
-
-/** What @nestjs-cls/transactional's TypeORM adapter does, with fake transactions; savepoints merge on release. */
-const fakeAdapter = {
-  optionsFactory: (): TransactionalAdapterOptionsLike<FakeTx> => ({
-    wrapWithTransaction: async (_options, fn, setTx) => {
-      const tx = new FakeTx();
-      const outer = current;
-      current = tx;
-      setTx(tx);
-      try {
-        const result = await fn();
-        committed.push(tx);
-        return result;
-      } finally {
-        current = outer;
-      }
-    },
-    wrapWithNestedTransaction: async (_options, fn, setTx, outerTx) => {
-      const savepoint = new FakeTx();
-      current = savepoint;
-      setTx(savepoint);
-      try {
-        const result = await fn();
-        outerTx.statements.push(...savepoint.statements);
-        return result;
-      } finally {
-        current = outerTx;
-      }
-    },
-    getFallbackInstance: () => new FakeTx(),
-  }),
-};
-
-const wrapped = withTransactionalOutbox(
-  fakeAdapter,
-  (tx, statement) => {
-    tx.statements.push(statement);
-    return Promise.resolve();
-  },
-  { transactionHost: () => host },
-);
-/** The adapter options of the running test app, built in its DI as ClsPluginTransactional builds them (spread). */
-const ADAPTER_OPTIONS = 'ADAPTER_OPTIONS';
-const adapterOptionsProvider = {
-  provide: ADAPTER_OPTIONS,
-  useFactory: (): TransactionalAdapterOptionsLike<FakeTx> => ({ ...wrapped.optionsFactory() }),
-};
-let tx: TransactionalAdapterOptionsLike<FakeTx>;
-const inTransaction = <T>(fn: () => Promise<T>): Promise<unknown> =>
-  tx.wrapWithTransaction({} as never, fn, () => undefined);
-const inSavepoint = <T>(fn: () => Promise<T>): Promise<unknown> =>
-  tx.wrapWithNestedTransaction!({} as never, fn, () => undefined, current!);
+import {
+  fake,
+  FakeTx,
+  SqlMemoryStore,
+  startFakeTransactionalApp,
+  type FakeTransactionalApp,
+} from '../../test/support/fake-transactions.js';
 
 describe('withTransactionalOutbox', () => {
+  let app: FakeTransactionalApp;
   let moduleRef: TestingModule;
   let queue: MessageQueue;
   let store: MemoryOutboxStore;
+  let inTransaction: FakeTransactionalApp['inTransaction'];
+  let inSavepoint: FakeTransactionalApp['inSavepoint'];
 
   async function start(outbox: MemoryOutboxStore): Promise<void> {
     store = outbox;
-    moduleRef = await Test.createTestingModule({
-      imports: [MessagingModule.forRoot({ messenger: new CapturingMessenger(), outbox })],
-      providers: [adapterOptionsProvider],
-    }).compile();
-    queue = moduleRef.get(MessageQueue);
-    tx = moduleRef.get(ADAPTER_OPTIONS);
+    app = await startFakeTransactionalApp(outbox);
+    ({ moduleRef, queue, inTransaction, inSavepoint } = app);
   }
-  afterEach(async () => {
-    committed.splice(0);
-    current = undefined;
-    await moduleRef.close();
-  });
+
+  afterEach(() => app.close());
 
   it('inserts the messages of a transaction through it, once, as its last statement, outside any request', async () => {
     await start(new SqlMemoryStore());
@@ -111,9 +35,9 @@ describe('withTransactionalOutbox', () => {
       queue.add('.a', { n: 1 });
       await Promise.resolve();
       queue.add('.b', { n: 2 });
-      expect(current?.statements).toEqual([]);
+      expect(fake.current?.statements).toEqual([]);
     });
-    expect(committed.map(({ statements }) => statements)).toEqual([[{ text: 'INSERT', values: ['.a', '.b'] }]]);
+    expect(fake.committed.map(({ statements }) => statements)).toEqual([[{ text: 'INSERT', values: ['.a', '.b'] }]]);
     expect((await store.counts()).pending).toBe(0);
     await expect(moduleRef.get(OutboxAdmin).stats()).resolves.toMatchObject({ sinceStart: { accepted: 2 } });
   });
@@ -126,7 +50,7 @@ describe('withTransactionalOutbox', () => {
         return Promise.reject(new Error('rolled back'));
       }),
     ).rejects.toThrow('rolled back');
-    expect(committed).toEqual([]);
+    expect(fake.committed).toEqual([]);
   });
 
   it('drops the messages of a savepoint that rolls back, and keeps the enclosing ones', async () => {
@@ -142,7 +66,7 @@ describe('withTransactionalOutbox', () => {
         return Promise.reject(new Error('savepoint rolled back'));
       }).catch(() => undefined);
     });
-    expect(committed[0].statements.map(({ values }) => values)).toEqual([['.kept.savepoint'], ['.outer']]);
+    expect(fake.committed[0].statements.map(({ values }) => values)).toEqual([['.kept.savepoint'], ['.outer']]);
   });
 
   it('gives a RequiresNew transaction its own messages, which commit even when the enclosing one rolls back', async () => {
@@ -155,21 +79,23 @@ describe('withTransactionalOutbox', () => {
         throw new Error('outer rolled back');
       }),
     ).rejects.toThrow('outer rolled back');
-    expect(committed.map(({ statements }) => statements.map(({ values }) => values))).toEqual([[['.independent']]]);
+    expect(fake.committed.map(({ statements }) => statements.map(({ values }) => values))).toEqual([
+      [['.independent']],
+    ]);
   });
 
   it('leaves a message added where no transaction is active (NotSupported) to the request or run()', async () => {
     await start(new SqlMemoryStore());
     await queue.run(() =>
       inTransaction(async () => {
-        const outer = current;
-        current = undefined; // what Propagation.NotSupported does to TransactionHost
+        const outer = fake.current;
+        fake.current = undefined; // what Propagation.NotSupported does to TransactionHost
         queue.add('.outside', {});
-        current = outer;
+        fake.current = outer;
         return Promise.resolve();
       }),
     );
-    expect(committed[0].statements).toEqual([]);
+    expect(fake.committed[0].statements).toEqual([]);
     expect((await store.list({}, 10)).map(({ message }) => message.topic)).toEqual(['.outside']);
   });
 
@@ -187,7 +113,7 @@ describe('withTransactionalOutbox', () => {
 
   it('refuses a message in a transaction that did not start through the wrapped adapter', async () => {
     await start(new SqlMemoryStore());
-    current = new FakeTx();
+    fake.current = new FakeTx();
     expect(() => queue.add('.a', {})).toThrow(MessagingContextError);
     expect(() => queue.add('.a', {})).toThrow('did not start through the adapter given to withTransactionalOutbox()');
   });
@@ -208,7 +134,7 @@ describe('withTransactionalOutbox', () => {
         queue.add('.joined', {});
         await Promise.resolve();
       });
-      expect(committed[0].statements).toEqual([{ text: 'INSERT', values: ['.joined'] }]);
+      expect(fake.committed[0].statements).toEqual([{ text: 'INSERT', values: ['.joined'] }]);
     } finally {
       await plain.close();
     }

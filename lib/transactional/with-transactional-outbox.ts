@@ -79,21 +79,25 @@ export function withTransactionalOutbox<TAdapter extends TransactionalAdapterLik
       connection,
       extraProviders,
     );
-    const run = async (
+    const run = (
       tx: TTx | undefined,
       parent: TransactionScope | undefined,
       fn: () => Promise<unknown>,
-    ): Promise<{ result: unknown; scope: TransactionScope }> => {
-      const scope = scopes.open(tx, parent);
-      try {
-        const result = await fn();
+    ): Promise<{ result: unknown; scope: TransactionScope }> =>
+      // The callback, and any work it starts (awaited or not), sees this scope.
+      scopes.run(parent, async (scope) => {
+        let result: unknown;
+        try {
+          result = await fn();
+        } catch (error) {
+          scope.rolledBack();
+          throw error;
+        }
         // Last statement of the transaction (or savepoint): the messages commit with the work.
+        // Sealed from here: a late add() throws instead of missing the insert.
         await scope.write((statement) => writer(tx as TTx, statement));
         return { result, scope };
-      } finally {
-        scopes.close(tx, scope);
-      }
-    };
+      });
     /** The adapter's callback and `setTx`, wrapped: the callback runs in a scope that writes its messages last. */
     const inScope = (
       parent: TransactionScope | undefined,
@@ -128,7 +132,7 @@ export function withTransactionalOutbox<TAdapter extends TransactionalAdapterLik
     const nested = inner.wrapWithNestedTransaction?.bind(inner);
     if (nested !== undefined) {
       wrappedOptions.wrapWithNestedTransaction = async (txOptions, fn, setTx, outerTx) => {
-        const wrappedFn = inScope(scopes.current('(savepoint)'), fn, setTx);
+        const wrappedFn = inScope(scopes.enclosing(), fn, setTx);
         const result = await nested(txOptions, wrappedFn.callback, wrappedFn.setTx, outerTx);
         // Released: its messages now belong to the enclosing transaction's commit.
         wrappedFn.scope()?.released();
