@@ -1,2 +1,2 @@
 // `nestjs-messaging/sqlite`: the durable single-instance outbox (needs the optional peer `better-sqlite3` 13).
-export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './sqlite-outbox.store.js';
+export { SqliteBusyError, SqliteOutboxStore, type SqliteOutboxStoreOptions } from './sqlite-outbox.store.js';

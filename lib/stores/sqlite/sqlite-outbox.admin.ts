@@ -1,9 +1,15 @@
 import type { Database } from 'better-sqlite3';
-import type { OutboxAdminStore, OutboxCounts, OutboxFilter } from '../../kernel/outbox-admin-store.interface.js';
+import type {
+  OutboxAdminStore,
+  OutboxCounts,
+  OutboxFilter,
+  PurgeOptions,
+} from '../../kernel/outbox-admin-store.interface.js';
 import type { OutboxEntry, OutboxStatus } from '../../kernel/outbox-entry.interface.js';
 import { outboxRowToEntry } from '../outbox-entry.mapper.js';
 import { outboxFilterSql, type OutboxSqlDialect } from '../outbox-filter.js';
 import { SqlParameters } from '../sql-parameters.js';
+import { asError, isSqliteBusy } from './sqlite-busy.js';
 import type { SqliteOutboxRow } from './sqlite-outbox.database.js';
 
 /** The shared filter rule in SQLite: times are numbers (ms since the epoch); ids are bound one by one. */
@@ -12,48 +18,58 @@ export const SQLITE_FILTER_DIALECT: OutboxSqlDialect = {
   idIn: (ids, parameters) => `id IN (${ids.map((id) => parameters.bind(id)).join(', ')})`,
 };
 
-/** The operators' queries on a SQLite outbox. */
+/** Runs one synchronous operation once the database is not locked (the store's `whenUnlocked`). */
+export type WhenUnlocked = <T>(operation: () => T, what: string) => Promise<T>;
+
+/** The operators' queries on a SQLite outbox; each waits for another connection's lock with `whenUnlocked`. */
 export class SqliteOutboxAdmin implements OutboxAdminStore {
   constructor(
     private readonly db: Database,
     private readonly table: string,
+    private readonly whenUnlocked: WhenUnlocked,
   ) {}
 
   list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
     const { where, parameters } = whereOf(filter);
-    const rows = this.db
-      .prepare(`SELECT * FROM ${this.table} WHERE ${where} ORDER BY sequence LIMIT ${parameters.bind(limit)}`)
-      .all(named(parameters)) as SqliteOutboxRow[];
-    return Promise.resolve(rows.map((row) => outboxRowToEntry(row)));
+    const sql = `SELECT * FROM ${this.table} WHERE ${where} ORDER BY sequence LIMIT ${parameters.bind(limit)}`;
+    return this.whenUnlocked(() => {
+      const rows = this.db.prepare(sql).all(named(parameters)) as SqliteOutboxRow[];
+      return rows.map((row) => outboxRowToEntry(row));
+    }, 'listing messages');
   }
 
   counts(): Promise<OutboxCounts> {
-    const counts = { pending: 0, delivered: 0, dead: 0 };
-    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM ${this.table} GROUP BY status`).all() as {
-      status: OutboxStatus;
-      n: number;
-    }[];
-    for (const { status, n } of rows) counts[status] = n;
-    return Promise.resolve(counts);
+    return this.whenUnlocked(() => {
+      const counts = { pending: 0, delivered: 0, dead: 0 };
+      const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM ${this.table} GROUP BY status`).all() as {
+        status: OutboxStatus;
+        n: number;
+      }[];
+      for (const { status, n } of rows) counts[status] = n;
+      return counts;
+    }, 'counting messages');
   }
 
   retry(filter: OutboxFilter, now: number): Promise<number> {
     const { where, parameters } = whereOf({ ...filter, status: 'dead' });
-    const { changes } = this.db
-      .prepare(
-        `UPDATE ${this.table} SET status = 'pending', attempts = 0, next_attempt_at = ${parameters.bind(now)}, settled_at = NULL WHERE ${where}`,
-      )
-      .run(named(parameters));
-    return Promise.resolve(changes);
+    const sql = `UPDATE ${this.table} SET status = 'pending', attempts = 0, next_attempt_at = ${parameters.bind(now)}, settled_at = NULL WHERE ${where}`;
+    return this.whenUnlocked(() => this.db.prepare(sql).run(named(parameters)).changes, 'retrying dead messages');
   }
 
-  /** A SQLite outbox serves one application instance, so no retention purges compete: `PurgeOptions` are ignored. */
-  purge(filter: OutboxFilter): Promise<number> {
+  /**
+   * Deletes settled messages. With `skipIfBusy` (a retention purge), a database
+   * locked by another connection skips the purge at once (resolves to 0).
+   */
+  purge(filter: OutboxFilter, options?: PurgeOptions): Promise<number> {
     const { where, parameters } = whereOf(filter);
-    const { changes } = this.db
-      .prepare(`DELETE FROM ${this.table} WHERE ${where} AND status <> 'pending'`)
-      .run(named(parameters));
-    return Promise.resolve(changes);
+    const sql = `DELETE FROM ${this.table} WHERE ${where} AND status <> 'pending'`;
+    const purge = (): number => this.db.prepare(sql).run(named(parameters)).changes;
+    if (options?.skipIfBusy !== true) return this.whenUnlocked(purge, 'purging messages');
+    try {
+      return Promise.resolve(purge());
+    } catch (error) {
+      return isSqliteBusy(error) ? Promise.resolve(0) : Promise.reject(asError(error));
+    }
   }
 }
 

@@ -22,6 +22,9 @@ export interface SqliteOutboxDatabase {
  * Opens (and creates) the database file in WAL mode and creates the table if
  * missing. Commits never fsync on the event loop (`synchronous = NORMAL`):
  * with `synchronous: 'full'`, appends are made durable by the `WalSync`.
+ * Opening waits up to `busyTimeoutMs` for another connection's lock (before
+ * the application serves anything); then the connection's busy timeout is
+ * set to 0, and the store waits for locks off the event loop (`whenUnlocked`).
  * @throws MessagingOptionsError when the file cannot be opened, or not in WAL mode (`:memory:`).
  * @throws MessagingError when `better-sqlite3` is missing or too old.
  */
@@ -50,7 +53,11 @@ export function openSqliteOutbox({
   }
   db.pragma('synchronous = NORMAL');
   db.exec(outboxSchema(table));
-  return { db, walSync: synchronous === 'full' ? openWalSync(db, path, table) : undefined };
+  const walSync = synchronous === 'full' ? openWalSync(db, path, table) : undefined;
+  // SQLite's busy handler sleeps inside the call, on the event loop: from now on, every
+  // statement fails at once with SQLITE_BUSY, and the store waits for the lock on a timer.
+  db.pragma('busy_timeout = 0');
+  return { db, walSync };
 }
 
 /** A WalSync on the database's write-ahead log, which the first read makes sure exists. */

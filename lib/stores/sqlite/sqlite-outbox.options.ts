@@ -13,7 +13,12 @@ export interface SqliteOutboxStoreOptions {
   synchronous?: 'full' | 'normal';
   /** Table name. Default: `nestjs_messaging_outbox`. */
   table?: string;
-  /** How long to wait for another process's write lock (the CLI, say), in ms. Default: `5000`. */
+  /**
+   * How long an operation waits for another process's lock (the CLI, say), in
+   * ms, on a timer (the event loop keeps running); then it fails with nothing
+   * written (`OutboxWriteError` for appends, `SqliteBusyError` otherwise).
+   * Opening the store waits as long, at start-up. Default: `5000`.
+   */
   busyTimeoutMs?: number;
 }
 

@@ -7,14 +7,17 @@ import type {
   OutboxEntry,
   OutboxFilter,
   OutboxStore,
+  PurgeOptions,
 } from '../../kernel/outbox-store.interface.js';
 import { SqliteOutboxAdmin } from './sqlite-outbox.admin.js';
 import { SqliteOutboxAppender } from './sqlite-outbox.appender.js';
+import { whenUnlocked } from './sqlite-busy.js';
 import { openSqliteOutbox, type SqliteOutboxDatabase } from './sqlite-outbox.database.js';
 import { SqliteOutboxDelivery } from './sqlite-outbox.delivery.js';
 import { resolveSqliteOutboxOptions, type SqliteOutboxStoreOptions } from './sqlite-outbox.options.js';
 
 export type { SqliteOutboxStoreOptions } from './sqlite-outbox.options.js';
+export { SqliteBusyError } from './sqlite-busy.js';
 
 /**
  * A durable outbox in one SQLite file (WAL mode), for a single application
@@ -24,6 +27,12 @@ export type { SqliteOutboxStoreOptions } from './sqlite-outbox.options.js';
  *
  * Both halves of `OutboxStore`: delivery (`SqliteOutboxAppender`,
  * `SqliteOutboxDelivery`) and operators' queries (`SqliteOutboxAdmin`).
+ *
+ * **Locks.** While another process holds the file's lock (the outbox
+ * command, a backup), every operation waits for it on a timer, never on the
+ * event loop, at most `busyTimeoutMs`; then it rejects with nothing written:
+ * `append()` with an `OutboxWriteError` (the request fails), the others with
+ * a `SqliteBusyError`. A retention purge (`skipIfBusy`) skips at once.
  *
  * @example
  * ```ts
@@ -41,6 +50,7 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
   private readonly appender: SqliteOutboxAppender;
   private readonly delivery: SqliteOutboxDelivery;
   private readonly admin: SqliteOutboxAdmin;
+  private readonly busyTimeoutMs: number;
 
   /**
    * Opens (and creates) the database at once: a bad path fails at start-up.
@@ -50,33 +60,37 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
   constructor(options: SqliteOutboxStoreOptions) {
     const resolved = resolveSqliteOutboxOptions(options);
     this.path = resolved.path;
+    this.busyTimeoutMs = resolved.busyTimeoutMs;
     this.database = openSqliteOutbox(resolved);
     const { db, walSync } = this.database;
-    this.appender = new SqliteOutboxAppender(db, resolved.table, resolved.path, walSync);
+    this.appender = new SqliteOutboxAppender(db, resolved.table, resolved.path, walSync, resolved.busyTimeoutMs);
     this.delivery = new SqliteOutboxDelivery(db, resolved.table);
-    this.admin = new SqliteOutboxAdmin(db, resolved.table);
+    this.admin = new SqliteOutboxAdmin(db, resolved.table, (operation, what) => this.whenUnlocked(operation, what));
   }
 
   append(messages: readonly Message[]): Promise<void> {
     return this.appender.append(messages);
   }
 
+  /** @throws SqliteBusyError (as a rejection) when the database stayed locked for `busyTimeoutMs`; so do the others. */
   claim(request: ClaimRequest): Promise<OutboxEntry[]> {
-    return Promise.resolve(this.delivery.claim(request));
+    return this.whenUnlocked(() => this.delivery.claim(request), 'claiming messages');
   }
 
   markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void> {
-    this.delivery.markDelivered(owner, ids, now, retain);
-    return Promise.resolve();
+    return this.whenUnlocked(() => {
+      this.delivery.markDelivered(owner, ids, now, retain);
+    }, 'marking messages delivered');
   }
 
   reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void> {
-    this.delivery.reschedule(owner, failures, now);
-    return Promise.resolve();
+    return this.whenUnlocked(() => {
+      this.delivery.reschedule(owner, failures, now);
+    }, 'rescheduling messages');
   }
 
   nextDueAt(): Promise<number | undefined> {
-    return Promise.resolve(this.delivery.nextDueAt());
+    return this.whenUnlocked(() => this.delivery.nextDueAt(), 'looking for the next due message');
   }
 
   list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
@@ -91,17 +105,25 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
     return this.admin.retry(filter, now);
   }
 
-  purge(filter: OutboxFilter): Promise<number> {
-    return this.admin.purge(filter);
+  purge(filter: OutboxFilter, options?: PurgeOptions): Promise<number> {
+    return this.admin.purge(filter, options);
   }
 
-  /** Closes the database once appends still waiting are written and synced. */
+  /**
+   * Closes the database once appends still waiting are written and synced (or,
+   * while another process holds the lock, given up after `busyTimeoutMs`).
+   */
   async close(): Promise<void> {
     const { db, walSync } = this.database;
     if (!db.open) return;
-    this.appender.commit();
+    await this.appender.flush();
     await walSync?.close();
     db.close();
+  }
+
+  /** Runs one synchronous operation, waiting for another connection's lock on a timer (`whenUnlocked`). */
+  private whenUnlocked<T>(operation: () => T, what: string): Promise<T> {
+    return whenUnlocked(operation, this.busyTimeoutMs, this.path, what);
   }
 
   /** Closes the database when the application shuts down (after the dispatcher drained). */
