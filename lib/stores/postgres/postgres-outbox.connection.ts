@@ -75,11 +75,14 @@ export class PostgresOutboxConnection {
     return this.ready;
   }
 
-  /** Runs `work` in a transaction on one client: committed if it resolves, rolled back if it throws. */
-  async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a transaction on one client: committed if it resolves, rolled back if it
+   * throws. `opening`, SQL without parameters, runs first in the same round trip as `BEGIN`.
+   */
+  async inTransaction<T>(work: (client: PoolClient) => Promise<T>, opening?: string): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(opening === undefined ? 'BEGIN' : `BEGIN; ${opening}`);
       const result = await work(client);
       await client.query('COMMIT');
       return result;

@@ -25,10 +25,11 @@ export class PostgresOutboxDelivery {
     const { clock, table: t } = this.connection;
     await this.connection.whenReady();
     await clock.refresh();
-    // The lock makes claims take turns; the claim statement, taken after it, sees every lease
-    // committed before it, so two dispatchers never split one topic between them.
+    // The lock (taken with BEGIN, in one round trip) makes claims take turns; the claim
+    // statement, taken after it, sees every lease committed before it, so two dispatchers never
+    // split one topic between them. (The table name is a checked identifier.)
+    const lock = `SELECT pg_advisory_xact_lock(hashtext('${t}'), ${String(CLAIM_LOCK)})`;
     const rows = await this.connection.inTransaction(async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('${t}'), ${String(CLAIM_LOCK)})`);
       // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
       const result = await client.query<PostgresOutboxRow>(
         `WITH ${blockedTopicsCte(t, 'statement_timestamp()', '$1')},
@@ -39,7 +40,7 @@ export class PostgresOutboxDelivery {
         [owner, clock.toDatabase(now), Math.max(0, Math.floor(limit)), leaseMs],
       );
       return result.rows;
-    });
+    }, lock);
     return rows
       .sort((a, b) => Number(BigInt(a.sequence) - BigInt(b.sequence)))
       .map((row) => postgresRowToEntry(row, clock));
