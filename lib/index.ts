@@ -55,6 +55,7 @@ export {
   type OutboxFilter,
   type OutboxStatus,
   type PurgeOptions,
+  type TakenOverLeases,
 } from './kernel/outbox-store.interface.js';
 export type { OutboxStoreFactory, OutboxStoreOption } from './module/outbox-store.factory.js';
 export { MemoryOutboxStore, type MemoryOutboxStoreOptions } from './stores/memory-outbox.store.js';

@@ -173,23 +173,24 @@ describe('the outbox dispatcher', () => {
     expect((await admin.stats()).sinceStart).toMatchObject({ failedAttempts: 0, dead: 0, delivered: 20 });
   });
 
-  it('at start, takes over at once the messages a dead process of this host had claimed; waits for a live one', async () => {
+  it("at start, leaves another owner's lease alone until it expires, whatever its id names (no PID judgement)", async () => {
     const store = new MemoryOutboxStore();
-    const orphan = createMessage('.a', { n: 1 });
-    const heldByLive = createMessage('.b', { n: 2 });
-    await store.append([orphan, heldByLive]);
-    const now = Date.now();
-    // A pid that no process has (beyond pid_max), and this very process: a live owner.
-    await store.claim({ owner: `${hostname()}-99999999-deadbeef`, limit: 1, now, leaseMs: 60_000 });
-    await store.claim({ owner: `${hostname()}-${process.pid}-livelive`, limit: 1, now, leaseMs: 60_000 });
+    const held = createMessage('.a', { n: 1 });
+    await store.append([held]);
+    // An id naming this host and a PID no process has (beyond pid_max): not a proof the owner is gone.
+    const claimedAt = Date.now();
+    await store.claim({ owner: `${hostname()}-99999999-deadbeef`, limit: 1, now: claimedAt, leaseMs: 400 });
     const messenger = new ScriptedMessenger();
+    let sentAt = 0;
+    messenger.behaviour = () => {
+      sentAt = Date.now();
+      return Promise.resolve(undefined);
+    };
     running = await start(messenger, { outbox: store });
-    await waitFor(() => messenger.delivered.length === 1, 2000, 'the orphan to be sent');
-    expect(messenger.delivered.map(({ id }) => id)).toEqual([orphan.id]);
-    expect(running.logs.linesAt('warn')).toEqual([
-      expect.stringContaining(`Took over 1 message(s) from ${hostname()}-99999999-deadbeef`),
-    ]);
-    expect((await running.admin.list({ status: 'pending' })).map(({ message }) => message.id)).toEqual([heldByLive.id]);
+    await waitFor(() => messenger.delivered.length === 1, 3000, 'the message, once its lease expired');
+    expect(messenger.delivered.map(({ id }) => id)).toEqual([held.id]);
+    expect(sentAt).toBeGreaterThanOrEqual(claimedAt + 400);
+    expect(running.logs.linesAt('warn').filter((line) => line.includes('Took over'))).toEqual([]);
   });
 
   it('keeps delivered messages for retainDeliveredMs, then purges them', async () => {

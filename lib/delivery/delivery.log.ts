@@ -108,21 +108,24 @@ export class DeliveryLog {
     );
   }
 
-  /** Start-up gave back the leases of a dead process of this host. */
+  /** Start-up gave back the leases of an owner the store proved gone. */
   tookOver(count: number, owner: string): void {
-    this.logger.warn(`Took over ${count} message(s) from ${owner}, which is no longer running; sending them again`);
+    this.logger.warn(
+      `Took over ${count} message(s) from ${owner}, which the outbox store shows has ended; sending them again`,
+    );
   }
 
   /** Shutdown left pending messages: kept by a durable store, lost with the memory store. */
-  leftovers(ids: readonly string[], durable: boolean): void {
+  leftovers(count: number, durable: boolean, ids: readonly string[]): void {
     if (durable) {
       this.logger.warn(
-        `Shutting down with ${ids.length} message(s) still pending; they stay in the outbox and are sent after the next start`,
+        `Shutting down with ${count} message(s) still pending; they stay in the outbox and are sent after the next start`,
       );
     } else {
+      const more = count > ids.length ? ` and ${count - ids.length} more` : '';
       this.logger.error(
-        `Shutting down with ${ids.length} undelivered message(s) in the memory outbox; they are lost ` +
-          `(unless a send still in flight completes): ${ids.join(', ')}`,
+        `Shutting down with ${count} undelivered message(s) in the memory outbox; they are lost ` +
+          `(unless a send still in flight completes): ${ids.join(', ')}${more}`,
       );
     }
   }

@@ -21,13 +21,13 @@ import { TopicReturns } from './topic.returns.js';
  * outbox store to the messenger. It claims due messages under a lease
  * (`DeliveryPump`), sends them in batches, never two of one topic at once
  * (`TopicLanes`), records each attempt's outcome (`DeliveryAttempt`), pauses
- * while the bus is unreachable (`BusPause`), takes over the leases of dead
- * local processes at start-up (`LeaseRecovery`), purges retained messages
+ * while the bus is unreachable (`BusPause`), takes over at start-up the leases
+ * of owners the store proves gone (`LeaseRecovery`), purges retained messages
  * (`RetentionPurge`) and drains on shutdown (`ShutdownDrain`).
  */
 @Injectable()
 export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  /** This process's lease owner id: `<host>-<pid>-<random>`. */
+  /** This worker's lease owner id: `<host>-<pid>-<uuid>` (for operators; liveness is the store's to prove). */
   readonly owner = ownerId();
   private readonly pump: DeliveryPump;
   private readonly drain: ShutdownDrain;
@@ -92,7 +92,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       if (!this.stopping) this.wake();
     });
     try {
-      await this.recovery.takeOverDeadLocalOwners();
+      await this.recovery.takeOverGoneOwners();
     } catch (error) {
       this.log.storeFailed(error);
     }

@@ -1,15 +1,13 @@
 import type { OutboxStore } from '../kernel/outbox-store.interface.js';
 import type { DeliveryLog } from './delivery.log.js';
-import { isDeadLocalOwner } from './lease.owner.js';
-
-/** How many pending messages start-up looks at for leases of dead processes. */
-const SCAN_LIMIT = 100_000;
 
 /**
- * Lease recovery at start-up: a process on this host that died (`kill -9`, a
- * crash) left its leases behind; they are given back at once rather than when
- * they expire, so a restart resends without waiting `leaseMs`. Leases of other
- * hosts, or of processes still alive, wait for their expiry.
+ * Lease recovery at start-up, left to the store (`takeOverLeases`, optional):
+ * it starts vouching for this dispatcher's owner id and gives back at once the
+ * leases of owners it proves gone (`PostgresOutboxStore`: their database
+ * session ended), so a restart resends without waiting `leaseMs`. Without such
+ * a proof, another owner's leases wait for their expiry by the store's clock.
+ * Nothing is listed: the store does it in one statement.
  */
 export class LeaseRecovery {
   constructor(
@@ -18,25 +16,9 @@ export class LeaseRecovery {
     private readonly log: DeliveryLog,
   ) {}
 
-  /** Makes the messages leased by dead local owners due now, without counting an attempt. */
-  async takeOverDeadLocalOwners(): Promise<void> {
-    const leased = (await this.store.list({ status: 'pending' }, SCAN_LIMIT)).filter(
-      ({ lease }) => lease !== undefined,
-    );
-    const byOwner = new Map<string, string[]>();
-    for (const { lease, message } of leased) {
-      if (lease === undefined || lease.owner === this.owner || !isDeadLocalOwner(lease.owner)) continue;
-      byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), message.id]);
-    }
-    const now = Date.now();
-    for (const [owner, ids] of byOwner) {
-      const error = `claimed by ${owner}, which is no longer running`;
-      await this.store.reschedule(
-        owner,
-        ids.map((id) => ({ id, error, counted: false, nextAttemptAt: now })),
-        now,
-      );
-      this.log.tookOver(ids.length, owner);
-    }
+  /** Registers this owner with the store and logs what it took over from owners proven gone. */
+  async takeOverGoneOwners(): Promise<void> {
+    if (this.store.takeOverLeases === undefined) return;
+    for (const { owner, count } of await this.store.takeOverLeases(this.owner)) this.log.tookOver(count, owner);
   }
 }

@@ -94,8 +94,9 @@ export class Outbox {
     // Stored after the shutdown drain (by a request still in flight): they wait for the next start.
     if (this.worker.closed)
       this.log.leftovers(
-        messages.map(({ id }) => id),
+        messages.length,
         this.store.durable,
+        messages.map(({ id }) => id),
       );
     else this.worker.wake();
   }

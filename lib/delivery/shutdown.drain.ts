@@ -4,6 +4,9 @@ import type { DeliveryLog } from './delivery.log.js';
 import type { DeliveryPump } from './delivery.pump.js';
 import type { TopicLanes } from './topic.lanes.js';
 
+/** At most this many ids of lost messages are named in the memory store's shutdown error. */
+const LEFTOVER_IDS = 1000;
+
 /** What the drain needs; shared with the rest of one delivery worker. */
 export interface DrainContext {
   readonly store: OutboxStore;
@@ -41,7 +44,7 @@ export class ShutdownDrain {
   }
 
   /**
-   * Drains and reports; resolves within `shutdownTimeoutMs` plus the time to list what is left.
+   * Drains and reports; resolves within `shutdownTimeoutMs` plus the time to count what is left.
    * Messages accepted while it runs (requests still in flight) are delivered too: when the store
    * looks empty the drain ends, then looks once more for what arrived meanwhile.
    */
@@ -92,13 +95,16 @@ export class ShutdownDrain {
     });
   }
 
+  /**
+   * Logs how many messages are left pending: a counting query for a durable store. Only the
+   * memory store's (in this process's memory, about to be lost) are listed, by id, at most
+   * `LEFTOVER_IDS`.
+   */
   private async reportLeftovers(): Promise<void> {
     const { store, log } = this.context;
-    const left = await store.list({ status: 'pending' }, Number.MAX_SAFE_INTEGER);
-    if (left.length > 0)
-      log.leftovers(
-        left.map(({ message }) => message.id),
-        store.durable,
-      );
+    const { pending } = await store.counts();
+    if (pending === 0) return;
+    const ids = store.durable ? [] : (await store.list({ status: 'pending' }, LEFTOVER_IDS)).map((e) => e.message.id);
+    log.leftovers(pending, store.durable, ids);
   }
 }

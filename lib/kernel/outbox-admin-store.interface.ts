@@ -33,8 +33,8 @@ export type OutboxCounts = Readonly<Record<OutboxStatus, number>>;
  * What operators need from an outbox: look at it, count it, give dead
  * messages another chance, delete settled ones. `OutboxAdmin` and the
  * `npx nestjs-messaging outbox` command call only these; so do the
- * dispatcher's retention purge (`purge` with `skipIfBusy`) and its start-up
- * takeover of a dead local process's leases (`list` of pending messages).
+ * dispatcher's retention purge (`purge` with `skipIfBusy`) and its shutdown
+ * report of what is left (`counts`).
  *
  * **Errors.** Every method rejects with the storage's own error when it
  * cannot be read or written; `OutboxAdmin` and the command pass it on. A

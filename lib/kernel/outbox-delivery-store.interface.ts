@@ -7,9 +7,13 @@ export interface ClaimRequest {
   readonly owner: string;
   /** At most this many messages (a whole number >= 1). */
   readonly limit: number;
-  /** The current time, in ms since the epoch. */
+  /**
+   * The current time, in ms since the epoch: messages due at or before it are claimed. A store
+   * shared by several processes judges lease expiry by its own clock instead (the SQL stores:
+   * the database's), so a caller whose clock is wrong cannot take a live lease.
+   */
   readonly now: number;
-  /** How long the lease lasts, in ms; after it, another dispatcher may claim the messages again. */
+  /** How long the lease lasts, in ms (by the store's clock); after it, another dispatcher may claim the messages again. */
   readonly leaseMs: number;
 }
 
@@ -22,6 +26,12 @@ export interface FailedAttempt {
   readonly counted: boolean;
   /** When to try again, in ms since the epoch; `undefined` declares the message dead. */
   readonly nextAttemptAt: number | undefined;
+}
+
+/** What `OutboxDeliveryStore.takeOverLeases()` gave back: `count` messages leased by `owner`. */
+export interface TakenOverLeases {
+  readonly owner: string;
+  readonly count: number;
 }
 
 /**
@@ -40,7 +50,9 @@ export interface FailedAttempt {
  * pending and leased by the given owner; the others are left alone without an
  * error (a dispatcher that lost its lease acknowledges late, and changes
  * nothing). Stores shared by several processes (a database) make `claim()`
- * atomic: no message is leased to two owners at once.
+ * atomic: no message is leased to two owners at once. Another owner's lease
+ * ends only when it expires by the store's clock, or when the store proves its
+ * owner gone (`takeOverLeases`); never on a PID, a host name or a caller's clock.
  *
  * **Errors.** `append()` rejects with `OutboxWriteError` when the messages
  * cannot be stored. The other methods reject with the storage's own error
@@ -99,6 +111,16 @@ export interface OutboxDeliveryStore {
    * (`PostgresOutboxStore`: those queued behind another owner's lease).
    */
   nextDueAt(): Promise<number | undefined>;
+  /**
+   * Optional, called once by each dispatcher before its first claim, with its owner id. The
+   * store starts vouching that `owner` is alive, until it is closed, and gives back the
+   * unexpired leases of other owners it can **prove** gone by something that holds across
+   * hosts, PID namespaces and clocks (`PostgresOutboxStore`: a session advisory lock per
+   * owner, free once its session ended). Given back: unleased, due as before, `lastError`
+   * saying why, attempts unchanged. Resolves to how many messages of which owner. A store
+   * that cannot prove an owner gone leaves the method out; leases then end on expiry.
+   */
+  takeOverLeases?(owner: string): Promise<readonly TakenOverLeases[]>;
   /**
    * Optional: calls `listener` (without arguments) when messages were appended
    * by someone else (another process, a database transaction), so the

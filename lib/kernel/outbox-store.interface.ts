@@ -4,7 +4,12 @@ import type { OutboxAdminStore } from './outbox-admin-store.interface.js';
 import type { OutboxDeliveryStore } from './outbox-delivery-store.interface.js';
 
 export type { OutboxEntry, OutboxStatus } from './outbox-entry.interface.js';
-export type { ClaimRequest, FailedAttempt, OutboxDeliveryStore } from './outbox-delivery-store.interface.js';
+export type {
+  ClaimRequest,
+  FailedAttempt,
+  OutboxDeliveryStore,
+  TakenOverLeases,
+} from './outbox-delivery-store.interface.js';
 export type { OutboxAdminStore, OutboxCounts, OutboxFilter, PurgeOptions } from './outbox-admin-store.interface.js';
 
 /** One SQL statement with positional parameters (`$1`, `$2`, ... as `pg` writes them). */
@@ -21,7 +26,7 @@ export interface SqlStatement {
  * Two contracts in one, as `MessagingModule` takes it:
  * - `OutboxDeliveryStore`: what the request side and the dispatcher call
  *   (`append`, `claim`, `markDelivered`, `reschedule`, `nextDueAt`, the
- *   optional `watch` and `preferredBatchWindowMs`, `durable`), with the
+ *   optional `takeOverLeases`, `watch` and `preferredBatchWindowMs`, `durable`), with the
  *   per-topic order and lease rules;
  * - `OutboxAdminStore`: what operators call through `OutboxAdmin` and the
  *   `npx nestjs-messaging outbox` command (`list`, `counts`, `retry`, `purge`).

@@ -58,7 +58,7 @@ function claimInSql(pending: readonly Pending[], owner: string, limit: number): 
         m.leaseExpiresAt ?? null,
       );
     }
-    const query = `WITH ${blockedTopicsCte('outbox', '@now', '@owner')} ${claimableSelect('outbox', '@now', '@limit')}`;
+    const query = `WITH ${blockedTopicsCte('outbox', '@now', '@owner')} ${claimableSelect('outbox', '@now', '@now', '@limit')}`;
     const rows = db.prepare(query).all({ now: NOW, owner, limit }) as { claimable_sequence: number }[];
     return rows.map(({ claimable_sequence }) => claimable_sequence);
   } finally {

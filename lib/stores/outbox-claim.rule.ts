@@ -55,15 +55,18 @@ export function blockedTopicsCte(table: string, now: string, exceptOwner?: strin
 }
 
 /**
- * A SELECT of the sequences (`claimable_sequence`) claimable at `now` by the owner given to
+ * A SELECT of the sequences (`claimable_sequence`) claimable by the owner given to
  * `blockedTopicsCte()`, which must precede it in the same `WITH`; oldest first, at most
- * `limit`. Arguments are SQL expressions. A NULL `next_attempt_at` means due at once.
+ * `limit`. Arguments are SQL expressions: `dueNow` is compared with retry times,
+ * `leaseNow` with lease expiry (the SQL stores pass their database's clock there, the same
+ * as to `blockedTopicsCte()`, so a caller's wrong clock never makes a live lease look
+ * expired). A NULL `next_attempt_at` means due at once.
  */
-export function claimableSelect(table: string, now: string, limit: string): string {
+export function claimableSelect(table: string, dueNow: string, leaseNow: string, limit: string): string {
   return `SELECT m.sequence AS claimable_sequence FROM ${table} m LEFT JOIN blocked b ON b.topic = m.topic
     WHERE m.status = 'pending'
-      AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ${now})
-      AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= ${now})
+      AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ${dueNow})
+      AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= ${leaseNow})
       AND (b.first_blocked IS NULL OR m.sequence < b.first_blocked)
     ORDER BY m.sequence LIMIT ${limit}`;
 }

@@ -4,18 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMessage } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
-import type { OutboxStore } from '../kernel/outbox-store.interface.js';
+import type { OutboxEntry, OutboxStore } from '../kernel/outbox-store.interface.js';
 import { MemoryOutboxStore } from './memory-outbox.store.js';
 import { SqliteOutboxStore } from './sqlite/sqlite-outbox.store.js';
 import { PostgresOutboxStore } from './postgres/postgres-outbox.store.js';
 import { brokers } from '../../test/support/brokers.js';
 
 const LEASE = { leaseMs: 1000 };
+const HOUR = 3_600_000;
 const ids = (entries: readonly { message: Message }[]): string[] => entries.map(({ message }) => message.id);
 const topics = (entries: readonly { message: Message }[]): string[] => entries.map(({ message }) => message.topic);
 
 interface StoreKind {
   readonly name: string;
+  /** Whether the store judges lease expiry by its own clock (the SQL stores), not by the caller's `now`. */
+  readonly ownClock: boolean;
   open(): OutboxStore;
   close(store: OutboxStore): Promise<void>;
 }
@@ -27,14 +30,16 @@ afterAll(() => {
 let files = 0;
 
 const KINDS: StoreKind[] = [
-  { name: 'MemoryOutboxStore', open: () => new MemoryOutboxStore(), close: () => Promise.resolve() },
+  { name: 'MemoryOutboxStore', ownClock: false, open: () => new MemoryOutboxStore(), close: () => Promise.resolve() },
   {
     name: 'SqliteOutboxStore',
+    ownClock: true,
     open: () => new SqliteOutboxStore({ path: join(folder, `store-${++files}.db`) }),
     close: (store) => (store as SqliteOutboxStore).close(),
   },
   {
     name: 'PostgresOutboxStore',
+    ownClock: true,
     // A table per test, created by the store, dropped after it.
     open: () =>
       new PostgresOutboxStore({
@@ -100,11 +105,28 @@ describe.each(KINDS)('$name', (kind) => {
     await store.append([createMessage('.a', {})]);
     const now = Date.now();
     await store.claim({ owner: 'dead', limit: 10, now, leaseMs: 500 });
-    expect(await store.claim({ owner: 'alive', limit: 10, now: now + 499, leaseMs: 500 })).toEqual([]);
-    expect(await store.nextDueAt()).toBe(now + 500);
-    const reclaimed = await store.claim({ owner: 'alive', limit: 10, now: now + 500, leaseMs: 500 });
+    let reclaimed: OutboxEntry[];
+    if (kind.ownClock) {
+      // Expiry by the store's clock: a caller an hour ahead of it takes nothing.
+      expect(await store.claim({ owner: 'alive', limit: 10, now: now + HOUR, leaseMs: 500 })).toEqual([]);
+      const due = (await store.nextDueAt()) ?? 0;
+      expect(due).toBeGreaterThanOrEqual(now + 400);
+      expect(due).toBeLessThanOrEqual(Date.now() + 600);
+      reclaimed = [];
+      const deadline = Date.now() + 3000;
+      while (reclaimed.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        reclaimed = await store.claim({ owner: 'alive', limit: 10, now: Date.now(), leaseMs: 500 });
+      }
+      expect(Date.now()).toBeGreaterThanOrEqual(now + 450);
+    } else {
+      expect(await store.claim({ owner: 'alive', limit: 10, now: now + 499, leaseMs: 500 })).toEqual([]);
+      expect(await store.nextDueAt()).toBe(now + 500);
+      reclaimed = await store.claim({ owner: 'alive', limit: 10, now: now + 500, leaseMs: 500 });
+      expect(reclaimed[0].lease).toEqual({ owner: 'alive', expiresAt: now + 1000 });
+    }
     expect(reclaimed).toHaveLength(1);
-    expect(reclaimed[0].lease).toEqual({ owner: 'alive', expiresAt: now + 1000 });
+    expect(reclaimed[0].lease?.owner).toBe('alive');
     // The late acknowledgement of the dead owner changes nothing.
     await store.markDelivered('dead', ids(reclaimed), now + 600, false);
     expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 0 });

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Client, ClientConfig } from 'pg';
-import type * as Pg from 'pg';
+import type { DedicatedConnection } from './postgres-outbox.connection.js';
 
 const RECONNECT_MS = 1000;
 
@@ -11,14 +10,13 @@ const RECONNECT_MS = 1000;
  */
 export class PostgresNotifications {
   private readonly logger = new Logger('PostgresOutboxStore');
-  private client: Client | undefined;
+  private connection: DedicatedConnection | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private warned = false;
 
   constructor(
-    private readonly pg: typeof Pg,
-    private readonly config: ClientConfig,
+    private readonly connect: () => Promise<DedicatedConnection>,
     private readonly channel: string,
     private readonly onNotification: () => void,
   ) {}
@@ -26,24 +24,35 @@ export class PostgresNotifications {
   /** Connects and listens; a failure is logged and retried, never thrown: polling covers the gap. */
   async start(): Promise<void> {
     if (this.closed) return;
-    const client = new this.pg.Client(this.config);
-    client.on('notification', () => {
-      this.onNotification();
-    });
-    client.on('error', () => {
-      // 'end' follows and schedules the reconnect.
-    });
-    client.on('end', () => {
-      if (this.client === client) this.scheduleReconnect();
-    });
-    this.client = client;
+    let connection: DedicatedConnection | undefined;
     try {
-      await client.connect();
+      connection = await this.connect();
+      const { client } = connection;
+      if (this.isClosed()) {
+        await connection.end();
+        return;
+      }
+      const current = connection;
+      client.on('notification', () => {
+        this.onNotification();
+      });
+      client.on('error', () => {
+        // 'end' follows and schedules the reconnect.
+      });
+      client.on('end', () => {
+        if (this.connection === current) this.scheduleReconnect();
+      });
+      this.connection = connection;
       await client.query(`LISTEN "${this.channel}"`);
       if (this.warned) this.logger.log(`Listening for new outbox messages again on "${this.channel}"`);
       this.warned = false;
       this.onNotification();
     } catch (error) {
+      if (this.isClosed()) {
+        // Closed while connecting: nothing to warn about.
+        void connection?.end().catch(() => undefined);
+        return;
+      }
       if (!this.warned) {
         this.logger.warn(
           `Cannot LISTEN on "${this.channel}" (${error instanceof Error ? error.message : String(error)}); ` +
@@ -51,8 +60,8 @@ export class PostgresNotifications {
         );
         this.warned = true;
       }
-      this.client = undefined;
-      void client.end().catch(() => undefined);
+      this.connection = undefined;
+      void connection?.end().catch(() => undefined);
       this.scheduleReconnect();
     }
   }
@@ -61,13 +70,18 @@ export class PostgresNotifications {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    const client = this.client;
-    this.client = undefined;
-    await client?.end().catch(() => undefined);
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.end().catch(() => undefined);
+  }
+
+  /** Whether `close()` was called (a method: it may change while `start()` awaits). */
+  private isClosed(): boolean {
+    return this.closed;
   }
 
   private scheduleReconnect(): void {
-    this.client = undefined;
+    this.connection = undefined;
     if (this.closed) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.start(), RECONNECT_MS);

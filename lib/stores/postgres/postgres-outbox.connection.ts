@@ -1,10 +1,19 @@
-import type { ClientConfig, Pool, PoolClient } from 'pg';
+import { Logger } from '@nestjs/common';
+import type { ClientBase, ClientConfig, Pool, PoolClient } from 'pg';
+import type * as Pg from 'pg';
 import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import { loadPg } from './load-pg.js';
 import { PostgresClock } from './postgres-clock.js';
 import { PostgresNotifications } from './postgres-notifications.js';
 import type { ResolvedPostgresOutboxOptions } from './postgres-outbox.options.js';
 import { notificationChannel, postgresOutboxSchema } from './postgres-outbox.schema.js';
+
+/** A connection outside the pool's rotation (LISTEN, a lease owner's lock), kept until `end()`. */
+export interface DedicatedConnection {
+  readonly client: ClientBase;
+  /** Closes it (a client of the application's pool is destroyed, not returned: it may hold a lock). */
+  end(): Promise<void>;
+}
 
 /**
  * The PostgreSQL store's pool, clock and LISTEN connection, and its lazy
@@ -18,6 +27,9 @@ export class PostgresOutboxConnection {
   readonly clock: PostgresClock;
   readonly table: string;
   private readonly ownsPool: boolean;
+  private readonly pg: typeof Pg;
+  /** The settings of the pool the store opened; `undefined` for the application's pool. */
+  private readonly config: ClientConfig | undefined;
   private readonly createSchema: boolean;
   private readonly notifications: PostgresNotifications | undefined;
   private ready: Promise<void> | undefined;
@@ -29,16 +41,25 @@ export class PostgresOutboxConnection {
    * @throws MessagingError when `pg` is not installed.
    */
   constructor(options: ResolvedPostgresOutboxOptions, onNotification: () => void) {
-    const pg = loadPg();
+    const pg = (this.pg = loadPg());
     this.table = options.table;
     this.createSchema = options.createSchema;
     this.ownsPool = !('given' in options.pool);
+    this.config = 'config' in options.pool ? options.pool.config : undefined;
     this.pool = 'given' in options.pool ? (options.pool.given as Pool) : new pg.Pool(options.pool.config);
-    // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
-    if (this.ownsPool) this.pool.on('error', () => undefined);
+    if (this.ownsPool) {
+      // An idle client's error (the server restarted) must not crash the process; the next query
+      // reconnects. (The application's own pool is the application's to watch.)
+      const logger = new Logger('PostgresOutboxStore');
+      this.pool.on('error', (error) => {
+        logger.warn(
+          `An idle PostgreSQL connection of the outbox pool failed (${error.message}); the next query reconnects`,
+        );
+      });
+    }
     this.clock = new PostgresClock(this.pool);
     this.notifications = options.listen
-      ? new PostgresNotifications(pg, clientConfigOf(this.pool), notificationChannel(this.table), onNotification)
+      ? new PostgresNotifications(() => this.dedicated(), notificationChannel(this.table), onNotification)
       : undefined;
   }
 
@@ -54,11 +75,14 @@ export class PostgresOutboxConnection {
     return this.ready;
   }
 
-  /** Runs `work` in a transaction on one client: committed if it resolves, rolled back if it throws. */
-  async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a transaction on one client: committed if it resolves, rolled back if it
+   * throws. `opening`, SQL without parameters, runs first in the same round trip as `BEGIN`.
+   */
+  async inTransaction<T>(work: (client: PoolClient) => Promise<T>, opening?: string): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(opening === undefined ? 'BEGIN' : `BEGIN; ${opening}`);
       const result = await work(client);
       await client.query('COMMIT');
       return result;
@@ -68,6 +92,30 @@ export class PostgresOutboxConnection {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Opens a connection of its own: a new client with the store's settings, or, for the
+   * application's pool (whose settings are its own), a client checked out of it for good.
+   * @throws Error (as a rejection) from `pg` when it cannot connect.
+   */
+  async dedicated(): Promise<DedicatedConnection> {
+    if (this.config === undefined) {
+      const client = await this.pool.connect();
+      const end = (): Promise<void> => {
+        client.release(true);
+        return Promise.resolve();
+      };
+      return { client, end };
+    }
+    const client = new this.pg.Client(this.config);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    return { client, end: () => client.end() };
   }
 
   /** Stops listening and ends the pool the store opened (not one it was given). Idempotent. */
@@ -118,9 +166,4 @@ export class PostgresOutboxConnection {
     ]);
     return rows[0]?.exists;
   }
-}
-
-/** The pool's connection settings, for the LISTEN connection. */
-function clientConfigOf(pool: Pool): ClientConfig {
-  return { ...(pool as unknown as { options: ClientConfig }).options };
 }

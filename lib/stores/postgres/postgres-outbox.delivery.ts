@@ -1,4 +1,3 @@
-import type { QueryResult } from 'pg';
 import type { ClaimRequest, FailedAttempt } from '../../kernel/outbox-delivery-store.interface.js';
 import type { OutboxEntry } from '../../kernel/outbox-entry.interface.js';
 import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
@@ -6,11 +5,9 @@ import type { PostgresOutboxConnection } from './postgres-outbox.connection.js';
 import {
   at,
   CLAIM_LOCK,
-  literal,
   ms,
   OUTBOX_COLUMNS,
   postgresRowToEntry,
-  timestampLiteral,
   type PostgresOutboxRow,
 } from './postgres-outbox.sql.js';
 
@@ -18,31 +15,32 @@ import {
 export class PostgresOutboxDelivery {
   constructor(private readonly connection: PostgresOutboxConnection) {}
 
-  /** See `OutboxDeliveryStore.claim()`. */
+  /**
+   * See `OutboxDeliveryStore.claim()`. Due-ness is judged at `now` (translated into the
+   * database's clock); lease expiry only by the database's clock (`statement_timestamp()`), in
+   * SQL, and new leases end `leaseMs` after it: a process whose clock jumps, or a VM that was
+   * paused, cannot make another owner's live lease look expired.
+   */
   async claim({ owner, limit, now, leaseMs }: ClaimRequest): Promise<OutboxEntry[]> {
-    const { pool, clock, table: t } = this.connection;
+    const { clock, table: t } = this.connection;
     await this.connection.whenReady();
     await clock.refresh();
-    const dbNow = clock.toDatabase(now);
-    // One round trip: a query of several statements without parameters runs as one transaction,
-    // and each statement takes its own snapshot. The lock makes claims take turns, so each sees
-    // every lease committed before it and two dispatchers never split one topic between them.
-    const [ownerLiteral, nowAt, expiresAt] = [
-      literal(owner),
-      timestampLiteral(dbNow),
-      timestampLiteral(dbNow + leaseMs),
-    ];
-    // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
-    const results = (await pool.query(
-      `SELECT pg_advisory_xact_lock(hashtext(${literal(t)}), ${String(CLAIM_LOCK)});
-       WITH ${blockedTopicsCte(t, nowAt, ownerLiteral)},
-       due AS (${claimableSelect(t, nowAt, String(Math.max(0, Math.floor(limit))))}
-         FOR UPDATE OF m SKIP LOCKED)
-       UPDATE ${t} SET lease_owner = ${ownerLiteral}, lease_expires_at = ${expiresAt}
-       FROM due WHERE sequence = due.claimable_sequence
-       RETURNING ${OUTBOX_COLUMNS}`,
-    )) as unknown as QueryResult<PostgresOutboxRow>[];
-    const rows = results.at(-1)?.rows ?? [];
+    // The lock (taken with BEGIN, in one round trip) makes claims take turns; the claim
+    // statement, taken after it, sees every lease committed before it, so two dispatchers never
+    // split one topic between them. (The table name is a checked identifier.)
+    const lock = `SELECT pg_advisory_xact_lock(hashtext('${t}'), ${String(CLAIM_LOCK)})`;
+    const rows = await this.connection.inTransaction(async (client) => {
+      // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
+      const result = await client.query<PostgresOutboxRow>(
+        `WITH ${blockedTopicsCte(t, 'statement_timestamp()', '$1')},
+         due AS (${claimableSelect(t, at('$2'), 'statement_timestamp()', '$3')} FOR UPDATE OF m SKIP LOCKED)
+         UPDATE ${t} SET lease_owner = $1, lease_expires_at = statement_timestamp() + $4::float8 * interval '1 millisecond'
+         FROM due WHERE sequence = due.claimable_sequence
+         RETURNING ${OUTBOX_COLUMNS}`,
+        [owner, clock.toDatabase(now), Math.max(0, Math.floor(limit)), leaseMs],
+      );
+      return result.rows;
+    }, lock);
     return rows
       .sort((a, b) => Number(BigInt(a.sequence) - BigInt(b.sequence)))
       .map((row) => postgresRowToEntry(row, clock));

@@ -11,6 +11,13 @@ export const CLAIM_LOCK = 1;
 /** Advisory lock sub-key (next to the table's hash) held by the retention purge running now. */
 export const PURGE_LOCK = 2;
 
+/**
+ * The key of a lease owner's session-level advisory lock, as SQL: a 64-bit hash of the table
+ * and the owner id (`owner`, an SQL expression), in the one-bigint key space, which never
+ * meets the two-int4 keys above.
+ */
+export const ownerLockKey = (table: string, owner: string): string => `hashtextextended('${table} ' || ${owner}, 0)`;
+
 /** An outbox row as `OUTBOX_COLUMNS` selects it (`sequence` is a bigint, which pg reads as text). */
 export interface PostgresOutboxRow extends OutboxRow {
   sequence: string;
@@ -36,15 +43,4 @@ export const POSTGRES_FILTER_DIALECT: OutboxSqlDialect = {
 /** A row as an entry, its times in this process's clock (whole ms). */
 export function postgresRowToEntry(row: PostgresOutboxRow, clock: PostgresClock): OutboxEntry {
   return outboxRowToEntry(row, (databaseMs) => Math.round(clock.toLocal(databaseMs)));
-}
-
-/** A string as an SQL literal (standard_conforming_strings: only quotes need doubling). */
-export function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** A time in ms since the epoch as an SQL timestamp expression. @throws Error when it is not a finite number. */
-export function timestampLiteral(ms: number): string {
-  if (!Number.isFinite(ms)) throw new Error(`not a time: ${String(ms)}`);
-  return at(String(ms));
 }

@@ -9,11 +9,13 @@ import type {
   OutboxFilter,
   PurgeOptions,
   SqlStatement,
+  TakenOverLeases,
   TransactionalOutboxStore,
 } from '../../kernel/outbox-store.interface.js';
 import { PostgresOutboxAdmin } from './postgres-outbox.admin.js';
 import { PostgresOutboxConnection } from './postgres-outbox.connection.js';
 import { PostgresOutboxDelivery } from './postgres-outbox.delivery.js';
+import { PostgresOwnerLocks } from './postgres-owner.locks.js';
 import { resolvePostgresOutboxOptions, type PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
 
 export type { PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
@@ -28,8 +30,15 @@ export type { PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
  *   and lease rows `FOR UPDATE SKIP LOCKED`: a message is sent by one
  *   dispatcher at a time, and a topic by one dispatcher at a time, so
  *   per-topic order holds across instances.
+ * - Lease expiry is judged by the database's clock, in SQL: a wrong or jumping
+ *   clock on one host, or a paused VM, never makes a live lease look expired.
  * - A dispatcher that dies leaves leases that expire after `leaseMs`; then any
- *   instance takes the messages over.
+ *   instance takes the messages over. Sooner when an instance starts: each
+ *   dispatcher holds a session-level advisory lock for its owner id on a
+ *   connection of its own, and a starting one takes over the leases of the
+ *   owners whose lock is free (`takeOverLeases`). Two connections per store
+ *   besides the pool: LISTEN and that lock (checked out of the application's
+ *   pool for good when it gave one).
  * - An insert trigger sends `NOTIFY`; every instance LISTENs and wakes when
  *   a transaction with messages commits.
  * - Times are kept in the database's clock, so hosts need not agree on the time.
@@ -54,6 +63,7 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
   private readonly connection: PostgresOutboxConnection;
   private readonly delivery: PostgresOutboxDelivery;
   private readonly admin: PostgresOutboxAdmin;
+  private readonly locks: PostgresOwnerLocks;
   private readonly listeners: (() => void)[] = [];
 
   /**
@@ -69,6 +79,7 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
     });
     this.delivery = new PostgresOutboxDelivery(this.connection);
     this.admin = new PostgresOutboxAdmin(this.connection);
+    this.locks = new PostgresOwnerLocks(this.connection);
   }
 
   /**
@@ -125,6 +136,17 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
     return this.delivery.nextDueAt();
   }
 
+  /**
+   * Holds `owner`'s lock in the database from now until `close()`, then gives back the unexpired
+   * leases of owners whose lock is free (their session ended: the process exited or was killed),
+   * in one statement. See `OutboxDeliveryStore.takeOverLeases()`.
+   * @throws Error (as a rejection) from PostgreSQL; `MessagingOptionsError` when it cannot connect.
+   */
+  async takeOverLeases(owner: string): Promise<readonly TakenOverLeases[]> {
+    await this.connection.whenReady();
+    return this.locks.takeOver(owner);
+  }
+
   list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
     return this.admin.list(filter, limit);
   }
@@ -141,9 +163,10 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
     return this.admin.purge(filter, options);
   }
 
-  /** Stops listening and ends the pool the store opened (not one it was given). */
-  close(): Promise<void> {
-    return this.connection.close();
+  /** Releases the lease owner locks, stops listening and ends the pool the store opened (not one it was given). */
+  async close(): Promise<void> {
+    await this.locks.close();
+    await this.connection.close();
   }
 
   /** Closes the store when the application shuts down (after the dispatcher drained). */

@@ -6,6 +6,13 @@ import { outboxRowToEntry } from '../outbox-entry.mapper.js';
 import type { SqliteOutboxRow } from './sqlite-outbox.database.js';
 
 /**
+ * SQLite's own clock in ms since the epoch. Leases are compared and written with it, not with
+ * the caller's `now`: a process whose clock is wrong (or faked) cannot make another process's
+ * live lease look expired.
+ */
+const SQLITE_NOW_MS = `CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)`;
+
+/**
  * The dispatcher's queries on a SQLite outbox (claim, settle, reschedule,
  * next due), prepared once. Synchronous: better-sqlite3 runs them on the
  * event loop; the store wraps the results in promises.
@@ -25,10 +32,11 @@ export class SqliteOutboxDelivery {
     const t = table;
     // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
     this.claimQuery = db.prepare(
-      `WITH ${blockedTopicsCte(t, '@now', '@owner')} ${claimableSelect(t, '@now', '@limit')}`,
+      `WITH ${blockedTopicsCte(t, SQLITE_NOW_MS, '@owner')} ${claimableSelect(t, '@now', SQLITE_NOW_MS, '@limit')}`,
     );
     this.leaseUpdate = db.prepare(
-      `UPDATE ${t} SET lease_owner = @owner, lease_expires_at = @expires WHERE sequence = @sequence RETURNING *`,
+      `UPDATE ${t} SET lease_owner = @owner, lease_expires_at = ${SQLITE_NOW_MS} + @leaseMs
+       WHERE sequence = @sequence RETURNING *`,
     );
     this.deliveredDelete = db.prepare(`DELETE FROM ${t} WHERE id = ? AND status = 'pending' AND lease_owner = ?`);
     this.deliveredUpdate = db.prepare(
@@ -47,14 +55,16 @@ export class SqliteOutboxDelivery {
     );
   }
 
-  /** See `OutboxDeliveryStore.claim()`: one immediate transaction, so no other process claims meanwhile. */
+  /**
+   * See `OutboxDeliveryStore.claim()`: one immediate transaction, so no other process claims
+   * meanwhile. Due-ness is judged at `now`; lease expiry by SQLite's clock (`SQLITE_NOW_MS`).
+   */
   claim({ owner, limit, now, leaseMs }: ClaimRequest): OutboxEntry[] {
     const claimed = this.db
       .transaction(() => {
         const sequences = this.claimQuery.all({ now, limit, owner }) as { claimable_sequence: number }[];
         return sequences.map(
-          ({ claimable_sequence: sequence }) =>
-            this.leaseUpdate.get({ owner, expires: now + leaseMs, sequence }) as SqliteOutboxRow,
+          ({ claimable_sequence: sequence }) => this.leaseUpdate.get({ owner, leaseMs, sequence }) as SqliteOutboxRow,
         );
       })
       .immediate();
