@@ -86,8 +86,13 @@ function connectTo(container: Container, target: BrokerTarget, options: Resolved
       fail(`no AMQP connection opened within ${options.connectionTimeoutMs / 1000} s`);
     }, options.connectionTimeoutMs);
     const onOpen = (): void => {
-      cleanUp();
-      resolve(connection);
+      // RabbitMQ opens and at once closes a connection it refuses (no permission on the virtual
+      // host): the close arrives with the open, so wait for the frames that came with it.
+      setImmediate(() => {
+        if (!connection.is_remote_open()) return;
+        cleanUp();
+        resolve(connection);
+      });
     };
     const onError = (context: EventContext): void => {
       fail(brokerRefusalOf(context) ?? 'the broker refused the connection without saying why');

@@ -1,4 +1,3 @@
-import type { Logger } from '@nestjs/common';
 import type { Container, EventContext } from 'rhea';
 import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
 import { connectionConditionKind } from './amqp-condition.js';
@@ -6,6 +5,9 @@ import { abandon, brokerRefusalOf, connectToAny, type OpenConnection } from './a
 import type { ResolvedAmqpOptions } from './amqp-options.interface.js';
 import type { AmqpConnectionStatus, AmqpMessengerState } from './amqp-state.js';
 import { AmqpConnectionRefusedError } from './amqp.errors.js';
+
+/** Where the messenger's parts log: the messenger's logger. */
+export type AmqpLog = Record<'log' | 'warn' | 'error' | 'debug', (text: string) => void>;
 
 /**
  * Keeps one connection open: opens it on demand, fails fast while backing
@@ -27,7 +29,7 @@ export class AmqpConnectionKeeper {
 
   constructor(
     private readonly options: ResolvedAmqpOptions,
-    private readonly logger: Logger,
+    private readonly logger: AmqpLog,
     /** Called when an open connection is lost, before reconnecting. */
     private readonly onLost: (open: OpenConnection, reason: string) => void,
   ) {

@@ -1,5 +1,5 @@
-import type { Logger } from '@nestjs/common';
 import type { OpenConnection } from './amqp-connect.js';
+import type { AmqpLog } from './amqp-connection-keeper.js';
 import type { ResolvedAmqpOptions } from './amqp-options.interface.js';
 import { AmqpSenderLink } from './amqp-sender-link.js';
 import { linkConditionKind } from './amqp-condition.js';
@@ -25,7 +25,7 @@ export class AmqpLinkPool {
 
   constructor(
     private readonly options: ResolvedAmqpOptions,
-    private readonly logger: Logger,
+    private readonly logger: AmqpLog,
   ) {}
 
   /** Starts closing idle links: between `idleLinkTimeoutMs` and 1.5 × that after their last use. */

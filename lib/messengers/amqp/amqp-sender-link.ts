@@ -203,7 +203,10 @@ export class AmqpSenderLink {
       const said = error?.condition === undefined ? '' : ` (${error.condition}: ${error.description ?? ''})`;
       this.breakWith('link-detached', undefined, `${fallback} before settling it${said}`);
     } else this.breakWith('link-refused', error, fallback);
-    this.close();
+    // After rhea has answered the detach (next tick): a detach sent after the end breaks the connection.
+    setImmediate(() => {
+      this.close();
+    });
   }
 
   private settle(delivery: Delivery | undefined, failure: Failure | undefined): void {

@@ -3,7 +3,7 @@ import type { Container } from 'rhea';
 import type { Message } from '../../kernel/message.interface.js';
 import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
 import type { Messenger } from '../../kernel/messenger.interface.js';
-import { AmqpConnectionKeeper } from './amqp-connection-keeper.js';
+import { AmqpConnectionKeeper, type AmqpLog } from './amqp-connection-keeper.js';
 import { AmqpLinkPool } from './amqp-link-pool.js';
 import { amqpAddress } from './amqp-message.mapper.js';
 import type { AmqpMessengerOptions, ResolvedAmqpOptions } from './amqp-options.interface.js';
@@ -50,8 +50,23 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
   /** @throws MessagingOptionsError listing every invalid option, unreadable file or mismatched key. */
   constructor(options: AmqpMessengerOptions) {
     this.options = resolveAmqpOptions(options);
-    this.links = new AmqpLinkPool(this.options, this.logger);
-    this.keeper = new AmqpConnectionKeeper(this.options, this.logger, (open, reason) => {
+    // Through the field, not its value now: a logger set on the instance later is used too.
+    const log: AmqpLog = {
+      log: (text) => {
+        this.logger.log(text);
+      },
+      warn: (text) => {
+        this.logger.warn(text);
+      },
+      error: (text) => {
+        this.logger.error(text);
+      },
+      debug: (text) => {
+        this.logger.debug(text);
+      },
+    };
+    this.links = new AmqpLinkPool(this.options, log);
+    this.keeper = new AmqpConnectionKeeper(this.options, log, (open, reason) => {
       this.links.loseAll(
         `the connection to ${open.target.url} was lost before the broker settled the message (${reason})`,
       );
