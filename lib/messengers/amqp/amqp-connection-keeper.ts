@@ -100,14 +100,27 @@ export class AmqpConnectionKeeper {
     clearTimeout(this.reconnectTimer);
   }
 
+  /** A link attached: the broker accepts this connection (RabbitMQ refuses a virtual host only at the first session). */
+  confirm(): void {
+    const open = this.current;
+    if (open === undefined || this.snapshot.status !== 'refused') return;
+    this.loggedRefusal = undefined;
+    this.setState('connected', undefined, undefined, open.target.url);
+    this.logger.log(`The AMQP broker ${open.target.url} accepts the connection again`);
+  }
+
   private adopt(open: OpenConnection): void {
     const recovered = this.lastFailure !== undefined;
     this.current = open;
     this.lastFailure = undefined;
-    this.loggedRefusal = undefined;
     this.retryDelayMs = this.options.reconnectDelayMs;
-    this.setState('connected', undefined, undefined, open.target.url);
-    this.logger.log(`${recovered ? 'Reconnected' : 'Connected'} to ${open.target.url}`);
+    // After a refusal, `refused` until a link attaches: the broker may refuse the first session.
+    if (this.snapshot.status === 'refused') {
+      this.logger.debug(`Connected to ${open.target.url} after a refusal`);
+    } else {
+      this.setState('connected', undefined, undefined, open.target.url);
+      this.logger.log(`${recovered ? 'Reconnected' : 'Connected'} to ${open.target.url}`);
+    }
     open.connection.on('disconnected', (context: EventContext) => {
       this.lose(open, context.error?.message ?? 'the broker closed the connection');
     });
@@ -134,6 +147,7 @@ export class AmqpConnectionKeeper {
       this.noteFailure(new AmqpConnectionRefusedError([{ url: open.target.url, reason, condition }]));
       return;
     }
+    this.loggedRefusal = undefined;
     this.logger.warn(`Lost the connection to ${open.target.url} (${reason}); reconnecting`);
     this.lastFailure = new MessengerUnavailableError(`The connection to ${open.target.url} was lost (${reason})`);
     this.setState('reconnecting', reason, condition, open.target.url);

@@ -26,6 +26,8 @@ export class AmqpLinkPool {
   constructor(
     private readonly options: ResolvedAmqpOptions,
     private readonly logger: AmqpLog,
+    /** Called when a link attaches. */
+    private readonly onAttached: () => void,
   ) {}
 
   /** Starts closing idle links: between `idleLinkTimeoutMs` and 1.5 × that after their last use. */
@@ -64,8 +66,10 @@ export class AmqpLinkPool {
       link = new AmqpSenderLink(open.connection, address, this.options.sendTimeoutMs);
       this.links.set(address, link);
       void link.ready.then((refused) => {
-        if (refused === undefined) this.loggedRefusals.delete(address);
-        else if (linkConditionKind(refused.condition) === 'configuration') {
+        if (refused === undefined) {
+          this.loggedRefusals.delete(address);
+          this.onAttached();
+        } else if (linkConditionKind(refused.condition) === 'configuration') {
           const text = `${refused.condition}: ${refused.description}`;
           if (this.loggedRefusals.get(address) !== text) {
             this.logger.error(

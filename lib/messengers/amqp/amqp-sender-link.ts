@@ -2,35 +2,12 @@ import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
 import type { Message } from '../../kernel/message.interface.js';
 import { toAmqpMessage } from './amqp-message.mapper.js';
 import { linkConditionKind } from './amqp-condition.js';
+import type { AmqpErrorLike, DeliveryResult, Failure, InFlight } from './amqp-link.interface.js';
 import type { AmqpRefusal, AmqpOutcome } from './amqp.errors.js';
-
-/** `undefined` when the broker accepted the message, else why not. */
-export type DeliveryResult = AmqpRefusal | undefined;
-
-/** Why a message was not accepted, before it is tied to the message. */
-interface Failure {
-  readonly outcome: AmqpOutcome;
-  readonly condition?: string;
-  readonly description: string;
-}
 
 interface Pending {
   readonly message: Message;
   readonly settle: (result: DeliveryResult) => void;
-}
-
-/** rhea types link and session errors loosely; this is the shape they have. */
-interface AmqpErrorLike {
-  readonly condition?: string;
-  readonly description?: string;
-  readonly message?: string;
-}
-
-/** A sent message whose outcome is still to come. */
-export interface InFlight {
-  /** Absent when the link was already broken and nothing was sent, or until a queued message is sent. */
-  delivery?: Delivery;
-  readonly result: Promise<DeliveryResult>;
 }
 
 /**
@@ -46,6 +23,7 @@ export class AmqpSenderLink {
   private readonly pending = new Map<Delivery, Pending>();
   private broken: Failure | undefined;
   private attached = false;
+  private finishReady: ((failure: AmqpRefusal | undefined) => void) | undefined;
 
   constructor(
     connection: Connection,
@@ -133,6 +111,9 @@ export class AmqpSenderLink {
   /** The connection is gone: nothing in flight will be settled. */
   lose(description: string): void {
     this.breakWith('connection-lost', undefined, description);
+    // Messages waiting for the attach fail now, not after the attach times out.
+    const broken = this.broken ?? { outcome: 'connection-lost', description };
+    this.finishReady?.({ messageId: '', topic: '', address: this.address, ...broken });
   }
 
   /** Whether nothing is waiting on the link: no message unsettled, none waiting for the attach. */
@@ -161,8 +142,10 @@ export class AmqpSenderLink {
         this.sender.removeListener('sendable', onSendable);
         this.session.removeListener('session_close', onRefused);
         this.sender.removeListener('sender_close', onRefused);
+        this.finishReady = undefined;
         resolve(failure);
       };
+      this.finishReady = finish;
       const onSendable = (): void => {
         finish(undefined);
       };

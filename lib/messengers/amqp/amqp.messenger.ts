@@ -8,7 +8,8 @@ import { AmqpLinkPool } from './amqp-link-pool.js';
 import { amqpAddress } from './amqp-message.mapper.js';
 import type { AmqpMessengerOptions, ResolvedAmqpOptions } from './amqp-options.interface.js';
 import { resolveAmqpOptions } from './amqp-options.validation.js';
-import type { AmqpSenderLink, InFlight } from './amqp-sender-link.js';
+import type { InFlight } from './amqp-link.interface.js';
+import type { AmqpSenderLink } from './amqp-sender-link.js';
 import type { AmqpMessengerState } from './amqp-state.js';
 import { AmqpSendError, type AmqpRefusal } from './amqp.errors.js';
 import { loadRhea } from './load-rhea.js';
@@ -65,7 +66,9 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
         this.logger.debug(text);
       },
     };
-    this.links = new AmqpLinkPool(this.options, log);
+    this.links = new AmqpLinkPool(this.options, log, () => {
+      this.keeper.confirm();
+    });
     this.keeper = new AmqpConnectionKeeper(this.options, log, (open, reason) => {
       this.links.loseAll(
         `the connection to ${open.target.url} was lost before the broker settled the message (${reason})`,
