@@ -136,16 +136,16 @@ function describeSocketError(error: Error | undefined, target: BrokerTarget): st
 /** rhea's internals that outlive a dropped socket. */
 interface RheaConnectionInternals {
   socket?: { destroy(): void; emit(event: 'end'): void };
-  sasl_transport?: { transport?: { read_complete?: boolean } };
+  sasl_transport?: { mechanism?: unknown; transport?: { read_complete?: boolean } };
   heartbeat_in?: NodeJS.Timeout;
   heartbeat_out?: NodeJS.Timeout;
   abort_idle?: NodeJS.Timeout;
 }
 
-/** Whether the connection ended while SASL authentication was still going on. */
+/** Whether the connection ended after the credentials were sent and before the broker said whether it took them. */
 function inSasl(connection: Connection): boolean {
   const sasl = (connection as Connection & RheaConnectionInternals).sasl_transport;
-  return sasl !== undefined && sasl.transport?.read_complete !== true;
+  return sasl?.mechanism !== undefined && sasl.transport?.read_complete !== true;
 }
 
 /**
