@@ -47,7 +47,10 @@ export interface AmqpMessengerOptions {
   sendTimeoutMs?: number;
   /** First delay, in ms, before reconnecting after a broker drop; doubles up to `reconnectDelayMaxMs`. Default: `500`. */
   reconnectDelayMs?: number;
-  /** Largest delay between reconnection attempts, in ms. Default: `30000`. */
+  /**
+   * Largest delay between reconnection attempts, in ms; also the delay between attempts after a
+   * broker refused the connection (authentication, permission). Default: `30000`.
+   */
   reconnectDelayMaxMs?: number;
   /** AMQP container id. Default: `nestjs-messaging-<hostname>-<pid>`. */
   containerId?: string;
