@@ -10,8 +10,25 @@ export interface Received {
   readonly link: number;
 }
 
-/** How the test broker answers each message. */
-export type Disposition = 'accept' | 'reject' | 'release' | 'modify' | 'ignore' | 'end-session';
+/**
+ * How the test broker answers each message: settle it, leave it ('ignore'),
+ * or leave it unsettled and end its session over it ('end-session', with
+ * amqp:precondition-failed; 'end-session-quietly', without an error), detach
+ * its link ('detach', without an error; 'detach-forced', with
+ * amqp:link:detach-forced) or close the connection ('close-connection',
+ * with amqp:connection:forced).
+ */
+export type Disposition =
+  | 'accept'
+  | 'reject'
+  | 'release'
+  | 'modify'
+  | 'ignore'
+  | 'end-session'
+  | 'end-session-quietly'
+  | 'detach'
+  | 'detach-forced'
+  | 'close-connection';
 
 /**
  * An AMQP 1.0 peer in the test process (rhea's server side) on port 0: it
@@ -24,6 +41,10 @@ export class AmqpTestListener {
   /** Addresses whose attach is refused with amqp:not-found. */
   readonly unknownAddresses = new Set<string>();
   decide: (received: Received) => Disposition = () => 'accept';
+  /** Sessions the peer has begun and not ended. */
+  openSessions = 0;
+  /** Links and sessions this broker closed whose close the peer has answered. */
+  closesAnswered = 0;
   /** Delay before settling, in ms. */
   settleDelayMs = 0;
   private lastSettleAt = 0;
@@ -45,6 +66,19 @@ export class AmqpTestListener {
       receiver.set_target({ address });
       (receiver as unknown as { linkNumber: number }).linkNumber = this.attaches.length;
     });
+    this.container.on('session_open', () => {
+      this.openSessions++;
+    });
+    this.container.on('session_close', () => {
+      this.openSessions--;
+    });
+    // The peer's answer to a detach or end this broker sent (rhea reports it as a local close completing).
+    for (const event of ['receiver_close', 'session_close'] as const) {
+      this.container.on(event, (context: EventContext) => {
+        const endpoint = event === 'receiver_close' ? context.receiver : context.session;
+        if (endpoint?.is_closed()) this.closesAnswered++;
+      });
+    }
     this.container.on('message', (context: EventContext) => {
       const receiver = context.receiver!;
       const received: Received = {
@@ -77,6 +111,21 @@ export class AmqpTestListener {
               description: 'message size 10008 is larger than configured max size 4096',
             });
             break;
+          case 'end-session-quietly':
+            received.delivery.link.session.close();
+            break;
+          case 'detach':
+            received.delivery.link.close();
+            break;
+          case 'detach-forced':
+            received.delivery.link.close({ condition: 'amqp:link:detach-forced', description: 'idle timeout (test)' });
+            break;
+          case 'close-connection':
+            received.delivery.link.connection.close({
+              condition: 'amqp:connection:forced',
+              description: 'broker forced connection closure with reason shutdown (test)',
+            });
+            break;
         }
       };
       // One disposition per tick: rhea's receiver merges adjacent settlements
@@ -86,6 +135,7 @@ export class AmqpTestListener {
       setTimeout(settle, at - Date.now());
     });
     this.container.on('error', () => undefined);
+    this.container.on('disconnected', () => undefined);
     this.server = this.container.listen({ port: 0, host: '127.0.0.1' });
     await new Promise<void>((resolve) => this.server!.once('listening', resolve));
     return `amqp://127.0.0.1:${(this.server.address() as AddressInfo).port}`;

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import type { Connection, ConnectionOptions, Container, EventContext } from 'rhea';
 import type { BrokerTarget, ResolvedAmqpOptions } from './amqp-options.interface.js';
-import { AmqpConnectionError } from './amqp.errors.js';
+import { connectionConditionKind, describeBrokerError } from './amqp-condition.js';
+import { AmqpConnectionError, AmqpConnectionRefusedError, type AmqpConnectAttempt } from './amqp.errors.js';
 
 /** An open connection and the broker it goes to. */
 export interface OpenConnection {
@@ -9,20 +10,46 @@ export interface OpenConnection {
   readonly target: BrokerTarget;
 }
 
+/** The broker itself closed or refused a connection, with an AMQP condition. */
+export class BrokerRefusal extends Error {
+  constructor(
+    readonly condition: string,
+    readonly description: string,
+  ) {
+    super(`the broker refused the connection: ${condition}: ${description}`);
+  }
+}
+
+/** The AMQP error a rhea connection event carries: a SASL failure in `error`, a broker's close in `connection.error`. */
+export function brokerRefusalOf(context: EventContext): BrokerRefusal | undefined {
+  const error = (context.error ?? context.connection.error) as { condition?: string; description?: string } | undefined;
+  if (error?.condition === undefined) return undefined;
+  return new BrokerRefusal(error.condition, describeBrokerError(error.description, error.condition));
+}
+
 /**
  * Tries the brokers in random order, as the seed does, giving each
  * `connectionTimeout` to open; the first that opens wins. When none does,
- * rejects with every URL and its reason.
+ * rejects with every URL and its reason: `AmqpConnectionRefusedError` when
+ * a broker refused for a configuration reason (authentication, permission,
+ * virtual host), else `AmqpConnectionError`.
  */
 export async function connectToAny(container: Container, options: ResolvedAmqpOptions): Promise<OpenConnection> {
-  const attempts: { url: string; reason: string }[] = [];
+  const attempts: AmqpConnectAttempt[] = [];
   for (const target of shuffled(options.targets)) {
     try {
       return { connection: await connectTo(container, target, options), target };
     } catch (error) {
-      attempts.push({ url: target.url, reason: error instanceof Error ? error.message : String(error) });
+      const reason = error instanceof Error ? error.message : String(error);
+      attempts.push(
+        error instanceof BrokerRefusal
+          ? { url: target.url, reason, condition: error.condition }
+          : { url: target.url, reason },
+      );
     }
   }
+  if (attempts.some(({ condition }) => connectionConditionKind(condition) === 'configuration'))
+    throw new AmqpConnectionRefusedError(attempts);
   throw new AmqpConnectionError(attempts);
 }
 
@@ -50,24 +77,29 @@ function connectTo(container: Container, target: BrokerTarget, options: Resolved
   } as ConnectionOptions;
   return new Promise((resolve, reject) => {
     const connection = container.connect(connectionOptions);
-    const fail = (reason: string): void => {
+    const fail = (reason: string | Error): void => {
       cleanUp();
       abandon(connection);
-      reject(new Error(reason));
+      reject(typeof reason === 'string' ? new Error(reason) : reason);
     };
     const timer = setTimeout(() => {
       fail(`no AMQP connection opened within ${options.connectionTimeoutMs / 1000} s`);
     }, options.connectionTimeoutMs);
     const onOpen = (): void => {
-      cleanUp();
-      resolve(connection);
+      // RabbitMQ opens and at once closes a connection it refuses (no permission on the virtual
+      // host): the close arrives with the open, so wait for the frames that came with it.
+      setImmediate(() => {
+        if (!connection.is_remote_open()) return;
+        cleanUp();
+        resolve(connection);
+      });
     };
     const onError = (context: EventContext): void => {
-      const error = context.connection.error as { condition?: string; description?: string } | undefined;
-      fail(`the broker refused the connection: ${error?.condition ?? ''} ${error?.description ?? ''}`.trim());
+      fail(brokerRefusalOf(context) ?? 'the broker refused the connection without saying why');
     };
     const onDisconnected = (context: EventContext): void => {
-      fail(describeSocketError(context.error, target));
+      const reason = describeSocketError(context.error, target);
+      fail(inSasl(connection) ? `${reason} during SASL authentication (check username and password)` : reason);
     };
     function cleanUp(): void {
       clearTimeout(timer);
@@ -101,19 +133,45 @@ function describeSocketError(error: Error | undefined, target: BrokerTarget): st
   return code ? `${code}: ${error.message}` : error.message;
 }
 
-/** Drops a connection that is not wanted any more, whatever state it is in. */
+/** rhea's internals that outlive a dropped socket. */
+interface RheaConnectionInternals {
+  socket?: { destroy(): void; emit(event: 'end'): void };
+  sasl_transport?: { mechanism?: unknown; transport?: { read_complete?: boolean } };
+  heartbeat_in?: NodeJS.Timeout;
+  heartbeat_out?: NodeJS.Timeout;
+  abort_idle?: NodeJS.Timeout;
+}
+
+/** Whether the connection ended after the credentials were sent and before the broker said whether it took them. */
+function inSasl(connection: Connection): boolean {
+  const sasl = (connection as Connection & RheaConnectionInternals).sasl_transport;
+  return sasl?.mechanism !== undefined && sasl.transport?.read_complete !== true;
+}
+
+/**
+ * Drops a connection that is not wanted any more, whatever state it is in,
+ * and releases its socket and timers: an abandoned connection keeps nothing alive.
+ */
 export function abandon(connection: Connection): void {
   connection.removeAllListeners();
   // A connection that errors after being abandoned must not crash the process.
   connection.on('error', () => undefined);
   connection.on('disconnected', () => undefined);
-  const socket = (connection as Connection & { socket?: { destroy(): void; emit(event: 'end'): void } }).socket;
+  const internals = connection as Connection & RheaConnectionInternals;
+  const { socket } = internals;
   try {
     if (connection.is_open()) connection.close();
   } finally {
     socket?.destroy();
     // rhea cleans up (its heartbeat timer included) when its socket ends; a destroyed socket never does.
     socket?.emit('end');
+    // Abandoned from inside rhea's input handler (a SASL outcome, a close), rhea arms its
+    // heartbeat timer again after the handler returns: clear it once the handler is done.
+    setImmediate(() => {
+      clearTimeout(internals.heartbeat_in);
+      clearTimeout(internals.heartbeat_out);
+      clearTimeout(internals.abort_idle);
+    });
   }
 }
 

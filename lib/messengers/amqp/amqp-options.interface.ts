@@ -47,10 +47,27 @@ export interface AmqpMessengerOptions {
   sendTimeoutMs?: number;
   /** First delay, in ms, before reconnecting after a broker drop; doubles up to `reconnectDelayMaxMs`. Default: `500`. */
   reconnectDelayMs?: number;
-  /** Largest delay between reconnection attempts, in ms. Default: `30000`. */
+  /**
+   * Largest delay between reconnection attempts, in ms; also the delay between attempts after a
+   * broker refused the connection (authentication, permission). Default: `30000`.
+   */
   reconnectDelayMaxMs?: number;
   /** AMQP container id. Default: `nestjs-messaging-<hostname>-<pid>`. */
   containerId?: string;
+  /**
+   * Milliseconds a sender link (and its session) may stay unused before it is
+   * closed; the next message to its address attaches a new one. Frees the
+   * broker's sessions when topics are dynamic. Default: `60000`.
+   */
+  idleLinkTimeoutMs?: number;
+  /**
+   * Most sender links open at once (one session each; fewer when the broker's
+   * `channel-max` is lower). Past it the least recently used idle link is
+   * closed; when every link is busy, messages to a new address fail as
+   * `link-limit` (not counted) and are sent again later. Default: `64`
+   * (RabbitMQ 4's `session_max_per_connection`).
+   */
+  maxLinks?: number;
 }
 
 /** A broker URL, parsed. */
@@ -75,4 +92,6 @@ export interface ResolvedAmqpOptions {
   readonly reconnectDelayMs: number;
   readonly reconnectDelayMaxMs: number;
   readonly containerId: string;
+  readonly idleLinkTimeoutMs: number;
+  readonly maxLinks: number;
 }

@@ -10,6 +10,7 @@ import {
 } from './amqp-options.interface.js';
 
 const SUBJECT = 'AmqpMessenger options';
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Applies defaults, parses URLs and reads the PEM files, listing every
@@ -66,7 +67,11 @@ export function resolveAmqpOptions(options: AmqpMessengerOptions): ResolvedAmqpO
     reconnectDelayMs: positiveInteger(options.reconnectDelayMs ?? 500, 'reconnectDelayMs', issues),
     reconnectDelayMaxMs: positiveInteger(options.reconnectDelayMaxMs ?? 30_000, 'reconnectDelayMaxMs', issues),
     containerId: options.containerId ?? `nestjs-messaging-${hostname()}-${process.pid}`,
+    idleLinkTimeoutMs: positiveInteger(options.idleLinkTimeoutMs ?? 60_000, 'idleLinkTimeoutMs', issues),
+    maxLinks: positiveInteger(options.maxLinks ?? 64, 'maxLinks', issues),
   };
+  if (resolved.idleLinkTimeoutMs > MAX_TIMER_MS)
+    issues.push(`idleLinkTimeoutMs: expected at most ${MAX_TIMER_MS} (a Node.js timer's limit)`);
   if (typeof resolved.topicPrefix !== 'string') issues.push('topicPrefix: expected a string');
   if (options.password !== undefined && options.username === undefined) issues.push('password: set username too');
   if (typeof resolved.verifyHostname !== 'boolean') issues.push('verifyHostname: expected true or false');

@@ -1,34 +1,13 @@
 import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
 import type { Message } from '../../kernel/message.interface.js';
 import { toAmqpMessage } from './amqp-message.mapper.js';
+import { linkConditionKind } from './amqp-condition.js';
+import type { AmqpErrorLike, DeliveryResult, Failure, InFlight } from './amqp-link.interface.js';
 import type { AmqpRefusal, AmqpOutcome } from './amqp.errors.js';
-
-/** `undefined` when the broker accepted the message, else why not. */
-export type DeliveryResult = AmqpRefusal | undefined;
-
-/** Why a message was not accepted, before it is tied to the message. */
-interface Failure {
-  readonly outcome: AmqpOutcome;
-  readonly condition?: string;
-  readonly description: string;
-}
 
 interface Pending {
   readonly message: Message;
   readonly settle: (result: DeliveryResult) => void;
-}
-
-interface AmqpErrorLike {
-  readonly condition?: string;
-  readonly description?: string;
-  readonly message?: string;
-}
-
-/** A sent message whose outcome is still to come. */
-export interface InFlight {
-  /** Absent when the link was already broken and nothing was sent, or until a queued message is sent. */
-  delivery?: Delivery;
-  readonly result: Promise<DeliveryResult>;
 }
 
 /**
@@ -44,6 +23,7 @@ export class AmqpSenderLink {
   private readonly pending = new Map<Delivery, Pending>();
   private broken: Failure | undefined;
   private attached = false;
+  private finishReady: ((failure: AmqpRefusal | undefined) => void) | undefined;
 
   constructor(
     connection: Connection,
@@ -76,12 +56,13 @@ export class AmqpSenderLink {
         });
       });
     }
-    // After the link opened, a session or link error fails what is in flight on it.
-    this.session.on('session_error', (context: EventContext) => {
-      this.breakWith('link-refused', context.session?.error, 'the broker ended the session');
+    // After the link opened, the broker ending it or its session (with an error or without)
+    // fails what is in flight on it, and the next send attaches a new link.
+    this.session.on('session_close', (context: EventContext) => {
+      this.ended(context.session?.error, 'the broker ended the session');
     });
-    this.sender.on('sender_error', (context: EventContext) => {
-      this.breakWith('link-refused', context.sender?.error, 'the broker closed the link');
+    this.sender.on('sender_close', (context: EventContext) => {
+      this.ended(context.sender?.error, 'the broker detached the link');
     });
   }
 
@@ -130,6 +111,14 @@ export class AmqpSenderLink {
   /** The connection is gone: nothing in flight will be settled. */
   lose(description: string): void {
     this.breakWith('connection-lost', undefined, description);
+    // Messages waiting for the attach fail now, not after the attach times out.
+    const broken = this.broken ?? { outcome: 'connection-lost', description };
+    this.finishReady?.({ messageId: '', topic: '', address: this.address, ...broken });
+  }
+
+  /** Whether nothing is waiting on the link: no message unsettled, none waiting for the attach. */
+  get idle(): boolean {
+    return this.pending.size === 0 && (this.attached || this.broken !== undefined);
   }
 
   /** Number of messages sent and not yet settled. */
@@ -151,18 +140,21 @@ export class AmqpSenderLink {
       const finish = (failure: AmqpRefusal | undefined): void => {
         clearTimeout(timer);
         this.sender.removeListener('sendable', onSendable);
-        this.session.removeListener('session_error', onRefused);
-        this.sender.removeListener('sender_error', onRefused);
+        this.session.removeListener('session_close', onRefused);
+        this.sender.removeListener('sender_close', onRefused);
+        this.finishReady = undefined;
         resolve(failure);
       };
+      this.finishReady = finish;
       const onSendable = (): void => {
         finish(undefined);
       };
       const onRefused = (context: EventContext): void => {
-        const error = errorOf(context.sender?.error ?? context.session?.error);
-        finish(
-          this.linkFailure(error?.condition, error?.description ?? error?.message ?? 'the broker refused the link'),
-        );
+        const error: AmqpErrorLike | undefined = context.sender?.error ?? context.session?.error;
+        const description = error?.description ?? error?.message ?? 'the broker refused the link';
+        // Not the address's fault (detach-forced, resource-limit-exceeded): not counted.
+        const transient = error?.condition !== undefined && linkConditionKind(error.condition) === 'transient';
+        finish(this.linkFailure(error?.condition, description, transient ? 'link-detached' : 'link-refused'));
       };
       const timer = setTimeout(() => {
         finish(
@@ -173,14 +165,31 @@ export class AmqpSenderLink {
         );
       }, timeoutMs);
       this.sender.once('sendable', onSendable);
-      this.session.once('session_error', onRefused);
-      this.sender.once('sender_error', onRefused);
+      this.session.once('session_close', onRefused);
+      this.sender.once('sender_close', onRefused);
     });
   }
 
-  private linkFailure(condition: string | undefined, description: string): AmqpRefusal {
-    this.broken = { outcome: 'link-refused', condition, description };
-    return { messageId: '', topic: '', address: this.address, outcome: 'link-refused', condition, description };
+  private linkFailure(
+    condition: string | undefined,
+    description: string,
+    outcome: AmqpOutcome = 'link-refused',
+  ): AmqpRefusal {
+    this.broken = { outcome, condition, description };
+    return { messageId: '', topic: '', address: this.address, outcome, condition, description };
+  }
+
+  /** The broker ended the link or its session. Without an error, or a transient one, no message is to blame. */
+  private ended(error: AmqpErrorLike | undefined, fallback: string): void {
+    if (!this.attached) return; // whenReady reports a refused attach.
+    if (linkConditionKind(error?.condition) === 'transient') {
+      const said = error?.condition === undefined ? '' : ` (${error.condition}: ${error.description ?? ''})`;
+      this.breakWith('link-detached', undefined, `${fallback} before settling it${said}`);
+    } else this.breakWith('link-refused', error, fallback);
+    // After rhea has answered the detach (next tick): a detach sent after the end breaks the connection.
+    setImmediate(() => {
+      this.close();
+    });
   }
 
   private settle(delivery: Delivery | undefined, failure: Failure | undefined): void {
@@ -200,7 +209,7 @@ export class AmqpSenderLink {
     for (const [delivery, pending] of this.pending) {
       this.pending.delete(delivery);
       const failure: Failure =
-        culprit || broken.outcome === 'connection-lost'
+        culprit || broken.outcome !== 'link-refused'
           ? broken
           : {
               outcome: 'link-detached',
@@ -221,9 +230,4 @@ export class AmqpSenderLink {
       description: failure.description,
     };
   }
-}
-
-/** rhea types link and session errors loosely; this is the shape they have. */
-function errorOf(value: unknown): AmqpErrorLike | undefined {
-  return value as AmqpErrorLike | undefined;
 }

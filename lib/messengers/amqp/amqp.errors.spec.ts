@@ -21,6 +21,7 @@ describe('AmqpSendError', () => {
         refusal('4', 'timeout'),
         refusal('5', 'link-refused', 'amqp:not-found'),
         refusal('6', 'link-detached'),
+        refusal('7', 'link-limit'),
       ],
       ['0'],
     );
@@ -34,13 +35,14 @@ describe('AmqpSendError', () => {
       ['4', true],
       ['5', true],
       ['6', false],
+      ['7', false],
     ]);
     expect(error.failures[0].reason).toBe('rejected amqp:precondition-failed: rejected happened');
     expect(error.failures[1].reason).toBe('released: released happened');
     expect(error.unavailable).toBeUndefined();
     expect(error.message).toBe(
       'AMQP broker amqp://broker:5672 did not accept message 1 on topic ".a" (address topic://.a): ' +
-        'rejected amqp:precondition-failed: rejected happened (and 5 more)',
+        'rejected amqp:precondition-failed: rejected happened (and 6 more)',
     );
   });
 

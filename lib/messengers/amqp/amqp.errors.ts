@@ -1,13 +1,43 @@
 import { MessengerSendError, type MessageSendFailure } from '../../kernel/messenger-send.error.js';
 import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
+import { connectionConditionKind } from './amqp-condition.js';
+
+/** One broker tried while connecting, and why it did not open. */
+export interface AmqpConnectAttempt {
+  readonly url: string;
+  readonly reason: string;
+  /** The broker's AMQP condition (such as `amqp:unauthorized-access`) when it refused the connection itself. */
+  readonly condition?: string;
+}
 
 /** No broker could be connected to. Lists every URL tried and why it failed. */
 export class AmqpConnectionError extends MessengerUnavailableError {
   constructor(
     /** One entry per URL tried, in the order tried. */
-    readonly attempts: readonly { readonly url: string; readonly reason: string }[],
+    readonly attempts: readonly AmqpConnectAttempt[],
+    message = `Could not connect to any AMQP broker: ${attempts.map(({ url, reason }) => `${url}: ${reason}`).join('; ')}`,
   ) {
-    super(`Could not connect to any AMQP broker: ${attempts.map(({ url, reason }) => `${url}: ${reason}`).join('; ')}`);
+    super(message);
+  }
+}
+
+/**
+ * No broker could be connected to, and at least one refused for a reason
+ * an operator must fix (`attempts[].condition` such as
+ * `amqp:unauthorized-access`: wrong username or password; `amqp:not-found`,
+ * `amqp:not-allowed`: no such virtual host, no permission). The messenger
+ * then retries only every `reconnectDelayMaxMs`. Still a
+ * `MessengerUnavailableError`: delivery keeps the messages and counts no attempt.
+ */
+export class AmqpConnectionRefusedError extends AmqpConnectionError {
+  constructor(attempts: readonly AmqpConnectAttempt[]) {
+    const refused = attempts.filter(({ condition }) => connectionConditionKind(condition) === 'configuration');
+    super(
+      attempts,
+      `Could not connect to an AMQP broker: ${refused.map(({ url, reason }) => `${url}: ${reason}`).join('; ')}. ` +
+        "Fix the messenger's username, password or address (or the broker's users and permissions); " +
+        'messages stay in the outbox meanwhile',
+    );
   }
 }
 
@@ -16,10 +46,20 @@ export class AmqpConnectionError extends MessengerUnavailableError {
  * `rejected`, `released`, `modified` (AMQP outcomes); `timeout` (no answer
  * within `sendTimeoutMs`); `link-refused` (the broker refused the link, or
  * ended it over this message); `link-detached` (the broker ended the link
- * over an earlier message, before settling this one); `connection-lost`.
+ * over an earlier message, before settling this one, or ended it or its
+ * session without an error or with a transient one such as
+ * `amqp:link:detach-forced`); `link-limit` (`maxLinks` links were open, all
+ * busy: nothing was sent); `connection-lost`.
  */
 export type AmqpOutcome =
-  'rejected' | 'released' | 'modified' | 'timeout' | 'link-refused' | 'link-detached' | 'connection-lost';
+  | 'rejected'
+  | 'released'
+  | 'modified'
+  | 'timeout'
+  | 'link-refused'
+  | 'link-detached'
+  | 'link-limit'
+  | 'connection-lost';
 
 /** What the broker (or the lack of an answer) said about one message it did not accept. */
 export interface AmqpRefusal {
@@ -35,7 +75,7 @@ export interface AmqpRefusal {
 /**
  * One message the broker did not accept: what it said, and (as for any
  * messenger) a `reason` and whether the attempt is `counted`: not for
- * `connection-lost` and `link-detached`, which are not the message's fault.
+ * `connection-lost`, `link-detached` and `link-limit`, which are not the message's fault.
  */
 export interface AmqpDeliveryFailure extends AmqpRefusal, MessageSendFailure {}
 
@@ -76,6 +116,6 @@ function amqpDeliveryFailure(refusal: AmqpRefusal): AmqpDeliveryFailure {
   return {
     ...refusal,
     reason: `${outcome}${condition ? ` ${condition}` : ''}: ${description}`,
-    counted: outcome !== 'connection-lost' && outcome !== 'link-detached',
+    counted: outcome !== 'connection-lost' && outcome !== 'link-detached' && outcome !== 'link-limit',
   };
 }

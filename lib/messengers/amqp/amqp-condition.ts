@@ -1,0 +1,58 @@
+/**
+ * What an AMQP error condition from a broker means for the messenger:
+ * `configuration` (authentication, permission, unknown address or virtual
+ * host: retrying soon will not help, an operator must act), `transient`
+ * (the broker closed something it may open again: reconnect or re-attach),
+ * or `other` (anything else: about the message or unknown).
+ */
+export type AmqpConditionKind = 'configuration' | 'transient' | 'other';
+
+const CONFIGURATION = new Set([
+  'amqp:unauthorized-access',
+  'amqp:not-found',
+  'amqp:not-allowed',
+  'amqp:not-implemented',
+  // RabbitMQ refuses an attach to an address it cannot parse with it.
+  'amqp:invalid-field',
+]);
+
+const TRANSIENT = new Set([
+  'amqp:connection:forced',
+  'amqp:connection:framing-error',
+  'amqp:resource-limit-exceeded',
+  'amqp:internal-error',
+  'amqp:link:detach-forced',
+  'amqp:link:stolen',
+  'amqp:session:window-violation',
+]);
+
+/** Classifies a connection close, or a refusal of the connection. Without a condition: `transient`. */
+export function connectionConditionKind(condition: string | undefined): Exclude<AmqpConditionKind, 'other'> {
+  return condition !== undefined && CONFIGURATION.has(condition) ? 'configuration' : 'transient';
+}
+
+/**
+ * Classifies the end of a link or session. Without a condition (a plain
+ * detach or end) it is `transient`: the link is attached again.
+ * `amqp:internal-error` ends a link over a message as often as not: `other`.
+ */
+export function linkConditionKind(condition: string | undefined): AmqpConditionKind {
+  if (condition === undefined) return 'transient';
+  if (CONFIGURATION.has(condition)) return 'configuration';
+  return TRANSIENT.has(condition) && condition !== 'amqp:internal-error' ? 'transient' : 'other';
+}
+
+const SASL_CODES: Record<string, string> = {
+  '1': 'authentication failed (SASL code 1): check username and password',
+  '2': 'the broker could not authenticate because of a system error (SASL code 2)',
+  '3': 'the broker could not authenticate because of a permanent system error (SASL code 3)',
+  '4': 'the broker could not authenticate because of a temporary system error (SASL code 4)',
+};
+
+/** rhea words a SASL outcome as "Failed to authenticate: <code>"; this says what it means. */
+export function describeBrokerError(description: string | undefined, condition: string | undefined): string {
+  const code = /^Failed to authenticate: (\d)$/.exec(description ?? '')?.[1];
+  if (code !== undefined) return SASL_CODES[code] ?? `authentication failed (SASL code ${code})`;
+  if (description) return description;
+  return condition === undefined ? 'no reason given' : 'no description given';
+}
