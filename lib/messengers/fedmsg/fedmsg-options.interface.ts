@@ -29,9 +29,11 @@ export interface FedmsgMessengerOptions {
   /** `username` field of every envelope. Default: the OS user running the process. */
   username?: string;
   /**
-   * ZeroMQ send high-water mark, in messages per subscriber; `0` means no
-   * limit (fedmsg's default). When it is reached, messages to that
-   * subscriber are dropped, counted in `stats.dropped` and logged.
+   * ZeroMQ send high-water mark, in messages queued per subscriber; `0`
+   * means no limit (fedmsg's default: a stuck subscriber's queue then grows
+   * in memory without bound). When a subscriber's queue is full, ZeroMQ
+   * drops further messages for that subscriber only, without reporting it
+   * (not in `stats.dropped`); the others and `send()` are not held back.
    */
   highWaterMark?: number;
   /** How long, in ms, unsent messages linger when the socket closes. Default: `1000`. */

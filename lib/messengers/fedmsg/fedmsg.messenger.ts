@@ -1,22 +1,29 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { XPublisher } from 'zeromq';
 import type { Message } from '../../kernel/message.interface.js';
-import { MessagingError } from '../../kernel/messaging.errors.js';
+import { MessagingError, MessengerUnavailableError } from '../../kernel/messaging.errors.js';
 import type { Messenger } from '../../kernel/messenger.interface.js';
 import { encodeEnvelope, fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
 import type { FedmsgMessengerOptions, ResolvedFedmsgOptions } from './fedmsg-options.interface.js';
 import { resolveFedmsgOptions } from './fedmsg-options.validation.js';
+import { FedmsgSendReport, isSocketClosedError, reasonOf } from './fedmsg-send-report.js';
 import { loadFedmsgSigner, signFedmsgEnvelope, type FedmsgSigner } from './fedmsg-signature.js';
 import { JoinGate } from './join-gate.js';
 import { loadZeromq } from './load-zeromq.js';
 
-const DROP_LOG_INTERVAL_MS = 10_000;
-
-/** Counters of what a `FedmsgMessenger` handed to its socket. */
+/** Counters of what a `FedmsgMessenger` handed to its socket, since it was created. */
 export interface FedmsgStats {
-  /** Messages handed to the socket. */
+  /** Messages handed to the socket: `send()` reported them sent. */
   readonly published: number;
-  /** Messages ZeroMQ refused because a subscriber's high-water mark was reached. */
+  /**
+   * Messages `send()` did not hand to the socket and reported as not sent
+   * (rejected, or named in a `MessengerSendError`'s `failures`), so the
+   * outbox keeps them and sends them again: the messenger was not open, the
+   * socket was closed or refused them, or a message could not be encoded or
+   * signed. It does not count what a lagging subscriber misses at its
+   * high-water mark: ZeroMQ drops that for that subscriber alone and does
+   * not report it (fedmsg consumers see a gap in the envelope's `i`).
+   */
   readonly dropped: number;
 }
 
@@ -29,7 +36,11 @@ export interface FedmsgStats {
  * with X.509 when `sign` is set. Needs the `zeromq` package (version 6).
  *
  * ZeroMQ PUB has no acknowledgements: `send()` resolves once the frames are
- * handed to the socket, not when a subscriber got them.
+ * handed to the socket, not when a subscriber got them. A subscriber that
+ * lags past `highWaterMark` loses messages for itself only; the others get
+ * every one. What the socket does not take is reported as not sent: a
+ * `MessengerSendError` naming the messages handed over and why each other
+ * one was not, or `MessengerUnavailableError` when the messenger is not open.
  *
  * @example
  * ```ts
@@ -47,8 +58,6 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
   private counter = 0;
   private published = 0;
   private dropped = 0;
-  private dropsLoggedAt = Number.NEGATIVE_INFINITY;
-  private droppedAtLastLog = 0;
   // zeromq.js allows one send at a time: concurrent batches queue here, in order.
   private tail: Promise<void> = Promise.resolve();
   private followers: Promise<unknown> | undefined;
@@ -60,7 +69,7 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
     this.gate = new JoinGate(this.options.joinTimeoutMs);
   }
 
-  /** What has been published and dropped so far. */
+  /** What has been published, and what was reported not sent, so far. */
   get stats(): FedmsgStats {
     return { published: this.published, dropped: this.dropped };
   }
@@ -84,13 +93,14 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
       tcpKeepaliveInterval: options.tcpKeepaliveIntervalSeconds,
       reconnectInterval: options.reconnectIntervalMs,
       reconnectMaxInterval: options.reconnectIntervalMaxMs,
-      // Refuse rather than silently drop at the high-water mark, so drops can be counted.
-      noDrop: true,
+      // PUB semantics at the high-water mark: drop for the lagging subscriber only. (noDrop would
+      // make the socket refuse every message, for every subscriber, while one of them is full.)
+      noDrop: false,
       sendTimeout: 0,
     });
     socket.verbosity = 'allSubs';
     // Started before bind/connect so that no peer event is missed.
-    const peers = this.followPeers(socket, options.active ? 'connect' : 'accept');
+    const peers = this.followPeers(socket);
     try {
       if (options.active) {
         for (const endpoint of options.endpoints) socket.connect(endpoint);
@@ -112,11 +122,19 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
     );
   }
 
+  /**
+   * Publishes the batch, each message as two frames, in order.
+   * @throws MessengerUnavailableError when not open (before `onModuleInit()`, after shutdown): none sent, none counted.
+   * @throws MessengerSendError naming what the socket did not take: a message that cannot be encoded
+   *   or signed (counted), the later ones of its topic (not counted), all the rest once the socket is
+   *   closed (not counted, `unavailable` set).
+   */
   send(messages: readonly Message[]): Promise<void> {
     const socket = this.socket;
     if (socket === undefined) {
+      this.dropped += messages.length;
       return Promise.reject(
-        new MessagingError(
+        new MessengerUnavailableError(
           'FedmsgMessenger is not open: pass it to MessagingModule (Nest calls onModuleInit), or call onModuleInit() yourself; it closes on application shutdown',
         ),
       );
@@ -136,35 +154,44 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
     await this.followers;
   }
 
+  /** Hands each message to the socket; what it does not take is thrown as a `MessengerSendError`. */
   private async publish(socket: XPublisher, messages: readonly Message[]): Promise<void> {
     const joining = this.gate.whenOpen();
     if (joining) await joining;
-    for (const message of messages) {
-      const topic = this.topicOf(message.topic);
-      const envelope = fedmsgEnvelope(message, topic, ++this.counter, this.options.username);
-      const body = encodeEnvelope(this.signer ? signFedmsgEnvelope(envelope, this.signer) : envelope);
+    let report: FedmsgSendReport | undefined; // only once something fails
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index];
+      if (report?.holdsBack(message)) continue;
+      let frames: [string, string];
       try {
-        await socket.send([topic, body]);
+        frames = this.framesOf(message);
+      } catch (error) {
+        report ??= new FedmsgSendReport(messages);
+        report.fail(message, `cannot be encoded for fedmsg: ${reasonOf(error)}`, true);
+        continue;
+      }
+      try {
+        await socket.send(frames);
         this.published++;
       } catch (error) {
-        if ((error as { code?: string }).code !== 'EAGAIN') throw error;
-        this.dropped++;
-        this.reportDrops(message, topic);
+        report ??= new FedmsgSendReport(messages);
+        if (isSocketClosedError(error) || socket.closed) {
+          report.stop(index, `the ZeroMQ socket is closed (${reasonOf(error)})`);
+          break;
+        }
+        report.fail(message, `the ZeroMQ socket refused it: ${reasonOf(error)}`, false);
       }
     }
+    if (report === undefined) return;
+    this.dropped += report.failed;
+    throw report.toError();
   }
 
-  /** At most one line per DROP_LOG_INTERVAL_MS while a subscriber lags: no log storm. */
-  private reportDrops(message: Message, topic: string): void {
-    const now = Date.now();
-    if (now - this.dropsLoggedAt < DROP_LOG_INTERVAL_MS) return;
-    const since = this.dropped - this.droppedAtLastLog;
-    this.dropsLoggedAt = now;
-    this.droppedAtLastLog = this.dropped;
-    this.logger.warn(
-      `A subscriber is at the high-water mark (${this.options.highWaterMark}): ${since} message(s) dropped since the last report, ` +
-        `${this.dropped} in all (latest ${message.id} on ${topic})`,
-    );
+  /** The two fedmsg frames of a message: full topic, then the (signed) canonical JSON envelope. */
+  private framesOf(message: Message): [string, string] {
+    const topic = this.topicOf(message.topic);
+    const envelope = fedmsgEnvelope(message, topic, ++this.counter, this.options.username);
+    return [topic, encodeEnvelope(this.signer ? signFedmsgEnvelope(envelope, this.signer) : envelope)];
   }
 
   /** Topics repeat: build each full fedmsg topic once. */
@@ -192,15 +219,17 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
   }
 
   /**
-   * Reads socket events: a new peer is joining. (Read with receive(), not
-   * events.on(): zeromq.js's emitter mode requires "events" lazily, from
-   * the first module registry that used it, which breaks under Jest.)
+   * Reads socket events: a peer past the ZeroMQ handshake is joining (a
+   * bare TCP connection, such as a port check, is not); one that left will
+   * not subscribe. (receive(), not events.on(): zeromq.js's emitter mode
+   * requires "events" lazily, from the first module registry, which breaks under Jest.)
    */
-  private async followPeers(socket: XPublisher, joining: 'accept' | 'connect'): Promise<void> {
+  private async followPeers(socket: XPublisher): Promise<void> {
     try {
       while (!socket.events.closed) {
         const event = await socket.events.receive();
-        if (event.type === joining) this.gate.expect(true);
+        if (event.type === 'handshake') this.gate.expect(true);
+        else if (event.type === 'disconnect') this.gate.left();
       }
     } catch {
       // The socket was closed: nothing more to follow.

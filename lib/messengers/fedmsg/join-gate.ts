@@ -25,6 +25,18 @@ export class JoinGate {
 
   /** A subscription arrived: the oldest join it can end is over. */
   subscribed(): void {
+    this.endOldest();
+  }
+
+  /**
+   * A peer disconnected: its subscription may never come, so the oldest
+   * join that waits for one is over (ZeroMQ does not say which peer left).
+   */
+  left(): void {
+    this.endOldest();
+  }
+
+  private endOldest(): void {
     const index = this.joins.findIndex((join) => join.endsOnSubscription);
     if (index < 0) return;
     this.joins.splice(index, 1);
