@@ -48,6 +48,7 @@ const ENTRY_POINTS: Record<string, string> = {
   sqlite: 'lib/stores/sqlite/index.ts',
   postgres: 'lib/stores/postgres/index.ts',
   transactional: 'lib/transactional/index.ts',
+  graphql: 'lib/graphql/index.ts',
   testing: 'lib/testing/index.ts',
   'node-support': 'lib/kernel/node-support.ts',
 };

@@ -1,4 +1,11 @@
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { EmitsMessageMetadata } from './emits-message.decorator.js';
 import { MessageBatch, type RequestBatchConfig } from './message-batch.js';
@@ -8,6 +15,7 @@ import { MessageEnrichment } from './message-enrichment.service.js';
 import type { Message } from '../kernel/message.interface.js';
 import { Outbox } from '../delivery/outbox.service.js';
 import { EMITS_MESSAGE_METADATA, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
+import { OPERATION_SCOPES, type OperationScopes } from './operation-scope.interface.js';
 
 const NOT_DECORATED: readonly EmitsMessageMetadata[] = [];
 
@@ -26,6 +34,8 @@ export class MessagingInterceptor implements NestInterceptor {
     private readonly outbox: Outbox,
     private readonly enrichment: MessageEnrichment,
     @Inject(MESSAGING_OPTIONS) private readonly config: RequestBatchConfig,
+    // GraphQL resolvers hand their messages to their operation (MessagingGraphQLModule), which sends them once.
+    @Optional() @Inject(OPERATION_SCOPES) private readonly operations?: OperationScopes,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -85,6 +95,16 @@ export class MessagingInterceptor implements NestInterceptor {
     } catch (error) {
       batch.drop();
       subscriber.error(error);
+      return;
+    }
+    const operation = this.operations?.operationOf(context);
+    if (operation !== undefined) {
+      try {
+        operation.collect(messages);
+        subscriber.complete();
+      } catch (error) {
+        subscriber.error(error);
+      }
       return;
     }
     // A broker failure never reaches this point; only a durable outbox that could not store the messages does.
