@@ -1,12 +1,13 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { isObservable, Observable, type Subscription } from 'rxjs';
+import { AsyncResource } from 'node:async_hooks';
+import { isObservable, Observable, type Observer, type Subscription } from 'rxjs';
 import { Outbox } from '../delivery/outbox.service.js';
-import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
+import { EMITS_MESSAGE_METADATA, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import { MessageBatch, type RequestBatchConfig } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
-import { RpcCallContext } from './rpc-call.context.js';
+import { rpcCallContext } from './rpc-call.context.js';
 
 /** A microservice handler as `@nestjs/microservices` registers it on its server (structural: no import of the package). */
 type PatternHandler = ((...args: unknown[]) => Promise<unknown>) & { next?: PatternHandler };
@@ -18,6 +19,16 @@ interface RpcServer {
 }
 
 const BOUND = Symbol('nestjs-messaging:bound');
+/** `@nestjs/microservices`' metadata key of `@MessagePattern`/`@EventPattern` on a method. */
+const PATTERN_METADATA = 'microservices:pattern';
+
+/** Batches of calls that `MessagingInterceptor` also ran for (it notes them; they stay empty). */
+const intercepted = new WeakSet<MessageBatch>();
+
+/** Called by `MessagingInterceptor` for an RPC call: the app's global interceptors reach this microservice. */
+export function noteRpcInterceptor(batch: MessageBatch | undefined): void {
+  if (batch !== undefined) intercepted.add(batch);
+}
 
 function isRpcServer(target: unknown): target is RpcServer {
   const server = target as Partial<RpcServer> | null;
@@ -40,9 +51,11 @@ function isRpcServer(target: unknown): target is RpcServer {
 @Injectable()
 export class RpcHandlerBinding implements OnApplicationShutdown {
   private readonly subscription: Subscription;
+  private readonly logger = new Logger('Messaging');
+  private emitting: readonly string[] | undefined;
 
   constructor(
-    modules: ModulesContainer,
+    private readonly modules: ModulesContainer,
     private readonly batches: MessageBatchContext,
     private readonly outbox: Outbox,
     private readonly enrichment: MessageEnrichment,
@@ -61,25 +74,30 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
   private bind(server: RpcServer & { [BOUND]?: true }): void {
     if (server[BOUND]) return;
     server[BOUND] = true;
+    const checked = { done: false };
     const handlers = server.getHandlers();
-    for (const [pattern, handler] of handlers) handlers.set(pattern, this.wrapChain(handler));
+    for (const [pattern, handler] of handlers) handlers.set(pattern, this.wrapChain(handler, checked));
     const addHandler = server.addHandler.bind(server);
     server.addHandler = (pattern, callback, isEventHandler, extras) => {
-      addHandler(pattern, this.wrap(callback), isEventHandler, extras);
+      addHandler(pattern, this.wrap(callback, checked), isEventHandler, extras);
     };
   }
 
   /** Event handlers of one pattern form a chain through `next`: each gets its own batch. */
-  private wrapChain(handler: PatternHandler): PatternHandler {
-    const wrapped = this.wrap(handler);
-    if (handler.next !== undefined) handler.next = this.wrapChain(handler.next);
+  private wrapChain(handler: PatternHandler, checked: { done: boolean }): PatternHandler {
+    const wrapped = this.wrap(handler, checked);
+    if (handler.next !== undefined) handler.next = this.wrapChain(handler.next, checked);
     return wrapped;
   }
 
-  private wrap(handler: PatternHandler): PatternHandler {
+  private wrap(handler: PatternHandler, checked: { done: boolean }): PatternHandler {
     const wrapped: PatternHandler = (...args) => {
-      const batch = new MessageBatch(this.config.maxMessagesPerRequest, new RpcCallContext(args, handler));
-      return this.batches.runWith(batch, () => this.settle(batch, handler(...args)));
+      const batch = new MessageBatch(this.config.maxMessagesPerRequest, rpcCallContext(args, handler));
+      return this.batches.runWith(batch, () => {
+        // Nest's enhancer chain runs when its observable is subscribed, which the server does later, elsewhere.
+        const inCall = AsyncResource.bind(subscribeTo);
+        return this.settle(batch, handler(...args), checked, inCall);
+      });
     };
     // The server appends further event handlers of the same pattern to `next` of the registered one,
     // and Nest's own handler reads its `next`: both must see the same chain.
@@ -92,7 +110,12 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
     return wrapped;
   }
 
-  private async settle(batch: MessageBatch, returned: Promise<unknown>): Promise<unknown> {
+  private async settle(
+    batch: MessageBatch,
+    returned: Promise<unknown>,
+    checked: { done: boolean },
+    inCall: typeof subscribeTo,
+  ): Promise<unknown> {
     let result: unknown;
     try {
       result = await returned;
@@ -101,12 +124,12 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
       throw error;
     }
     if (!isObservable(result)) {
-      await this.flush(batch);
+      await this.flush(batch, checked);
       return result;
     }
     // Nest turns a handler's failure into an erroring observable: send only when it completes.
     return new Observable<unknown>((subscriber) => {
-      const inner = result.subscribe({
+      const inner = inCall(result, {
         next: (value) => {
           subscriber.next(value);
         },
@@ -115,7 +138,7 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
           subscriber.error(error);
         },
         complete: () => {
-          this.flush(batch).then(
+          this.flush(batch, checked).then(
             () => {
               subscriber.complete();
             },
@@ -132,10 +155,54 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
     });
   }
 
-  private async flush(batch: MessageBatch): Promise<void> {
+  /**
+   * `@EmitsMessage()` is read by `MessagingInterceptor`, which a hybrid app's microservice runs only
+   * with `inheritAppConfig: true`: say so at its first call, when the app uses it on pattern handlers.
+   */
+  private warnUnlessCovered(): void {
+    this.emitting ??= emittingPatternHandlers(this.modules);
+    if (this.emitting.length === 0) return;
+    this.logger.warn(
+      `@EmitsMessage() on microservice handlers (${this.emitting.join(', ')}) sends nothing for a microservice that ` +
+        "does not run the application's global interceptors: a hybrid app's connectMicroservice() without " +
+        'inheritAppConfig. Connect it with app.connectMicroservice(options, { inheritAppConfig: true }), or add ' +
+        'those messages with MessageQueue.add() in the handler (which works either way).',
+    );
+  }
+
+  private async flush(batch: MessageBatch, checked: { done: boolean }): Promise<void> {
+    if (!checked.done) {
+      checked.done = true;
+      // A call that succeeded went through the interceptors this microservice has, if any.
+      if (!intercepted.has(batch)) this.warnUnlessCovered();
+    }
     const messages = batch.take();
     if (messages.length === 0) return;
     const { context } = batch;
     await this.outbox.accept(context === undefined ? messages : this.enrichment.apply(context, messages));
   }
+}
+
+/** Subscribes `observer` to `source`; bound to a call's async context, it subscribes in that context. */
+function subscribeTo(source: Observable<unknown>, observer: Partial<Observer<unknown>>): Subscription {
+  return source.subscribe(observer);
+}
+
+/** `Class.method` of every `@MessagePattern`/`@EventPattern` handler that also carries `@EmitsMessage()`. */
+function emittingPatternHandlers(modules: ModulesContainer): string[] {
+  const found: string[] = [];
+  for (const module of modules.values()) {
+    for (const wrapper of module.controllers.values()) {
+      const prototype = (wrapper.metatype as { prototype?: object } | null | undefined)?.prototype;
+      if (prototype === undefined) continue;
+      for (const key of Object.getOwnPropertyNames(prototype)) {
+        const method = Object.getOwnPropertyDescriptor(prototype, key)?.value as unknown;
+        if (typeof method !== 'function') continue;
+        if (Reflect.hasMetadata(PATTERN_METADATA, method) && Reflect.hasMetadata(EMITS_MESSAGE_METADATA, method)) {
+          found.push(`${wrapper.name}.${key}`);
+        }
+      }
+    }
+  }
+  return found;
 }
