@@ -3,6 +3,7 @@ import { snapshotBody } from '../kernel/json-snapshot.js';
 import type { JsonObject } from '../kernel/message.interface.js';
 import { MessageSerializationError, MessagingError } from '../kernel/messaging.errors.js';
 import type { EnrichmentSettings, MessageEnricher } from './request-options.interface.js';
+import { requestOf } from './handshake-request.js';
 
 /** Header PDC reads the change comment from. */
 export const DEFAULT_COMMENT_HEADER = 'PDC-Change-Comment';
@@ -33,9 +34,9 @@ export function resolveEnricher(options: EnrichmentSettings): MessageEnricher | 
   const header = (options.commentHeader ?? DEFAULT_COMMENT_HEADER).toLowerCase();
   const authorOf = options.authorOf ?? defaultAuthorOf;
   return (context: ExecutionContext): JsonObject => {
-    // Only HTTP has users and headers in this form; other transports get neither field.
-    if (context.getType() !== 'http') return {};
-    const request = context.switchToHttp().getRequest<RequestLike>();
+    // HTTP requests and WebSocket handshakes have users and headers in this form; other transports get neither field.
+    const request = requestOf(context) as RequestLike | undefined;
+    if (request === undefined) return {};
     const comment = request.headers?.[header];
     return {
       author: authorOf(request),
