@@ -49,7 +49,10 @@ export class MessageSerializationError extends MessagingError {
 
 /**
  * Thrown when messages are added where no message context is open: outside
- * an HTTP request, RPC or WebSocket handler, or after the request finished.
+ * an HTTP request, microservice or WebSocket handler and outside
+ * `MessageQueue.run()`, or after the context finished. The message names
+ * what the call ran in (no async context, or a request of a given type
+ * before its handler) and what to do there.
  */
 export class MessagingContextError extends MessagingError {}
 

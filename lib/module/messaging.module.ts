@@ -11,6 +11,7 @@ import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { validateMessagingOptions } from './messaging-options.validation.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import { MessagingInterceptor } from '../request/messaging.interceptor.js';
+import { RpcHandlerBinding } from '../request/rpc-handler.binding.js';
 import type { RequestBatchConfig } from '../request/message-batch.js';
 import { resolveDispatchConfig } from '../delivery/dispatch-options.validation.js';
 import type { DeliveryConfig } from '../delivery/dispatch-options.interface.js';
@@ -64,6 +65,8 @@ const providers: Provider[] = [
   MessageEnrichment,
   MessageQueue,
   { provide: APP_INTERCEPTOR, useClass: MessagingInterceptor },
+  // Microservice handlers, which a hybrid app's global interceptors do not reach.
+  RpcHandlerBinding,
 ];
 
 /**

@@ -1,6 +1,8 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { ClsService, ContextClsStoreMap } from 'nestjs-cls';
 import type { MessageBatch } from './message-batch.js';
+import { missingContextError } from './missing-context.error.js';
+import type { MessagingContextError } from '../kernel/messaging.errors.js';
 import { BATCH_KEY } from '../kernel/messaging.constants.js';
 
 type Store = Record<symbol, unknown>;
@@ -18,6 +20,11 @@ export class MessageBatchContext {
   current(): MessageBatch | undefined {
     const store = this.cls.get() as Store | undefined;
     return store?.[BATCH_KEY] as MessageBatch | undefined;
+  }
+
+  /** The error for an `add()` on `topic` where `current()` is undefined, naming what the call runs in. */
+  missing(topic: string): MessagingContextError {
+    return missingContextError(topic, this.cls);
   }
 
   /**

@@ -3,7 +3,7 @@ import { snapshotBody } from '../kernel/json-snapshot.js';
 import type { JsonObject } from '../kernel/message.interface.js';
 import { MessageSerializationError, MessagingError } from '../kernel/messaging.errors.js';
 import type { EnrichmentSettings, MessageEnricher } from './request-options.interface.js';
-import { graphqlRequestOf } from './graphql-request.js';
+import { requestOf } from './context-request.js';
 
 /** Header PDC reads the change comment from. */
 export const DEFAULT_COMMENT_HEADER = 'PDC-Change-Comment';
@@ -34,11 +34,8 @@ export function resolveEnricher(options: EnrichmentSettings): MessageEnricher | 
   const header = (options.commentHeader ?? DEFAULT_COMMENT_HEADER).toLowerCase();
   const authorOf = options.authorOf ?? defaultAuthorOf;
   return (context: ExecutionContext): JsonObject => {
-    // Only HTTP requests (direct, or behind a GraphQL operation) have users and headers in this form.
-    const type = context.getType<string>();
-    const request = (
-      type === 'http' ? context.switchToHttp().getRequest() : type === 'graphql' ? graphqlRequestOf(context) : undefined
-    ) as RequestLike | undefined;
+    // HTTP requests (direct, or behind a GraphQL operation) and WebSocket handshakes have users and headers in this form; other transports get neither field.
+    const request = requestOf(context) as RequestLike | undefined;
     if (request === undefined) return {};
     const comment = request.headers?.[header];
     return {

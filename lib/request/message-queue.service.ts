@@ -11,7 +11,7 @@ import { MessageBatchContext } from './message-batch.context.js';
 import { createMessage, type AddMessageOptions } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
-import { MessageLimitError, MessagingContextError, MessagingOptionsError } from '../kernel/messaging.errors.js';
+import { MessageLimitError, MessagingOptionsError } from '../kernel/messaging.errors.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 
 /**
@@ -154,13 +154,7 @@ export class MessageQueue implements OnModuleInit {
 
   private requireBatch(topic: string): MessageBatch {
     const batch = this.batches.current();
-    if (batch === undefined) {
-      throw new MessagingContextError(
-        `Cannot add a message on topic "${topic}": no message context is open here. ` +
-          'MessageQueue works inside HTTP, RPC and WebSocket handlers (MessagingModule registers the interceptor that opens the context); ' +
-          'elsewhere (cron jobs, consumers, scripts, middleware) wrap the work in messageQueue.run(async () => { ... }).',
-      );
-    }
+    if (batch === undefined) throw this.batches.missing(topic);
     return batch;
   }
 }

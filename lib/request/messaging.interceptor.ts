@@ -14,6 +14,7 @@ import { createMessage } from '../kernel/message.factory.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import type { Message } from '../kernel/message.interface.js';
 import { Outbox } from '../delivery/outbox.service.js';
+import { noteRpcInterceptor } from './rpc-handler.binding.js';
 import { EMITS_MESSAGE_METADATA, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import { OPERATION_SCOPES, type OperationScopes } from './operation-scope.interface.js';
 
@@ -40,6 +41,7 @@ export class MessagingInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const emits = this.emitsOf(context.getHandler());
+    if (context.getType() === 'rpc') noteRpcInterceptor(this.batches.current());
     return new Observable<unknown>((subscriber) => {
       // The batch knows its request, so messages written by a transaction can be enriched too.
       const batch = new MessageBatch(this.config.maxMessagesPerRequest, context);

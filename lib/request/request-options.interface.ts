@@ -13,6 +13,9 @@ export interface EnrichmentSettings {
    * Fields added to every message of a request, or `false` to add none.
    * Default: `author` (from `request.user`, see `authorOf`) and `comment`
    * (from the `commentHeader` request header, `null` when absent), as PDC does.
+   * For a WebSocket message both come from the connection's handshake request
+   * (socket.io's `client.request`; with the `ws` adapter, what the gateway
+   * stored as `client.request`); microservice messages get neither field.
    */
   enrich?: MessageEnricher | false;
   /** Request header whose value becomes `comment`. Default: `PDC-Change-Comment`. */
