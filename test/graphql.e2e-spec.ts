@@ -1,8 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Body, Controller, Post } from '@nestjs/common';
-import { MessageQueue, MessagingOptionsError } from 'nestjs-messaging';
+import { Test } from '@nestjs/testing';
+import { MessageQueue, MessagingModule, MessagingOptionsError, type Message } from 'nestjs-messaging';
 import { MessagingGraphQLModule } from 'nestjs-messaging/graphql';
+import { SqliteOutboxStore } from 'nestjs-messaging/sqlite';
 import { startGraphQLApp, type GraphQLApp } from './support/graphql-app.js';
-import { waitFor } from './support/wait-for.js';
+import { sleep, waitFor } from './support/wait-for.js';
 
 const THREE =
   'mutation { a: createItem(name: "a") { name } b: createItem(name: "b") { name } c: createItem(name: "c") { name } }';
@@ -87,6 +92,67 @@ describe.each(['apollo', 'mercurius'] as const)('GraphQL operations over HTTP (%
   });
 });
 
+describe.each(['apollo', 'mercurius'] as const)('GraphQL responses wait for the outbox (%s)', (driver) => {
+  let app: GraphQLApp | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await app?.running.close();
+    app = undefined;
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('answers HTTP 500 with an error in `errors` when a durable outbox cannot store the messages', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'graphql-outbox-'));
+    const store = new SqliteOutboxStore({ path: join(dir, 'outbox.db') });
+    const append = store.append.bind(store);
+    let failing = true;
+    store.append = (messages: readonly Message[]) =>
+      failing ? Promise.reject(new Error('disk I/O error')) : append(messages);
+    app = await startGraphQLApp({ driver, messaging: { outbox: store } });
+
+    const failed = await app.post(THREE);
+    expect(failed.status).toBe(500);
+    // The mutations ran (their data stays), but the client is told their messages will not be sent.
+    expect(failed.body.data).toEqual({ a: { name: 'a' }, b: { name: 'b' }, c: { name: 'c' } });
+    expect(failed.body.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining('could not be stored in the outbox (OutboxWriteError)') as unknown,
+        extensions: { code: 'INTERNAL_SERVER_ERROR', messagingError: 'OutboxWriteError' },
+      }),
+    ]);
+    const logged = app.running.logs.linesAt('error').filter((line) => line.includes('GraphQL operation'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain('OutboxWriteError');
+    expect(logged[0]).toContain('disk I/O error');
+
+    // The same operation, once the store writes again, succeeds and is sent.
+    failing = false;
+    const ok = await app.post(THREE);
+    expect(ok.status).toBe(200);
+    expect(ok.body.errors).toBeUndefined();
+    await waitFor(() => app!.capture.messages.length === 3, 3000, 'three messages');
+    expect(names(app)).toEqual(['a', 'b', 'c']);
+  });
+
+  it("with delivery: 'await', answers only after the messenger got the operation's batch", async () => {
+    app = await startGraphQLApp({ driver, messaging: { delivery: 'await' } });
+    const events: string[] = [];
+    const capture = app.capture;
+    const send = capture.send.bind(capture);
+    capture.send = async (batch) => {
+      await sleep(50); // a slow broker: the response must still wait for it
+      await send(batch);
+      events.push(`sent ${batch.map(({ body }) => body.name as string).join(',')}`);
+    };
+    const response = await app.post(THREE);
+    events.push(`response ${response.status}`);
+    expect(response.body.errors).toBeUndefined();
+    expect(events).toEqual(['sent a,b,c', 'response 200']);
+    expect(app.flushes).toHaveLength(1);
+  });
+});
+
 @Controller()
 class ItemsController {
   constructor(private readonly messages: MessageQueue) {}
@@ -123,6 +189,22 @@ describe('GraphQL without MessagingGraphQLModule (Apollo, Express)', () => {
 });
 
 describe('MessagingGraphQLModule options', () => {
+  it('fails at start-up when there is no GraphQL server to attach to', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [MessagingModule.forRoot(), MessagingGraphQLModule.forRoot()],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    try {
+      const starting = app.init();
+      await expect(starting).rejects.toThrow(MessagingOptionsError);
+      await expect(starting).rejects.toThrow(
+        /found no GraphQL server to attach to: import GraphQLModule\.forRoot\(\) from @nestjs\/graphql/,
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
   it('fails at start-up naming an invalid onPartialFailure', () => {
     expect(() => MessagingGraphQLModule.forRoot({ onPartialFailure: 'send-all' as never })).toThrow(
       MessagingOptionsError,

@@ -4,6 +4,8 @@ import { createMessage } from '../kernel/message.factory.js';
 import { MessageLimitError, MessagingContextError } from '../kernel/messaging.errors.js';
 import { GraphQLOperation } from './graphql-operation.js';
 import { GraphQLOperations } from './graphql-operations.service.js';
+import { unsentMessagesError } from './graphql-unsent.error.js';
+import { OutboxWriteError } from '../kernel/outbox.errors.js';
 
 const message = (name: string) => createMessage('.items.added', { name });
 
@@ -52,7 +54,7 @@ describe('GraphQLOperations.operationOf', () => {
     const scope = operations.operationOf(resolverContext(graphqlContext, 'mutation'));
     expect(scope).toBeInstanceOf(GraphQLOperation);
     expect(operations.operationOf(resolverContext({}, 'mutation'))).toBeUndefined();
-    operations.end(graphqlContext, 1);
+    void operations.end(graphqlContext, 1);
     expect(operations.operationOf(resolverContext(graphqlContext, 'mutation'))).toBeUndefined();
   });
 
@@ -68,5 +70,14 @@ describe('GraphQLOperations.operationOf', () => {
   it('leaves other context types to the interceptor', () => {
     const http = { getType: () => 'http' } as unknown as ExecutionContext;
     expect(operations.operationOf(http)).toBeUndefined();
+  });
+});
+
+describe('unsentMessagesError', () => {
+  it('names the error kind for the client and keeps the details (store error, ids) out of the response', () => {
+    const entry = unsentMessagesError(new OutboxWriteError([message('a')], 'disk I/O error'));
+    expect(entry.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', messagingError: 'OutboxWriteError' });
+    expect(entry.message).toMatch(/could not be stored in the outbox \(OutboxWriteError\) and will not be sent/);
+    expect(entry.message).not.toContain('disk I/O error');
   });
 });

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { ResolverDecoratorHost, type GqlRequestEndHookContext, type GqlRequestStartHookContext } from '@nestjs/graphql';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { Outbox } from '../delivery/outbox.service.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import { MessagingOptionsError } from '../kernel/messaging.errors.js';
@@ -8,6 +7,7 @@ import type { RequestBatchConfig } from '../request/message-batch.js';
 import type { OperationScope, OperationScopes } from '../request/operation-scope.interface.js';
 import { GRAPHQL_MESSAGING_CONFIG, type GraphQLMessagingConfig } from './graphql-options.interface.js';
 import { GraphQLOperation, SUBSCRIPTION_SCOPE } from './graphql-operation.js';
+import { addMercuriusOperationHooks, mercuriusOf } from './mercurius-operation.hooks.js';
 
 /** What is read of graphql-js's `GraphQLResolveInfo`, the resolver's fourth argument. */
 interface ResolveInfoLike {
@@ -15,10 +15,11 @@ interface ResolveInfoLike {
 }
 
 /**
- * Opens a `GraphQLOperation` when @nestjs/graphql starts an operation (its request hooks, which the
- * Apollo and Mercurius drivers call) and sends its messages once when the operation ends, after
- * every resolver, field resolvers included, finished. An operation is found by its GraphQL context
- * object, which the driver creates per request.
+ * The open GraphQL operations, found by their GraphQL context object (the driver creates one per
+ * operation). The driver's own awaited hooks open and end them: the Apollo plugin
+ * (`requestDidStart` / `willSendResponse`) or Mercurius hooks (`preExecution` / `onResolution`),
+ * so the response waits until the outbox has the operation's messages (or, with
+ * `delivery: 'await'`, their first delivery attempt), after every resolver, field resolvers included.
  */
 @Injectable()
 export class GraphQLOperations implements OperationScopes, OnApplicationBootstrap {
@@ -26,6 +27,7 @@ export class GraphQLOperations implements OperationScopes, OnApplicationBootstra
   private readonly open = new WeakMap<object, GraphQLOperation>();
   private outbox!: Outbox;
   private limit = 0;
+  private apolloAttached = false;
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -33,27 +35,36 @@ export class GraphQLOperations implements OperationScopes, OnApplicationBootstra
   ) {}
 
   /**
-   * Chains its hooks after any the application registered before.
-   * @throws MessagingOptionsError when GraphQLModule or MessagingModule is not imported.
+   * Adds the Mercurius hooks, unless the Apollo plugin was started.
+   * @throws MessagingOptionsError when MessagingModule is not imported, or when neither the Apollo
+   *   plugin was started nor a Mercurius server found (GraphQLModule missing, another driver, or
+   *   an Apollo `include` list without MessagingGraphQLModule).
    */
   onApplicationBootstrap(): void {
-    const host = this.find(ResolverDecoratorHost, 'GraphQLModule.forRoot() from @nestjs/graphql');
     this.outbox = this.find(Outbox, 'MessagingModule.forRoot()');
     this.limit = this.find<RequestBatchConfig>(MESSAGING_OPTIONS, 'MessagingModule.forRoot()').maxMessagesPerRequest;
-    const previousStart = host.getOnRequestStartHook() as
-      ((context: GqlRequestStartHookContext) => unknown) | undefined;
-    const previousEnd = host.getOnRequestEndHook() as ((context: GqlRequestEndHookContext) => void) | undefined;
-    host.setOnRequestStartHook((hook) => {
-      this.start(hook.context);
-      return previousStart?.(hook);
-    });
-    host.setOnRequestEndHook((hook) => {
-      try {
-        previousEnd?.(hook);
-      } finally {
-        this.end(hook.context, hook.errors?.length ?? 0);
-      }
-    });
+    if (this.apolloAttached) return;
+    const adapterHost = this.moduleRef.get(HttpAdapterHost, { strict: false });
+    // No HTTP adapter in an application context without a server (createApplicationContext).
+    const httpAdapter = adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
+    const mercurius = mercuriusOf(httpAdapter?.getInstance());
+    if (mercurius !== undefined) {
+      addMercuriusOperationHooks(mercurius, this);
+      return;
+    }
+    throw new MessagingOptionsError(
+      [
+        'imports: MessagingGraphQLModule found no GraphQL server to attach to: import GraphQLModule.forRoot() from ' +
+          '@nestjs/graphql with the ApolloDriver (@nestjs/apollo) or the MercuriusDriver (@nestjs/mercurius); with ' +
+          'Apollo and an `include` list, add MessagingGraphQLModule to it (its Apollo plugin is found there)',
+      ],
+      'MessagingGraphQLModule setup',
+    );
+  }
+
+  /** The Apollo plugin was given to Apollo Server: operations are opened and ended through it. */
+  attachedToApollo(): void {
+    this.apolloAttached = true;
   }
 
   operationOf(context: ExecutionContext): OperationScope | undefined {
@@ -65,24 +76,34 @@ export class GraphQLOperations implements OperationScopes, OnApplicationBootstra
   }
 
   /** An operation starts: its resolvers' messages wait for its end. */
-  start(graphqlContext: object | undefined): void {
-    if (graphqlContext !== undefined) this.open.set(graphqlContext, new GraphQLOperation(this.limit));
+  start(graphqlContext: unknown): void {
+    if (typeof graphqlContext === 'object' && graphqlContext !== null) {
+      this.open.set(graphqlContext, new GraphQLOperation(this.limit));
+    }
   }
 
-  /** The operation ended with `errorCount` errors: send its messages (see `onPartialFailure`) or drop them. */
-  end(graphqlContext: object | undefined, errorCount: number): void {
-    if (graphqlContext === undefined) return;
+  /**
+   * The operation ended with `errorCount` errors: hands its messages (see `onPartialFailure`) to the
+   * outbox, or drops them. The driver's hook awaits the result before the response is sent.
+   * @returns a promise when there is something to wait for (a durable store, `delivery: 'await'`),
+   *   otherwise `undefined`.
+   * @throws (the promise rejects with, after logging it) OutboxWriteError when a durable outbox
+   *   could not store them; OutboxClosedError after the shutdown drain, for a non-durable store.
+   */
+  end(graphqlContext: unknown, errorCount: number): Promise<void> | undefined {
+    if (typeof graphqlContext !== 'object' || graphqlContext === null) return undefined;
     const operation = this.open.get(graphqlContext);
-    if (operation === undefined) return;
+    if (operation === undefined) return undefined;
     this.open.delete(graphqlContext);
     const messages = operation.end(errorCount === 0 || this.config.onPartialFailure === 'send-succeeded');
-    if (messages.length === 0) return;
-    // The driver does not wait for this hook: a durable outbox that fails cannot change the response any more.
-    this.outbox.accept(messages)?.catch((error: unknown) => {
+    if (messages.length === 0) return undefined;
+    return this.outbox.accept(messages)?.catch((error: unknown) => {
       this.logger.error(
-        `The ${messages.length} message(s) of a GraphQL operation could not be stored in the outbox and are lost ` +
-          `(ids ${messages.map(({ id }) => id).join(', ')}): ${String(error)}`,
+        `The ${messages.length} message(s) of a GraphQL operation could not be stored; its response reports ` +
+          `an error (HTTP 500): ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        error instanceof Error ? error.stack : undefined,
       );
+      throw error;
     });
   }
 
