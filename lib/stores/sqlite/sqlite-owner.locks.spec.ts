@@ -47,7 +47,7 @@ describe('SqliteOutboxStore lease owners', () => {
       },
     );
     children.push(child);
-    const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+    const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
     expect(chunk.toString()).toBe('READY 2\n');
     return child;
   };
