@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { ClaimRequest, FailedAttempt } from '../../kernel/outbox-delivery-store.interface.js';
+import type { ClaimRequest, FailedAttempt, TakenOverLeases } from '../../kernel/outbox-delivery-store.interface.js';
 import type { OutboxEntry } from '../../kernel/outbox-entry.interface.js';
 import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
 import { outboxRowToEntry } from '../outbox-entry.mapper.js';
@@ -24,6 +24,9 @@ export class SqliteOutboxDelivery {
   private readonly deliveredUpdate: Statement;
   private readonly failureUpdate: Statement;
   private readonly nextDueQuery: Statement;
+  private readonly leasesOfQuery: Statement;
+  private readonly giveBackUpdate: Statement;
+  private readonly holdsLeasesQuery: Statement;
 
   constructor(
     private readonly db: Database,
@@ -52,6 +55,18 @@ export class SqliteOutboxDelivery {
       WHERE id = @id AND status = 'pending' AND lease_owner = @owner`);
     this.nextDueQuery = db.prepare(
       `SELECT MIN(MAX(next_attempt_at, COALESCE(lease_expires_at, 0))) AS due FROM ${t} WHERE status = 'pending'`,
+    );
+    const unexpiredOf = `status = 'pending' AND lease_owner IN (SELECT value FROM json_each(?)) AND lease_expires_at > ${SQLITE_NOW_MS}`;
+    this.leasesOfQuery = db.prepare(
+      `SELECT lease_owner AS owner, COUNT(*) AS count FROM ${t} WHERE ${unexpiredOf} GROUP BY lease_owner ORDER BY lease_owner`,
+    );
+    this.giveBackUpdate = db.prepare(
+      `UPDATE ${t} SET lease_owner = NULL, lease_expires_at = NULL,
+         last_error = 'claimed by ' || lease_owner || ', whose process has ended (its lock file was free)'
+       WHERE ${unexpiredOf}`,
+    );
+    this.holdsLeasesQuery = db.prepare(
+      `SELECT 1 FROM ${t} WHERE status = 'pending' AND lease_owner = ? AND lease_expires_at > ${SQLITE_NOW_MS} LIMIT 1`,
     );
   }
 
@@ -95,6 +110,26 @@ export class SqliteOutboxDelivery {
         });
       }
     })();
+  }
+
+  /**
+   * Ends the unexpired leases (by SQLite's clock) of `owners`, proven gone, in one immediate
+   * transaction: unleased, due as before, attempts unchanged, `lastError` saying why.
+   */
+  giveBack(owners: readonly string[]): TakenOverLeases[] {
+    const list = JSON.stringify(owners);
+    return this.db
+      .transaction(() => {
+        const taken = this.leasesOfQuery.all(list) as TakenOverLeases[];
+        this.giveBackUpdate.run(list);
+        return taken;
+      })
+      .immediate();
+  }
+
+  /** Whether `owner` holds an unexpired lease (by SQLite's clock). */
+  holdsLeases(owner: string): boolean {
+    return this.holdsLeasesQuery.get(owner) !== undefined;
   }
 
   /** See `OutboxDeliveryStore.nextDueAt()`. */

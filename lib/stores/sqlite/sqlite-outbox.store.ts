@@ -1,5 +1,6 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Message } from '../../kernel/message.interface.js';
+import type { TakenOverLeases } from '../../kernel/outbox-delivery-store.interface.js';
 import type {
   ClaimRequest,
   FailedAttempt,
@@ -14,6 +15,8 @@ import { SqliteOutboxAppender } from './sqlite-outbox.appender.js';
 import { whenUnlocked } from './sqlite-busy.js';
 import { openSqliteOutbox, type SqliteOutboxDatabase } from './sqlite-outbox.database.js';
 import { SqliteOutboxDelivery } from './sqlite-outbox.delivery.js';
+import { loadBetterSqlite3 } from './load-better-sqlite3.js';
+import { SqliteOwnerLocks } from './sqlite-owner.locks.js';
 import { resolveSqliteOutboxOptions, type SqliteOutboxStoreOptions } from './sqlite-outbox.options.js';
 
 export type { SqliteOutboxStoreOptions } from './sqlite-outbox.options.js';
@@ -34,6 +37,16 @@ export { SqliteBusyError } from './sqlite-busy.js';
  * `append()` with an `OutboxWriteError` (the request fails), the others with
  * a `SqliteBusyError`. A retention purge (`skipIfBusy`) skips at once.
  *
+ * **Crash recovery.** Each dispatcher's owner id holds, while the store is open, an exclusive
+ * lock on a file of its own, `<path>-owners/<owner>.lock` (the folder is created next to the
+ * database, which must be writable). The kernel releases it when the process dies, even by
+ * `kill -9`, so a dispatcher that starts (`takeOverLeases`) gives back at once the unexpired
+ * leases of owners whose lock is free, and removes their files; a live owner's lock is held,
+ * whether it runs in another process, container or PID namespace sharing the file or in this
+ * process with its own store. No PID or clock is trusted. An owner without a file (written by
+ * an older version) cannot be proven gone: its leases end on expiry (`leaseMs`). Like the
+ * database's own locks, this needs a local file system (not NFS).
+ *
  * @example
  * ```ts
  * MessagingModule.forRoot({
@@ -51,6 +64,7 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
   private readonly delivery: SqliteOutboxDelivery;
   private readonly admin: SqliteOutboxAdmin;
   private readonly busyTimeoutMs: number;
+  private readonly locks: SqliteOwnerLocks;
 
   /**
    * Opens (and creates) the database at once: a bad path fails at start-up.
@@ -66,6 +80,10 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
     this.appender = new SqliteOutboxAppender(db, resolved.table, resolved.path, walSync, resolved.busyTimeoutMs);
     this.delivery = new SqliteOutboxDelivery(db, resolved.table);
     this.admin = new SqliteOutboxAdmin(db, resolved.table, (operation, what) => this.whenUnlocked(operation, what));
+    this.locks = new SqliteOwnerLocks(loadBetterSqlite3(), resolved.path, {
+      giveBack: (owners) => this.whenUnlocked(() => this.delivery.giveBack(owners), 'taking over leases'),
+      holdsLeases: (owner) => this.delivery.holdsLeases(owner),
+    });
   }
 
   append(messages: readonly Message[]): Promise<void> {
@@ -93,6 +111,16 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
     return this.whenUnlocked(() => this.delivery.nextDueAt(), 'looking for the next due message');
   }
 
+  /**
+   * Holds `owner`'s lock file from now until `close()`, then gives back the unexpired leases of
+   * owners whose lock file is free (their process ended), in one transaction, and removes their
+   * files. See "Crash recovery" above and `OutboxDeliveryStore.takeOverLeases()`.
+   * @throws SqliteBusyError (as a rejection) when the database stayed locked for `busyTimeoutMs`.
+   */
+  takeOverLeases(owner: string): Promise<readonly TakenOverLeases[]> {
+    return this.locks.takeOver(owner);
+  }
+
   list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
     return this.admin.list(filter, limit);
   }
@@ -111,13 +139,15 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
 
   /**
    * Closes the database once appends still waiting are written and synced (or,
-   * while another process holds the lock, given up after `busyTimeoutMs`).
+   * while another process holds the lock, given up after `busyTimeoutMs`), and releases the
+   * owners' lock files (removed, unless their owner still holds leases).
    */
   async close(): Promise<void> {
     const { db, walSync } = this.database;
     if (!db.open) return;
     await this.appender.flush();
     await walSync?.close();
+    this.locks.close();
     db.close();
   }
 
