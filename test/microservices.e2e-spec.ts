@@ -64,6 +64,26 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Emits the two events that have two handlers each, one of which fails: the other's message is sent, the
+ * failing one's is not, whichever comes first in the chain.
+ */
+async function expectChainHandlersApart(client: ClientProxy, running: Running, timeoutMs: number): Promise<void> {
+  await lastValueFrom(client.emit('order_paid', { id: 3 }));
+  await lastValueFrom(client.emit('order_shipped', { id: 4 }));
+  const sent = ['.payments.recorded', '.customers.notified'];
+  await waitFor(() => sent.every((topic) => running.capture.topics.includes(topic)), timeoutMs, 'both chains');
+  // The failing handlers threw before the successful ones (which wait 50 ms) added theirs.
+  expect(running.capture.messages.map(({ topic, body }) => ({ topic, body })).sort(byTopic)).toEqual([
+    { topic: '.customers.notified', body: { id: 4 } },
+    { topic: '.payments.recorded', body: { id: 3 } },
+  ]);
+}
+
+function byTopic(a: { topic: string }, b: { topic: string }): number {
+  return a.topic.localeCompare(b.topic);
+}
+
 describe.each<SetUp>(['hybrid', 'hybrid with inheritAppConfig', 'standalone'])('microservice over TCP, %s', (setUp) => {
   let running: Running;
   let client: ClientProxy;
@@ -85,6 +105,10 @@ describe.each<SetUp>(['hybrid', 'hybrid with inheritAppConfig', 'standalone'])('
     expect(running.capture.messages.map(({ topic, body }) => ({ topic, body }))).toEqual([
       { topic: '.orders.created', body: { id: 7 } },
     ]);
+  });
+
+  it('two @EventPattern handlers of one event: one failing does not drop what the other added', async () => {
+    await expectChainHandlersApart(client, running, 5000);
   });
 
   it('answers a @MessagePattern request and sends what it added; drops what a failing one added', async () => {
@@ -155,6 +179,10 @@ describe.each<SetUp>(['hybrid', 'standalone'])(
       // One consumer takes the queue in order: once the second event's message is in, the first was handled.
       await waitFor(() => running.capture.topics.includes('.orders.created'), 10_000, 'the second event');
       expect(running.capture.topics).toEqual(['.orders.created']);
+    });
+
+    it('two @EventPattern handlers of one consumed event: one failing does not drop what the other added', async () => {
+      await expectChainHandlersApart(client, running, 10_000);
     });
 
     it('on redelivery, the handler sees the same message id, and only the successful handling is sent', async () => {

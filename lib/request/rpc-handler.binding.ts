@@ -8,9 +8,14 @@ import { MessageBatch, type RequestBatchConfig } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import { rpcCallContext } from './rpc-call.context.js';
+import { joinSettled } from './rpc-event-chain.js';
 
 /** A microservice handler as `@nestjs/microservices` registers it on its server (structural: no import of the package). */
-type PatternHandler = ((...args: unknown[]) => Promise<unknown>) & { next?: PatternHandler };
+type PatternHandler = ((...args: unknown[]) => Promise<unknown>) & {
+  next?: PatternHandler;
+  isEventHandler?: boolean;
+  extras?: object;
+};
 
 /** What this binding uses of a `@nestjs/microservices` `Server` (a transport strategy). */
 interface RpcServer {
@@ -40,7 +45,9 @@ function isRpcServer(target: unknown): target is RpcServer {
  * handler of every microservice of the application (standalone, or hybrid
  * through `connectMicroservice()` with or without `inheritAppConfig`): what
  * the handler adds is sent when its result completes (for a request, as its
- * reply is sent) and dropped when it fails.
+ * reply is sent) and dropped when it fails. Several `@EventPattern` handlers
+ * of one pattern each succeed or fail on their own: one failing does not
+ * drop what another added.
  *
  * A hybrid app's microservice without `inheritAppConfig: true` gets none of
  * the app's global interceptors, so `MessagingInterceptor` cannot cover it:
@@ -53,6 +60,8 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
   private readonly subscription: Subscription;
   private readonly logger = new Logger('Messaging');
   private emitting: readonly string[] | undefined;
+  /** The rest of an event chain by the batch of the handler it follows, from its call until joined. */
+  private readonly chains = new WeakMap<MessageBatch, Promise<unknown> | undefined>();
 
   constructor(
     private readonly modules: ModulesContainer,
@@ -76,18 +85,11 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
     server[BOUND] = true;
     const checked = { done: false };
     const handlers = server.getHandlers();
-    for (const [pattern, handler] of handlers) handlers.set(pattern, this.wrapChain(handler, checked));
+    for (const [pattern, handler] of handlers) handlers.set(pattern, this.wrap(handler, checked));
     const addHandler = server.addHandler.bind(server);
     server.addHandler = (pattern, callback, isEventHandler, extras) => {
       addHandler(pattern, this.wrap(callback, checked), isEventHandler, extras);
     };
-  }
-
-  /** Event handlers of one pattern form a chain through `next`: each gets its own batch. */
-  private wrapChain(handler: PatternHandler, checked: { done: boolean }): PatternHandler {
-    const wrapped = this.wrap(handler, checked);
-    if (handler.next !== undefined) handler.next = this.wrapChain(handler.next, checked);
-    return wrapped;
   }
 
   private wrap(handler: PatternHandler, checked: { done: boolean }): PatternHandler {
@@ -96,18 +98,45 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
       return this.batches.runWith(batch, () => {
         // Nest's enhancer chain runs when its observable is subscribed, which the server does later, elsewhere.
         const inCall = AsyncResource.bind(subscribeTo);
-        return this.settle(batch, handler(...args), checked, inCall);
+        if (wrapped.next === undefined) return this.settle(batch, handler(...args), checked, inCall);
+        this.chains.set(batch, undefined);
+        return this.joinChain(batch, this.settle(batch, handler(...args), checked, inCall));
       });
     };
-    // The server appends further event handlers of the same pattern to `next` of the registered one,
-    // and Nest's own handler reads its `next`: both must see the same chain.
-    Object.defineProperty(wrapped, 'next', {
-      get: () => handler.next,
-      set: (next: PatternHandler) => {
-        handler.next = next;
+    wrapped.isEventHandler = handler.isEventHandler;
+    wrapped.extras = handler.extras;
+    // Further event handlers of the pattern form a chain through `next`, which the server appends to (on our
+    // wrappers). Nest's own handler calls its `next` and forkJoins both results, so one failing would cut the
+    // other: it gets a link that starts the rest of the chain apart, and `joinChain` joins them settled.
+    wrapped.next = handler.next === undefined ? undefined : this.wrap(handler.next, checked);
+    const link: PatternHandler = (...chainArgs) => this.follow(wrapped.next, chainArgs);
+    Object.defineProperty(handler, 'next', {
+      configurable: true,
+      get: () => (wrapped.next === undefined ? undefined : link),
+      set: (next: PatternHandler | undefined) => {
+        wrapped.next = next;
       },
     });
     return wrapped;
+  }
+
+  /** Runs the rest of an event chain for the handler whose batch is current; Nest joins nothing of it. */
+  private follow(next: PatternHandler | undefined, args: unknown[]): Promise<unknown> {
+    if (next === undefined) return Promise.resolve(undefined);
+    const rest = next(...args);
+    const batch = this.batches.current();
+    // Called elsewhere than inside a wrapper that expects it: let Nest join it as it would.
+    if (batch === undefined || !this.chains.has(batch) || this.chains.get(batch) !== undefined) return rest;
+    this.chains.set(batch, rest);
+    return Promise.resolve(undefined);
+  }
+
+  /** The handler's own outcome joined with the rest of its chain, which Nest's handler started before it settled. */
+  private async joinChain(batch: MessageBatch, current: Promise<unknown>): Promise<unknown> {
+    await current.then(noop, noop);
+    const next = this.chains.get(batch);
+    this.chains.delete(batch);
+    return next === undefined ? current : joinSettled({ current, next });
   }
 
   private async settle(
@@ -181,6 +210,10 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
     const { context } = batch;
     await this.outbox.accept(context === undefined ? messages : this.enrichment.apply(context, messages));
   }
+}
+
+function noop(): void {
+  // A settled outcome is read again by whoever returns it.
 }
 
 /** Subscribes `observer` to `source`; bound to a call's async context, it subscribes in that context. */

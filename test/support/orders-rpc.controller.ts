@@ -28,7 +28,7 @@ export interface SeenDelivery {
 
 /**
  * Microservice handlers that add messages (shared case 11 and more): an
- * event, a request that answers, a request that fails, one with
+ * event, two events with two handlers each (one fails), a request that answers, a request that fails, one with
  * `@EmitsMessage()`, and RabbitMQ handlers that ack/nack themselves
  * (`noAck: false`). The HTTP route makes the app a hybrid one.
  */
@@ -63,6 +63,32 @@ export class OrdersRpcController {
   @EmitsMessage('.products.computed', { body: (product: number) => ({ product }) })
   product(@Payload() data: { a: number; b: number }): number {
     return data.a * data.b;
+  }
+
+  /** Two handlers of one event (a chain): this one succeeds after the other one failed. */
+  @EventPattern('order_paid')
+  async onPaidRecord(@Payload() data: { id: number }): Promise<void> {
+    await sleep(50);
+    this.messages.add('.payments.recorded', { id: data.id });
+  }
+
+  @EventPattern('order_paid')
+  onPaidInvoice(@Payload() data: { id: number }): void {
+    this.messages.add('.invoices.requested', { id: data.id });
+    throw new Error('invoice service unavailable');
+  }
+
+  /** The other way round: the first handler of the chain fails, the second succeeds later. */
+  @EventPattern('order_shipped')
+  onShippedLabel(@Payload() data: { id: number }): void {
+    this.messages.add('.labels.printed', { id: data.id });
+    throw new Error('label printer offline');
+  }
+
+  @EventPattern('order_shipped')
+  async onShippedNotify(@Payload() data: { id: number }): Promise<void> {
+    await sleep(50);
+    this.messages.add('.customers.notified', { id: data.id });
   }
 
   /** Fails its first delivery (requeued by the nack), succeeds on the redelivery. */
