@@ -110,7 +110,7 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
     try {
       await this.connection.whenReady();
       const { text, values } = this.appendStatement(messages);
-      await this.connection.pool.query(text, [...values]);
+      await this.connection.query('an insert', text, [...values]);
     } catch (error) {
       throw new OutboxWriteError(
         messages,
