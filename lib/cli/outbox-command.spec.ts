@@ -1,3 +1,4 @@
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,5 +111,44 @@ describe('npx nestjs-messaging outbox', () => {
       await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
       await admin.end();
     }
+  });
+
+  it("waits --busy-timeout for the application's lock on the SQLite file, then says how to wait longer", async () => {
+    // The running application, mid-write: it holds the file's write lock.
+    const application = new BetterSqlite3(db);
+    application.exec('BEGIN IMMEDIATE');
+    try {
+      const started = Date.now();
+      const busy = await runOutboxCommand(['outbox', 'retry', '--db', db, '--busy-timeout', '200']);
+      const waited = Date.now() - started;
+      expect(busy.exitCode).toBe(1);
+      expect(busy.output).toContain('longer than --busy-timeout (200 ms); nothing was changed');
+      expect(busy.output).toContain('--busy-timeout <ms>');
+      expect(busy.output).not.toContain('busyTimeoutMs');
+      expect(waited).toBeGreaterThanOrEqual(190);
+      expect(waited).toBeLessThan(3000);
+    } finally {
+      application.exec('ROLLBACK');
+      application.close();
+    }
+    expect((await runOutboxCommand(['outbox', 'retry', '--db', db, '--busy-timeout', '200'])).output).toMatch(
+      /^1 dead/,
+    );
+  });
+
+  it('refuses a --busy-timeout that is not a whole number of ms, or given for PostgreSQL', async () => {
+    const bad = await runOutboxCommand(['outbox', 'stats', '--db', db, '--busy-timeout', '1.5s']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.output).toMatch(/^--busy-timeout: expected a whole number of milliseconds >= 0, got 1\.5s/);
+    const postgres = await runOutboxCommand([
+      'outbox',
+      'stats',
+      '--postgres',
+      'postgres://x@127.0.0.1/x',
+      '--busy-timeout',
+      '10',
+    ]);
+    expect(postgres.output).toMatch(/^--busy-timeout: only for a SQLite outbox/);
+    expect((await runOutboxCommand(['outbox', '--help'])).output).toContain('--busy-timeout <ms>');
   });
 });

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { OutboxAdminStore, OutboxFilter } from '../kernel/outbox-admin-store.interface.js';
 import type { OutboxEntry, OutboxStatus } from '../kernel/outbox-entry.interface.js';
 import { PostgresOutboxStore } from '../stores/postgres/postgres-outbox.store.js';
+import { isSqliteBusy, SqliteBusyError } from '../stores/sqlite/sqlite-busy.js';
 import { SqliteOutboxStore } from '../stores/sqlite/sqlite-outbox.store.js';
 
 /** A store the command opened, and closes: the operators' half of it is all the commands use. */
@@ -32,6 +33,8 @@ Options:
   --older-than <age>          purge: only those settled this long ago: 30s, 15m, 12h, 7d (default: 0)
   --limit <n>                 list: at most n messages (default: 100)
   --json                      list: one JSON object per line
+  --busy-timeout <ms>         --db: how long to wait for another process's lock on the file,
+                              such as the running application's write (default: 5000)
 `;
 
 const STATUSES: readonly OutboxStatus[] = ['pending', 'delivered', 'dead'];
@@ -57,6 +60,8 @@ export async function runOutboxCommand(args: readonly string[]): Promise<Command
     store = await open(parsed);
     return { exitCode: 0, output: await execute(store, parsed) };
   } catch (error) {
+    // The store's own text names busyTimeoutMs, an option of the application's: say it in the command's terms.
+    if (error instanceof SqliteBusyError || isSqliteBusy(error)) return { exitCode: 1, output: busyMessage(parsed) };
     return { exitCode: 1, output: `${error instanceof Error ? error.message : String(error)}\n` };
   } finally {
     await store?.close();
@@ -65,7 +70,8 @@ export async function runOutboxCommand(args: readonly string[]): Promise<Command
 
 async function open(parsed: Parsed): Promise<OpenedStore> {
   const table = parsed.table === undefined ? {} : { table: parsed.table };
-  if (parsed.db !== undefined) return new SqliteOutboxStore({ path: parsed.db, ...table });
+  if (parsed.db !== undefined)
+    return new SqliteOutboxStore({ path: parsed.db, busyTimeoutMs: parsed.busyTimeoutMs, ...table });
   const store = new PostgresOutboxStore({ connectionString: parsed.postgres, listen: false, ...table });
   try {
     // Connects and checks the table: never creates one.
@@ -86,6 +92,8 @@ interface Parsed {
   readonly olderThanMs: number;
   readonly limit: number;
   readonly json: boolean;
+  /** `--busy-timeout`, in ms. */
+  readonly busyTimeoutMs: number;
 }
 
 function parse(args: readonly string[]): Parsed | 'help' {
@@ -102,6 +110,7 @@ function parse(args: readonly string[]): Parsed | 'help' {
       'older-than': { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean' },
+      'busy-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -124,6 +133,12 @@ function parse(args: readonly string[]): Parsed | 'help' {
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`--limit: expected a whole number >= 1, got ${values.limit}`);
+  const busyText = values['busy-timeout'];
+  if (busyText !== undefined && values.db === undefined)
+    throw new UsageError('--busy-timeout: only for a SQLite outbox (--db)');
+  const busyTimeoutMs = busyText === undefined ? 5000 : Number(busyText);
+  if (busyText?.trim() === '' || !Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0)
+    throw new UsageError(`--busy-timeout: expected a whole number of milliseconds >= 0, got ${String(busyText)}`);
   return {
     command,
     db: values.db,
@@ -137,7 +152,17 @@ function parse(args: readonly string[]): Parsed | 'help' {
     olderThanMs: values['older-than'] === undefined ? 0 : parseAge(values['older-than']),
     limit,
     json: values.json === true,
+    busyTimeoutMs,
   };
+}
+
+/** SQLite's busy error (while opening, or from the store) in the command's terms. */
+function busyMessage(parsed: Parsed): string {
+  return (
+    `SQLite ${String(parsed.db)}: another process (the running application?) held the outbox's lock for longer ` +
+    `than --busy-timeout (${String(parsed.busyTimeoutMs)} ms); nothing was changed. Try again, or give it longer: ` +
+    `--busy-timeout <ms>.\n`
+  );
 }
 
 function parseAge(text: string): number {

@@ -1,5 +1,3 @@
-import type { Pool } from 'pg';
-
 /** Re-measure at most this often; keep the old offset unless it moved by more than `TOLERANCE_MS`. */
 const REMEASURE_MS = 5 * 60_000;
 const TOLERANCE_MS = 20;
@@ -14,7 +12,8 @@ export class PostgresClock {
   private offsetMs = 0;
   private measuredAt = 0;
 
-  constructor(private readonly pool: Pool) {}
+  /** @param query - runs a statement on the pool (`purpose` names it in errors). */
+  constructor(private readonly query: (purpose: string, text: string) => Promise<{ rows: { now: number }[] }>) {}
 
   /** Database time for a local time. */
   toDatabase(localMs: number): number {
@@ -31,7 +30,8 @@ export class PostgresClock {
     if (Date.now() - this.measuredAt < REMEASURE_MS) return;
     this.measuredAt = Date.now();
     const sentAt = Date.now();
-    const { rows } = await this.pool.query<{ now: number }>(
+    const { rows } = await this.query(
+      'measuring the clock',
       'SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS now',
     );
     const receivedAt = Date.now();

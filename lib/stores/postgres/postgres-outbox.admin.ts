@@ -22,10 +22,11 @@ export class PostgresOutboxAdmin implements OutboxAdminStore {
   constructor(private readonly connection: PostgresOutboxConnection) {}
 
   async list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
-    const { pool, clock, table } = this.connection;
+    const { clock, table } = this.connection;
     await this.connection.whenReady();
     const { where, parameters } = this.whereOf(filter);
-    const { rows } = await pool.query<PostgresOutboxRow>(
+    const { rows } = await this.connection.query<PostgresOutboxRow>(
+      'listing messages',
       `SELECT ${OUTBOX_COLUMNS} FROM ${table} WHERE ${where} ORDER BY sequence LIMIT ${parameters.bind(Math.min(limit, Number.MAX_SAFE_INTEGER))}`,
       parameters.values,
     );
@@ -33,10 +34,11 @@ export class PostgresOutboxAdmin implements OutboxAdminStore {
   }
 
   async counts(): Promise<OutboxCounts> {
-    const { pool, table } = this.connection;
+    const { table } = this.connection;
     await this.connection.whenReady();
     const counts = { pending: 0, delivered: 0, dead: 0 };
-    const { rows } = await pool.query<{ status: OutboxStatus; n: number }>(
+    const { rows } = await this.connection.query<{ status: OutboxStatus; n: number }>(
+      'counting messages',
       `SELECT status, count(*)::int AS n FROM ${table} GROUP BY status`,
     );
     for (const { status, n } of rows) counts[status] = n;
@@ -44,10 +46,11 @@ export class PostgresOutboxAdmin implements OutboxAdminStore {
   }
 
   async retry(filter: OutboxFilter, now: number): Promise<number> {
-    const { pool, clock, table } = this.connection;
+    const { clock, table } = this.connection;
     await this.connection.whenReady();
     const { where, parameters } = this.whereOf({ ...filter, status: 'dead' });
-    const { rowCount } = await pool.query(
+    const { rowCount } = await this.connection.query(
+      'retrying messages',
       `UPDATE ${table} SET status = 'pending', attempts = 0, settled_at = NULL,
          next_attempt_at = ${at(parameters.bind(clock.toDatabase(now)))} WHERE ${where}`,
       parameters.values,
@@ -60,7 +63,7 @@ export class PostgresOutboxAdmin implements OutboxAdminStore {
     const { table } = this.connection;
     await this.connection.whenReady();
     const { where, parameters } = this.whereOf(filter);
-    return this.connection.inTransaction(async (client) => {
+    return this.connection.inTransaction('a purge', async (client) => {
       if (options.skipIfBusy === true) {
         const { rows } = await client.query<{ locked: boolean }>(
           'SELECT pg_try_advisory_xact_lock(hashtext($1), $2) AS locked',

@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
-import type { ClientBase, ClientConfig, Pool, PoolClient } from 'pg';
+import type { ClientBase, ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import type * as Pg from 'pg';
-import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
+import { MessagingError, MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import { loadPg } from './load-pg.js';
 import { PostgresClock } from './postgres-clock.js';
 import { PostgresNotifications } from './postgres-notifications.js';
+import { PostgresPoolCheckout } from './postgres-pool.checkout.js';
 import type { ResolvedPostgresOutboxOptions } from './postgres-outbox.options.js';
 import { notificationChannel, postgresOutboxSchema } from './postgres-outbox.schema.js';
 
@@ -32,6 +33,8 @@ export class PostgresOutboxConnection {
   private readonly config: ClientConfig | undefined;
   private readonly createSchema: boolean;
   private readonly notifications: PostgresNotifications | undefined;
+  /** Every wait for a connection of the pool is bounded (`acquireTimeoutMs`). */
+  private readonly checkout: PostgresPoolCheckout;
   private ready: Promise<void> | undefined;
   private closed = false;
 
@@ -57,9 +60,10 @@ export class PostgresOutboxConnection {
         );
       });
     }
-    this.clock = new PostgresClock(this.pool);
+    this.checkout = new PostgresPoolCheckout(this.pool, options.acquireTimeoutMs);
+    this.clock = new PostgresClock((purpose, text) => this.query<{ now: number }>(purpose, text));
     this.notifications = options.listen
-      ? new PostgresNotifications(() => this.dedicated(), notificationChannel(this.table), onNotification)
+      ? new PostgresNotifications(() => this.dedicated('LISTEN'), notificationChannel(this.table), onNotification)
       : undefined;
   }
 
@@ -76,11 +80,33 @@ export class PostgresOutboxConnection {
   }
 
   /**
+   * Runs one statement on a client of the pool (`purpose` names it in errors).
+   * @throws PostgresPoolTimeoutError or MessagingOptionsError (as a rejection) when no connection comes; see `PostgresPoolCheckout`.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the rows' shape, as pg's own query<R>
+  async query<R extends QueryResultRow>(
+    purpose: string,
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }> {
+    const client = await this.checkout.connect(purpose);
+    try {
+      const result = await client.query<R>(text, values);
+      client.release();
+      return result;
+    } catch (error) {
+      // As pg's pool.query: a client whose query failed is not reused (its connection may be broken).
+      client.release(true);
+      throw error;
+    }
+  }
+
+  /**
    * Runs `work` in a transaction on one client: committed if it resolves, rolled back if it
    * throws. `opening`, SQL without parameters, runs first in the same round trip as `BEGIN`.
    */
-  async inTransaction<T>(work: (client: PoolClient) => Promise<T>, opening?: string): Promise<T> {
-    const client = await this.pool.connect();
+  async inTransaction<T>(purpose: string, work: (client: PoolClient) => Promise<T>, opening?: string): Promise<T> {
+    const client = await this.checkout.connect(purpose);
     try {
       await client.query(opening === undefined ? 'BEGIN' : `BEGIN; ${opening}`);
       const result = await work(client);
@@ -97,17 +123,10 @@ export class PostgresOutboxConnection {
   /**
    * Opens a connection of its own: a new client with the store's settings, or, for the
    * application's pool (whose settings are its own), a client checked out of it for good.
-   * @throws Error (as a rejection) from `pg` when it cannot connect.
+   * @throws Error (as a rejection) from `pg` when it cannot connect; see `query()` for the application's pool.
    */
-  async dedicated(): Promise<DedicatedConnection> {
-    if (this.config === undefined) {
-      const client = await this.pool.connect();
-      const end = (): Promise<void> => {
-        client.release(true);
-        return Promise.resolve();
-      };
-      return { client, end };
-    }
+  async dedicated(purpose: string): Promise<DedicatedConnection> {
+    if (this.config === undefined) return this.checkout.keep(purpose);
     const client = new this.pg.Client(this.config);
     try {
       await client.connect();
@@ -129,8 +148,9 @@ export class PostgresOutboxConnection {
   private async open(): Promise<void> {
     let exists: boolean;
     try {
-      exists = await this.tableExists(this.pool);
+      exists = await this.tableExists();
     } catch (error) {
+      if (error instanceof MessagingError) throw error;
       // The first query: a refused connection or a bad password is a configuration problem.
       throw new MessagingOptionsError(
         [
@@ -143,12 +163,12 @@ export class PostgresOutboxConnection {
     if (!exists && this.createSchema) {
       // DDL only when the table is missing: on a live table it would queue behind (and block) claims.
       // Instances starting together take turns; the second finds the table there.
-      await this.inTransaction(async (client) => {
+      await this.inTransaction('creating the schema', async (client) => {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1), 0)', [this.table]);
         if (!(await this.tableExists(client))) await client.query(postgresOutboxSchema(this.table));
       });
     }
-    if (!(await this.tableExists(this.pool))) {
+    if (!(await this.tableExists())) {
       throw new MessagingOptionsError(
         [
           `table: ${this.table} does not exist; run the SQL of postgresOutboxSchema() in a migration, or set createSchema: true`,
@@ -157,13 +177,37 @@ export class PostgresOutboxConnection {
       );
     }
     await this.clock.refresh();
+    if (!this.ownsPool) await this.probe();
     void this.notifications?.start();
   }
 
-  private async tableExists(client: Pool | PoolClient): Promise<boolean> {
-    const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [
-      this.table,
-    ]);
+  /**
+   * The application's pool must give the store, at once, the connections it keeps for good
+   * (LISTEN, one lease-owner lock) and one for its queries: checked at start-up, where a pool
+   * too small for that fails with an error naming `pool` rather than a start that hangs.
+   */
+  private async probe(): Promise<void> {
+    const keeps = this.notifications === undefined ? 1 : 2;
+    const held: PoolClient[] = [];
+    const holding = (): number => held.length;
+    const results = await Promise.allSettled(
+      Array.from({ length: keeps + 1 }, async () => {
+        const client = await this.checkout.connect('start-up', { holding, keeps });
+        held.push(client);
+        this.checkout.recheck();
+      }),
+    );
+    for (const client of held) client.release();
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  private async tableExists(client?: PoolClient): Promise<boolean> {
+    const text = 'SELECT to_regclass($1) IS NOT NULL AS exists';
+    const { rows } =
+      client === undefined
+        ? await this.query<{ exists: boolean }>('start-up', text, [this.table])
+        : await client.query<{ exists: boolean }>(text, [this.table]);
     return rows[0]?.exists;
   }
 }

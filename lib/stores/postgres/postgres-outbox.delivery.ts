@@ -29,18 +29,22 @@ export class PostgresOutboxDelivery {
     // statement, taken after it, sees every lease committed before it, so two dispatchers never
     // split one topic between them. (The table name is a checked identifier.)
     const lock = `SELECT pg_advisory_xact_lock(hashtext('${t}'), ${String(CLAIM_LOCK)})`;
-    const rows = await this.connection.inTransaction(async (client) => {
-      // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
-      const result = await client.query<PostgresOutboxRow>(
-        `WITH ${blockedTopicsCte(t, 'statement_timestamp()', '$1')},
+    const rows = await this.connection.inTransaction(
+      'a claim',
+      async (client) => {
+        // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
+        const result = await client.query<PostgresOutboxRow>(
+          `WITH ${blockedTopicsCte(t, 'statement_timestamp()', '$1')},
          due AS (${claimableSelect(t, at('$2'), 'statement_timestamp()', '$3')} FOR UPDATE OF m SKIP LOCKED)
          UPDATE ${t} SET lease_owner = $1, lease_expires_at = statement_timestamp() + $4::float8 * interval '1 millisecond'
          FROM due WHERE sequence = due.claimable_sequence
          RETURNING ${OUTBOX_COLUMNS}`,
-        [owner, clock.toDatabase(now), Math.max(0, Math.floor(limit)), leaseMs],
-      );
-      return result.rows;
-    }, lock);
+          [owner, clock.toDatabase(now), Math.max(0, Math.floor(limit)), leaseMs],
+        );
+        return result.rows;
+      },
+      lock,
+    );
     return rows
       .sort((a, b) => Number(BigInt(a.sequence) - BigInt(b.sequence)))
       .map((row) => postgresRowToEntry(row, clock));
@@ -48,25 +52,27 @@ export class PostgresOutboxDelivery {
 
   /** See `OutboxDeliveryStore.markDelivered()`. */
   async markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void> {
-    const { pool, clock, table: t } = this.connection;
+    const { clock, table: t } = this.connection;
     await this.connection.whenReady();
     if (retain) {
-      await pool.query(
+      await this.connection.query(
+        'marking messages delivered',
         `UPDATE ${t} SET status = 'delivered', settled_at = ${at('$3')}, lease_owner = NULL, lease_expires_at = NULL
          WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`,
         [ids, owner, clock.toDatabase(now)],
       );
     } else {
-      await pool.query(`DELETE FROM ${t} WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`, [
-        ids,
-        owner,
-      ]);
+      await this.connection.query(
+        'deleting delivered messages',
+        `DELETE FROM ${t} WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner = $2`,
+        [ids, owner],
+      );
     }
   }
 
   /** See `OutboxDeliveryStore.reschedule()`: one statement for the whole batch. */
   async reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void> {
-    const { pool, clock, table: t } = this.connection;
+    const { clock, table: t } = this.connection;
     await this.connection.whenReady();
     const rows = failures.map((failure) => ({
       id: failure.id,
@@ -74,7 +80,8 @@ export class PostgresOutboxDelivery {
       counted: failure.counted ? 1 : 0,
       next: failure.nextAttemptAt === undefined ? null : clock.toDatabase(failure.nextAttemptAt),
     }));
-    await pool.query(
+    await this.connection.query(
+      'rescheduling messages',
       `UPDATE ${t} AS o SET lease_owner = NULL, lease_expires_at = NULL, last_error = f.error,
          attempts = o.attempts + f.counted,
          status = CASE WHEN f.next IS NULL THEN 'dead' ELSE 'pending' END,
@@ -88,13 +95,14 @@ export class PostgresOutboxDelivery {
 
   /** See `OutboxDeliveryStore.nextDueAt()`. */
   async nextDueAt(): Promise<number | undefined> {
-    const { pool, clock, table: t } = this.connection;
+    const { clock, table: t } = this.connection;
     await this.connection.whenReady();
     // Messages queued behind a leased one of their topic cannot go before that lease ends (or its
     // holder finishes, which polling notices): they do not count, or an instance that another
     // one's leases hold up would ask again every few milliseconds. Blocked as in the claim rule,
     // by anyone's lease (this query does not know the caller).
-    const { rows } = await pool.query<{ due: number | null }>(
+    const { rows } = await this.connection.query<{ due: number | null }>(
+      'finding the next due message',
       `WITH ${blockedTopicsCte(t, 'clock_timestamp()')}
        SELECT ${ms(`min(greatest(coalesce(m.next_attempt_at, '-infinity'), coalesce(m.lease_expires_at, '-infinity')))`)} AS due
        FROM ${t} m LEFT JOIN blocked b ON b.topic = m.topic

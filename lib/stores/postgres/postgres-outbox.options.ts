@@ -15,6 +15,13 @@ export interface PostgresOutboxStoreOptions {
   createSchema?: boolean;
   /** LISTEN for inserts, so dispatchers wake as soon as messages commit (polling stays as a fallback). Default: `true`. */
   listen?: boolean;
+  /**
+   * How long, in ms, the store waits for a free connection of the pool (start-up, inserts, claims,
+   * settles) before it fails with `PostgresPoolTimeoutError`. A wait that could never end (the
+   * application's pool is full of the store's own kept connections) fails at once, naming `pool`.
+   * Default: 10000.
+   */
+  acquireTimeoutMs?: number;
 }
 
 /**
@@ -28,6 +35,7 @@ export interface ResolvedPostgresOutboxOptions {
   readonly table: string;
   readonly createSchema: boolean;
   readonly listen: boolean;
+  readonly acquireTimeoutMs: number;
 }
 
 /**
@@ -44,6 +52,7 @@ export function resolvePostgresOutboxOptions(options: PostgresOutboxStoreOptions
     table = DEFAULT_POSTGRES_TABLE,
     createSchema = false,
     listen = true,
+    acquireTimeoutMs = 10_000,
   } = raw;
   const issues: string[] = [];
   const given = [pool, connectionString, connection].filter((value) => value !== undefined).length;
@@ -65,7 +74,16 @@ export function resolvePostgresOutboxOptions(options: PostgresOutboxStoreOptions
   if (typeof createSchema !== 'boolean')
     issues.push(`createSchema: expected true or false, got ${JSON.stringify(createSchema)}`);
   if (typeof listen !== 'boolean') issues.push(`listen: expected true or false, got ${JSON.stringify(listen)}`);
-  if (issues.length > 0 || typeof table !== 'string') {
+  if (
+    typeof acquireTimeoutMs !== 'number' ||
+    !Number.isInteger(acquireTimeoutMs) ||
+    acquireTimeoutMs < 1 ||
+    acquireTimeoutMs > 2_147_483_647
+  )
+    issues.push(
+      `acquireTimeoutMs: expected a whole number of milliseconds from 1 to 2147483647, got ${JSON.stringify(acquireTimeoutMs)}`,
+    );
+  if (issues.length > 0 || typeof table !== 'string' || typeof acquireTimeoutMs !== 'number') {
     throw new MessagingOptionsError(issues, 'PostgresOutboxStore options');
   }
   return {
@@ -76,5 +94,6 @@ export function resolvePostgresOutboxOptions(options: PostgresOutboxStoreOptions
     table,
     createSchema: createSchema === true,
     listen: listen === true,
+    acquireTimeoutMs,
   };
 }

@@ -38,7 +38,10 @@ export type { PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
  *   connection of its own, and a starting one takes over the leases of the
  *   owners whose lock is free (`takeOverLeases`). Two connections per store
  *   besides the pool: LISTEN and that lock (checked out of the application's
- *   pool for good when it gave one).
+ *   pool for good when it gave one: start-up then checks the pool can give
+ *   them plus one for queries, and fails naming `pool` if it cannot).
+ * - No wait for a connection of the pool lasts longer than `acquireTimeoutMs`
+ *   (`PostgresPoolTimeoutError`).
  * - An insert trigger sends `NOTIFY`; every instance LISTENs and wakes when
  *   a transaction with messages commits.
  * - Times are kept in the database's clock, so hosts need not agree on the time.
@@ -85,6 +88,8 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
   /**
    * Connects, creates the schema if asked, and checks the table exists: a wrong URL or a missing table fails start-up.
    * @throws MessagingOptionsError (as a rejection) naming the connection options or the missing table.
+   *   or naming `pool` when the application's pool is too small for the connections the store keeps.
+   * @throws PostgresPoolTimeoutError (as a rejection) when no connection of the pool came within `acquireTimeoutMs`.
    */
   onModuleInit(): Promise<void> {
     return this.connection.whenReady();
@@ -110,7 +115,7 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
     try {
       await this.connection.whenReady();
       const { text, values } = this.appendStatement(messages);
-      await this.connection.pool.query(text, [...values]);
+      await this.connection.query('an insert', text, [...values]);
     } catch (error) {
       throw new OutboxWriteError(
         messages,

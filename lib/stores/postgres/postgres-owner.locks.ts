@@ -29,9 +29,10 @@ export class PostgresOwnerLocks {
    */
   async takeOver(owner: string): Promise<TakenOverLeases[]> {
     if (!this.held.has(owner)) await this.hold(owner);
-    const { pool, table: t } = this.connection;
+    const { table: t } = this.connection;
     const key = ownerLockKey(t, 'leased.owner');
-    const { rows } = await pool.query<{ owner: string; count: number }>(
+    const { rows } = await this.connection.query<{ owner: string; count: number }>(
+      'taking over the leases of gone owners',
       `WITH gone AS MATERIALIZED (
          SELECT leased.owner FROM (
            SELECT DISTINCT lease_owner AS owner FROM ${t}
@@ -64,7 +65,7 @@ export class PostgresOwnerLocks {
     this.held.set(owner, undefined);
     let connection: DedicatedConnection | undefined;
     try {
-      connection = await this.connection.dedicated();
+      connection = await this.connection.dedicated('the lease-owner lock');
       const { client } = connection;
       client.on('error', () => {
         // 'end' follows and schedules the retake.
