@@ -53,7 +53,13 @@ export interface FedmsgMessengerOptions {
   /**
    * How long, in ms, publishing waits for subscribers to join: after the
    * socket opens, and whenever a new peer connects, until its subscription
-   * arrives (fedmsg's `post_init_sleep`). Default: `500`.
+   * arrives (fedmsg's `post_init_sleep`). Default: `500`; `0`: never wait.
+   * Bounded whatever peers do: after a peer's join ends without a
+   * subscription (it left, or the wait ran out), new peers wait nothing for
+   * `joinTimeoutMs`, doubling with each such join in a row up to 64 ×
+   * (a subscription that answers a join starts over); and all peers' joins
+   * together hold publishing for at most `joinTimeoutMs` plus 10 % of the
+   * time passed.
    */
   joinTimeoutMs?: number;
   /** Sign every message with X.509 (fedmsg's `sign_messages`). Default: unsigned. */
