@@ -145,15 +145,20 @@ describe('a request in flight while the application shuts down (express, real HT
 
   it('memory outbox, run() in flight at close(): it resolves and its message is delivered', async () => {
     const messenger = new CapturingMessenger();
-    const app = await start(messenger, new MemoryOutboxStore());
+    const store = new ClaimCountingStore();
+    const app = await start(messenger, store);
+    const worker = app.app.get(DeliveryWorker);
     const queue = app.app.get(MessageQueue);
     const job = queue.run(async () => {
       await handlerGate.pass();
       queue.add('.job', {});
     });
     await waitFor(() => handlerGate.entered === 1, 5000, 'the job to start');
+    const claimsAtClose = store.claims;
     const closing = app.close();
     running = undefined;
+    await waitFor(() => store.claims > claimsAtClose, 5000, 'the drain to look at the store');
+    expect(worker.closed).toBe(false);
     handlerGate.open();
     await expect(job).resolves.toBeUndefined();
     await closing;
