@@ -67,4 +67,4 @@ export {
   type OutboxStats,
 } from './delivery/outbox-admin.service.js';
 export type { DispatchCounters } from './delivery/outbox.counters.js';
-export { OutboxClosedError, OutboxWriteError } from './kernel/outbox.errors.js';
+export { OutboxClosedError, OutboxFullError, OutboxWriteError } from './kernel/outbox.errors.js';

@@ -7,6 +7,7 @@ import {
   MessagingModule,
   MessengerUnavailableError,
   OutboxAdmin,
+  OutboxFullError,
   OutboxWriteError,
   type Message,
   type MessagingModuleOptions,
@@ -256,12 +257,13 @@ describe('the outbox dispatcher', () => {
     for (const { id } of messages) expect(line).toContain(id);
   });
 
-  it('refuses what the memory outbox cannot hold: logged once per summary, counted, the work still succeeds', async () => {
+  it('refuses what the memory outbox cannot hold: logged once per summary, counted, and run() rejects', async () => {
     const messenger = new ScriptedMessenger();
     messenger.behaviour = () => Promise.reject(new MessengerUnavailableError('down'));
     running = await start(messenger, { outbox: new MemoryOutboxStore({ maxMessages: 2 }) });
     const { queue, admin, logs } = running;
-    for (let n = 0; n < 4; n++) await expect(queue.run(() => queue.add('.a', { n }))).resolves.toBeDefined();
+    for (let n = 0; n < 2; n++) await expect(queue.run(() => queue.add('.a', { n }))).resolves.toBeDefined();
+    for (let n = 2; n < 4; n++) await expect(queue.run(() => queue.add('.a', { n }))).rejects.toThrow(OutboxFullError);
     expect((await admin.stats()).sinceStart).toMatchObject({ accepted: 2, refused: 2 });
     const errors = logs.linesAt('error');
     expect(errors).toHaveLength(1);

@@ -7,8 +7,10 @@ import {
   MessageQueue,
   MessagingModule,
   OutboxClosedError,
+  type ClaimRequest,
   type Message,
   type Messenger,
+  type OutboxEntry,
   type OutboxStore,
 } from 'nestjs-messaging';
 import { SqliteOutboxStore } from 'nestjs-messaging/sqlite';
@@ -64,6 +66,16 @@ class FirstSendGated extends CapturingMessenger {
   }
 }
 
+/** The memory store, counting the dispatcher's looks at it. */
+class ClaimCountingStore extends MemoryOutboxStore {
+  claims = 0;
+
+  override claim(request: ClaimRequest): Promise<OutboxEntry[]> {
+    this.claims++;
+    return super.claim(request);
+  }
+}
+
 describe('a request in flight while the application shuts down (express, real HTTP server)', () => {
   let running: RunningApp | undefined;
   let dir: string;
@@ -78,9 +90,9 @@ describe('a request in flight while the application shuts down (express, real HT
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(messenger: Messenger, outbox: OutboxStore): Promise<RunningApp> {
+  async function start(messenger: Messenger, outbox: OutboxStore, shutdownTimeoutMs = 5000): Promise<RunningApp> {
     running = await startApp('express', {
-      imports: [MessagingModule.forRoot({ messenger, outbox, shutdownTimeoutMs: 5000 })],
+      imports: [MessagingModule.forRoot({ messenger, outbox, shutdownTimeoutMs })],
       controllers: [SlowController],
     });
     return running;
@@ -114,9 +126,48 @@ describe('a request in flight while the application shuts down (express, real HT
     expect(messenger.topics).toEqual(['.fast', '.slow']);
   });
 
-  it('memory outbox, finished after the drain: a 5xx (OutboxClosedError), never a 2xx whose message is lost', async () => {
+  it('memory outbox, nothing pending at close(): the drain waits for the request in flight, 2xx and delivered', async () => {
     const messenger = new CapturingMessenger();
-    const app = await start(messenger, new MemoryOutboxStore());
+    const store = new ClaimCountingStore();
+    const app = await start(messenger, store);
+    const worker = app.app.get(DeliveryWorker);
+    const { response, closing } = await slowRequestThenClose(app);
+    const claimsAtClose = store.claims;
+    // The drain looked at the store, found nothing, and still waits for the open request.
+    await waitFor(() => store.claims > claimsAtClose, 5000, 'the drain to look at the store');
+    expect(worker.closed).toBe(false);
+    handlerGate.open();
+    expect((await response).status).toBe(201);
+    await closing;
+    expect(messenger.topics).toEqual(['.slow']);
+    expect(app.logs.linesAt('error')).toEqual([]);
+  });
+
+  it('memory outbox, run() in flight at close(): it resolves and its message is delivered', async () => {
+    const messenger = new CapturingMessenger();
+    const store = new ClaimCountingStore();
+    const app = await start(messenger, store);
+    const worker = app.app.get(DeliveryWorker);
+    const queue = app.app.get(MessageQueue);
+    const job = queue.run(async () => {
+      await handlerGate.pass();
+      queue.add('.job', {});
+    });
+    await waitFor(() => handlerGate.entered === 1, 5000, 'the job to start');
+    const claimsAtClose = store.claims;
+    const closing = app.close();
+    running = undefined;
+    await waitFor(() => store.claims > claimsAtClose, 5000, 'the drain to look at the store');
+    expect(worker.closed).toBe(false);
+    handlerGate.open();
+    await expect(job).resolves.toBeUndefined();
+    await closing;
+    expect(messenger.topics).toEqual(['.job']);
+  });
+
+  it('memory outbox, finished after shutdownTimeoutMs: a 5xx (OutboxClosedError), never a 2xx whose message is lost', async () => {
+    const messenger = new CapturingMessenger();
+    const app = await start(messenger, new MemoryOutboxStore(), 300);
     const worker = app.app.get(DeliveryWorker);
     const queue = app.app.get(MessageQueue);
     const { response, closing } = await slowRequestThenClose(app);
@@ -133,10 +184,10 @@ describe('a request in flight while the application shuts down (express, real HT
     );
   });
 
-  it('SQLite outbox, finished after the drain: 2xx, and its message waits in the outbox for the next start', async () => {
+  it('SQLite outbox, finished after shutdownTimeoutMs: 2xx, and its message waits in the outbox for the next start', async () => {
     const path = join(dir, 'outbox.db');
     const messenger = new CapturingMessenger();
-    const app = await start(messenger, new SqliteOutboxStore({ path }));
+    const app = await start(messenger, new SqliteOutboxStore({ path }), 300);
     const worker = app.app.get(DeliveryWorker);
     const { response, closing } = await slowRequestThenClose(app);
     await waitFor(() => worker.closed, 5000, 'the shutdown drain to end');

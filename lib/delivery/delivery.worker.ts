@@ -33,6 +33,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   private readonly drain: ShutdownDrain;
   private readonly recovery: LeaseRecovery;
   private stopping = false;
+  // Batches of requests, run() calls and operations still open, and appends in flight.
+  private openBatches = 0;
 
   constructor(
     @Inject(OutboxStore) private readonly store: OutboxStore,
@@ -81,6 +83,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       pause,
       log,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      openBatches: () => this.openBatches,
     });
     this.recovery = new LeaseRecovery(store, owner, log);
   }
@@ -113,6 +116,17 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
    */
   get closed(): boolean {
     return this.drain.hasEnded;
+  }
+
+  /** A batch opened (see `Outbox.batchOpened`): the shutdown drain waits for it. */
+  batchOpened(): void {
+    this.openBatches++;
+  }
+
+  /** That batch closed; during shutdown the drain looks at the store again. */
+  batchClosed(): void {
+    this.openBatches--;
+    if (this.stopping) this.drain.batchClosed();
   }
 
   /** Asks for a look at the store now (messages were appended, committed or retried). */

@@ -33,45 +33,68 @@ export class Outbox {
 
   /**
    * Stores one batch (a request's or a `run()`'s messages, all or none).
-   * Returns a promise to wait on before responding (a durable store, or
-   * `await` mode), `undefined` when there is nothing to wait for. A durable
-   * store's write is awaited (the response then means "stored"); the memory
-   * store's refusal is logged and counted, and the response stands.
+   * Returns a promise to wait on before responding, `undefined` when there is
+   * nothing to wait for: a non-durable store that takes messages at once
+   * (`appendNow`, the memory store) and `delivery` not `'await'`. Whatever the store, a refusal
+   * fails the caller (logged and counted `refused` too): a 2xx never stands for
+   * messages the outbox did not take.
    *
    * Once the shutdown drain has ended, this process sends nothing more: a durable store still
    * takes the messages (sent after the next start, and logged so), the memory store would lose
    * them, so they are refused and the request (or `run()`) fails instead of answering a success.
    *
-   * @throws (the promise rejects with) OutboxWriteError when a durable store could not take them.
+   * @throws (the promise rejects with) OutboxWriteError when the store could not take them
+   *   (`OutboxFullError`, a subclass, when the memory store is full).
    * @throws (the promise rejects with) OutboxClosedError after the shutdown drain, for a non-durable store.
    */
   accept(messages: readonly Message[]): Promise<void> | undefined {
     if (messages.length === 0) return undefined;
-    if (this.worker.closed && !this.store.durable) return Promise.reject(new OutboxClosedError(messages));
+    const { store } = this;
+    if (this.worker.closed && !store.durable) return Promise.reject(new OutboxClosedError(messages));
+    if (store.appendNow !== undefined && !store.durable) {
+      // Synchronous: nothing to wait for on success, no promise allocated.
+      try {
+        store.appendNow(messages);
+      } catch (error) {
+        return Promise.reject(this.refused(messages, error));
+      }
+      this.accepted(messages);
+      return this.config.delivery === 'await' ? this.whenAttempted(messages) : undefined;
+    }
     let appending: Promise<void>;
     try {
-      appending = this.store.append(messages);
+      appending = store.append(messages);
     } catch (error) {
       // A store written in plain JavaScript may throw instead of rejecting.
       appending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    // The shutdown drain waits for appends in flight, as for open batches.
+    this.worker.batchOpened();
     const stored = appending.then(
       () => {
+        this.worker.batchClosed();
         this.accepted(messages);
-        return true;
       },
       (error: unknown) => {
-        this.counters.add('refused', messages.length);
-        const refusal = asWriteError(messages, error);
-        this.log.refused(messages, refusal.message);
-        if (this.store.durable) throw refusal;
-        return false;
+        this.worker.batchClosed();
+        throw this.refused(messages, error);
       },
     );
-    if (this.config.delivery === 'await') {
-      return stored.then((accepted) => (accepted ? this.whenAttempted(messages) : undefined));
-    }
-    return this.store.durable ? stored.then(() => undefined) : undefined;
+    return this.config.delivery === 'await' ? stored.then(() => this.whenAttempted(messages)) : stored;
+  }
+
+  /**
+   * A request, `run()`, microservice call or GraphQL operation opened a batch of messages: the
+   * shutdown drain does not end while it is open (up to `shutdownTimeoutMs`), so a request in
+   * flight when `app.close()` starts still has its messages delivered. A plain count.
+   */
+  batchOpened(): void {
+    this.worker.batchOpened();
+  }
+
+  /** That batch was taken (its messages go to `accept()` in the same turn) or dropped. */
+  batchClosed(): void {
+    this.worker.batchClosed();
   }
 
   /** Messages a database transaction inserted into the outbox have committed: count them and send them. */
@@ -87,6 +110,13 @@ export class Outbox {
   /** What this process did since it started: a snapshot. */
   sinceStart(): DispatchCounters {
     return this.counters.snapshot();
+  }
+
+  private refused(messages: readonly Message[], error: unknown): OutboxWriteError {
+    this.counters.add('refused', messages.length);
+    const refusal = asWriteError(messages, error);
+    this.log.refused(messages, refusal.message);
+    return refusal;
   }
 
   private accepted(messages: readonly Message[]): void {

@@ -16,6 +16,8 @@ export interface DrainContext {
   readonly log: DeliveryLog;
   /** How long the drain may take, in ms (`shutdownTimeoutMs`). */
   readonly shutdownTimeoutMs: number;
+  /** How many batches (requests, `run()` calls, operations) are open or being appended now. */
+  readonly openBatches: () => number;
 }
 
 /**
@@ -27,12 +29,20 @@ export interface DrainContext {
 export class ShutdownDrain {
   private readonly idleChecks = new Set<() => void>();
   private ended = false;
+  // How many batches closed during the drain.
+  private closes = 0;
 
   constructor(private readonly context: DrainContext) {}
 
   /** Something ended (a send, a give-back, a look at the store): whoever waits for idle checks again. */
   notify(): void {
     for (const check of [...this.idleChecks]) check();
+  }
+
+  /** A batch closed (its messages, if any, are in the store or on their way): look again. */
+  batchClosed(): void {
+    this.closes++;
+    this.notify();
   }
 
   /**
@@ -45,8 +55,9 @@ export class ShutdownDrain {
 
   /**
    * Drains and reports; resolves within `shutdownTimeoutMs` plus the time to count what is left.
-   * Messages accepted while it runs (requests still in flight) are delivered too: when the store
-   * looks empty the drain ends, then looks once more for what arrived meanwhile.
+   * Messages of requests in flight are delivered too: while the store looks empty but batches are
+   * still open (requests, `run()` calls, appends in flight), it waits for the next one to close and
+   * looks again; with none open it ends, then looks once more for what arrived meanwhile.
    */
   async run(): Promise<void> {
     const { pump, pause, log } = this.context;
@@ -60,6 +71,10 @@ export class ShutdownDrain {
       while (Date.now() < deadline && pause.pausedUntil === 0) {
         if ((await pump.claimOnce()) === 0) {
           if (this.ended) break;
+          if (this.context.openBatches() > 0) {
+            await this.whenBatchCloses(deadline);
+            continue;
+          }
           // Nothing left: end, then one more look for messages accepted during the last one.
           this.ended = true;
           continue;
@@ -80,7 +95,18 @@ export class ShutdownDrain {
 
   /** Resolves when nothing is in flight and the pump rests, or at `deadline`. */
   private whenIdle(deadline: number): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
+    return this.until(() => this.isIdle(), deadline);
+  }
+
+  /** Resolves when the next batch closes, or at `deadline`. */
+  private whenBatchCloses(deadline: number): Promise<void> {
+    const seen = this.closes;
+    return this.until(() => this.closes !== seen, deadline);
+  }
+
+  /** Resolves once `condition` holds at a `notify()`, or at `deadline`. */
+  private until(condition: () => boolean, deadline: number): Promise<void> {
+    if (condition()) return Promise.resolve();
     return new Promise((resolve) => {
       const finish = (): void => {
         clearTimeout(timer);
@@ -88,7 +114,7 @@ export class ShutdownDrain {
         resolve();
       };
       const check = (): void => {
-        if (this.isIdle()) finish();
+        if (condition()) finish();
       };
       const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
       this.idleChecks.add(check);

@@ -1,5 +1,6 @@
 import type { Message } from '../kernel/message.interface.js';
 import { MessageLimitError, MessagingContextError } from '../kernel/messaging.errors.js';
+import type { OpenBatchCount } from '../request/message-batch.js';
 import type { OperationScope } from '../request/operation-scope.interface.js';
 
 /**
@@ -9,9 +10,17 @@ import type { OperationScope } from '../request/operation-scope.interface.js';
 export class GraphQLOperation implements OperationScope {
   private readonly messages: Message[] = [];
   private closed = false;
+  private counted = false;
 
-  /** @param limit `maxMessagesPerRequest`: how many messages the whole operation may hold. */
-  constructor(private readonly limit: number) {}
+  /**
+   * @param limit `maxMessagesPerRequest`: how many messages the whole operation may hold.
+   * @param openBatches told when the operation first holds messages and when it ends: the
+   *   shutdown drain waits for it in between.
+   */
+  constructor(
+    private readonly limit: number,
+    private readonly openBatches?: OpenBatchCount,
+  ) {}
 
   /**
    * @throws MessageLimitError when the operation would hold more than `limit` messages.
@@ -29,10 +38,15 @@ export class GraphQLOperation implements OperationScope {
       throw new MessageLimitError(messages[0].topic, this.limit, 'this GraphQL operation');
     }
     this.messages.push(...messages);
+    if (!this.counted) {
+      this.counted = true;
+      this.openBatches?.batchOpened();
+    }
   }
 
   /** Closes the operation; returns the messages to send (all of them, or none when `send` is false). */
   end(send: boolean): readonly Message[] {
+    if (this.counted && !this.closed) this.openBatches?.batchClosed();
     this.closed = true;
     return send ? this.messages : [];
   }

@@ -78,7 +78,7 @@ export class GraphQLOperations implements OperationScopes, OnApplicationBootstra
   /** An operation starts: its resolvers' messages wait for its end. */
   start(graphqlContext: unknown): void {
     if (typeof graphqlContext === 'object' && graphqlContext !== null) {
-      this.open.set(graphqlContext, new GraphQLOperation(this.limit));
+      this.open.set(graphqlContext, new GraphQLOperation(this.limit, this.outbox));
     }
   }
 

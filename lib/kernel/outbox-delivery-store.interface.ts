@@ -66,9 +66,9 @@ export interface TakenOverLeases {
  */
 export interface OutboxDeliveryStore {
   /**
-   * Whether an appended message survives the process dying. A durable store's
-   * write failure fails the request (its 2xx would promise a delivery nobody
-   * can keep); a non-durable store's is logged and counted.
+   * Whether an appended message survives the process dying. Any store's write
+   * failure fails the request (its 2xx would promise a delivery nobody can
+   * keep); a durable store also keeps taking messages after the shutdown drain.
    */
   readonly durable: boolean;
   /**
@@ -84,6 +84,13 @@ export interface OutboxDeliveryStore {
    * @throws OutboxWriteError (as a rejection) when the messages cannot be stored; none of them is then.
    */
   append(messages: readonly Message[]): Promise<void>;
+  /**
+   * Optional, for a store in the process's memory (`durable` false): stores
+   * `messages` as `append()` does, at once, in the calling turn. `Outbox` calls
+   * it instead of `append()`, so a request waits for no promise.
+   * @throws OutboxWriteError (thrown, not a rejection) when the messages cannot be stored; none of them is then.
+   */
+  appendNow?(messages: readonly Message[]): void;
   /**
    * Leases due, unleased pending messages to `owner` until `now + leaseMs`,
    * oldest first, at most `limit`, keeping per-topic order (see above).

@@ -2,9 +2,10 @@ import type { Message } from './message.interface.js';
 import { MessagingError } from './messaging.errors.js';
 
 /**
- * The outbox could not take a request's messages. From a durable store this
- * fails the request (its 2xx would promise a delivery nobody can keep); from
- * the memory store it is logged and counted, and the response stands.
+ * The outbox could not take a request's messages: the request (or `run()`,
+ * or GraphQL operation) that produced them fails, whatever the store, since
+ * its success would promise a delivery nobody can keep. Also logged and counted
+ * (`refused`).
  */
 export class OutboxWriteError extends MessagingError {
   /** Ids of the messages that were not stored. */
@@ -22,6 +23,34 @@ export class OutboxWriteError extends MessagingError {
     );
     this.messageIds = messageIds;
     this.topics = topics;
+  }
+}
+
+/**
+ * The memory outbox holds `maxMessages` messages already (the bus has been
+ * unreachable for a while, or cannot keep up): a request's messages were
+ * refused, so the request fails. An `OutboxWriteError`; over HTTP Nest answers
+ * 503 Service Unavailable (it carries `statusCode` and `status` 503, `expose`
+ * false, which Nest's default exception filter honours). Retry later, raise
+ * `maxMessages`, or use a durable store.
+ */
+export class OutboxFullError extends OutboxWriteError {
+  /** The most messages the store holds (`maxMessages`). */
+  readonly maxMessages: number;
+  /** HTTP status for Nest's exception filter: `503`. */
+  readonly statusCode = 503;
+  /** The same, as `http-errors` spells it. */
+  readonly status = 503;
+  /** The message (with message ids) is not for the client: the response says only "Service Unavailable". */
+  readonly expose = false;
+
+  constructor(messages: readonly Message[], maxMessages: number) {
+    super(
+      messages,
+      `the memory outbox is full (maxMessages ${maxMessages}); the request fails rather than lose them. ` +
+        'Retry later, raise MemoryOutboxStore maxMessages, or use a durable store',
+    );
+    this.maxMessages = maxMessages;
   }
 }
 

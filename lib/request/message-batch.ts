@@ -10,6 +10,12 @@ export interface RequestBatchConfig {
   readonly maxMessagesPerRequest: number;
 }
 
+/** Counts open batches (`Outbox`): the shutdown drain waits until none is open. */
+export interface OpenBatchCount {
+  batchOpened(): void;
+  batchClosed(): void;
+}
+
 /**
  * The messages of one request (or one `MessageQueue.run()`): open while the
  * handler works, then either taken for sending or dropped, exactly once.
@@ -20,11 +26,15 @@ export class MessageBatch {
   /**
    * @param limit how many messages it may hold (`maxMessagesPerRequest`).
    * @param context the request's execution context; none for `MessageQueue.run()`.
+   * @param openBatches told when the batch opens (now) and when it is taken or dropped (once).
    */
   constructor(
     readonly limit: number,
     readonly context?: ExecutionContext,
-  ) {}
+    private readonly openBatches?: OpenBatchCount,
+  ) {
+    openBatches?.batchOpened();
+  }
 
   // Allocated on the first add: most requests of most apps add nothing.
   private messages: Message[] | undefined;
@@ -58,13 +68,17 @@ export class MessageBatch {
 
   /** Closes the batch and returns its messages for sending. */
   take(): readonly Message[] {
+    if (this.state === 'open') this.openBatches?.batchClosed();
     this.state = 'sent';
     return this.messages ?? NO_MESSAGES;
   }
 
   /** Closes the batch and forgets its messages. Returns how many there were. */
   drop(): number {
-    if (this.state === 'open') this.state = 'dropped';
+    if (this.state === 'open') {
+      this.state = 'dropped';
+      this.openBatches?.batchClosed();
+    }
     const count = this.messages?.length ?? 0;
     this.messages = undefined;
     return count;

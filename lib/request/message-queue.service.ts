@@ -118,8 +118,11 @@ export class MessageQueue implements OnModuleInit {
    * when it resolves and dropped when it rejects. It always opens a new
    * batch, even inside a request. The promise settles like `fn`'s, once the
    * messages are in the outbox (with `delivery: 'await'`, after their first
-   * delivery attempt); it rejects with `OutboxWriteError` when a durable
-   * outbox could not store them.
+   * delivery attempt); it rejects with `OutboxWriteError` when the outbox
+   * could not store them (`OutboxFullError` from a full memory outbox), and
+   * with `OutboxClosedError` when the memory outbox's shutdown drain already
+   * ended. A `run()` open when shutdown starts holds the drain (up to
+   * `shutdownTimeoutMs`), so its messages are still delivered.
    *
    * @example
    * ```ts
@@ -130,7 +133,7 @@ export class MessageQueue implements OnModuleInit {
    * ```
    */
   run<T>(fn: () => T | Promise<T>): Promise<T> {
-    const batch = new MessageBatch(this.config.maxMessagesPerRequest);
+    const batch = new MessageBatch(this.config.maxMessagesPerRequest, undefined, this.outbox);
     return this.batches.runWith(batch, async () => {
       let result: T;
       try {

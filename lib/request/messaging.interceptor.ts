@@ -23,7 +23,9 @@ const NOT_DECORATED: readonly EmitsMessageMetadata[] = [];
 /**
  * Opens a message batch around every handler and hands it to the outbox
  * when the handler's observable completes without error and the HTTP status
- * is below 400; otherwise drops it. Registered globally by `MessagingModule`.
+ * is below 400; otherwise drops it. The request fails when the outbox
+ * refuses them (`OutboxWriteError`, `OutboxFullError`: 503). Registered
+ * globally by `MessagingModule`.
  */
 @Injectable()
 export class MessagingInterceptor implements NestInterceptor {
@@ -44,7 +46,7 @@ export class MessagingInterceptor implements NestInterceptor {
     if (context.getType() === 'rpc') noteRpcInterceptor(this.batches.current());
     return new Observable<unknown>((subscriber) => {
       // The batch knows its request, so messages written by a transaction can be enriched too.
-      const batch = new MessageBatch(this.config.maxMessagesPerRequest, context);
+      const batch = new MessageBatch(this.config.maxMessagesPerRequest, context, this.outbox);
       let last: unknown;
       let subscription: Subscription | undefined;
       // next.handle() binds the handler to the async context it is called in.
@@ -109,7 +111,7 @@ export class MessagingInterceptor implements NestInterceptor {
       }
       return;
     }
-    // A broker failure never reaches this point; only a durable outbox that could not store the messages does.
+    // A broker failure never reaches this point; only an outbox that could not take the messages does.
     const storing = this.outbox.accept(messages);
     if (storing === undefined) {
       subscriber.complete();

@@ -94,7 +94,7 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
 
   private wrap(handler: PatternHandler, checked: { done: boolean }): PatternHandler {
     const wrapped: PatternHandler = (...args) => {
-      const batch = new MessageBatch(this.config.maxMessagesPerRequest, rpcCallContext(args, handler));
+      const batch = new MessageBatch(this.config.maxMessagesPerRequest, rpcCallContext(args, handler), this.outbox);
       return this.batches.runWith(batch, () => {
         // Nest's enhancer chain runs when its observable is subscribed, which the server does later, elsewhere.
         const inCall = AsyncResource.bind(subscribeTo);

@@ -1,5 +1,5 @@
 import { createMessage } from '../kernel/message.factory.js';
-import { OutboxWriteError } from '../kernel/outbox.errors.js';
+import { OutboxFullError, OutboxWriteError } from '../kernel/outbox.errors.js';
 import { MemoryOutboxStore } from './memory-outbox.store.js';
 
 // The behaviour every store shares is in outbox-store.spec.ts.
@@ -14,6 +14,22 @@ describe('MemoryOutboxStore bound', () => {
       `(${overflow[0].id}, ${overflow[1].id}): the memory outbox is full (maxMessages 3)`,
     );
     expect(await store.counts()).toEqual({ pending: 2, delivered: 0, dead: 0 });
+  });
+
+  it('appendNow() refuses synchronously with an OutboxFullError (HTTP 503 for Nest) and keeps none of them', async () => {
+    const store = new MemoryOutboxStore({ maxMessages: 2 });
+    store.appendNow([createMessage('.a', {})]);
+    const overflow = [createMessage('.b', {}), createMessage('.b', {})];
+    let refusal: unknown;
+    try {
+      store.appendNow(overflow);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(OutboxFullError);
+    expect(refusal).toBeInstanceOf(OutboxWriteError);
+    expect(refusal).toMatchObject({ statusCode: 503, status: 503, expose: false, maxMessages: 2, topics: ['.b'] });
+    expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 0 });
   });
 
   it('rejects a bad bound at construction, naming the option', () => {

@@ -1,6 +1,6 @@
 import type { Message } from '../kernel/message.interface.js';
 import { MessagingOptionsError } from '../kernel/messaging.errors.js';
-import { OutboxWriteError } from '../kernel/outbox.errors.js';
+import { OutboxFullError } from '../kernel/outbox.errors.js';
 import type {
   ClaimRequest,
   FailedAttempt,
@@ -18,8 +18,10 @@ import { applyFailure, type OutboxRecord } from './outbox-record.js';
 export interface MemoryOutboxStoreOptions {
   /**
    * Most messages held at once (pending, dead and retained delivered ones).
-   * A request whose messages would not fit has them refused: logged as an
-   * error and counted, never an unbounded heap. Default: `10000`.
+   * A request (or `run()`) whose messages would not fit fails with
+   * `OutboxFullError` (HTTP 503), and they are logged and counted as refused:
+   * never an unbounded heap, never a success whose messages were dropped.
+   * Default: `10000`.
    */
   maxMessages?: number;
 }
@@ -49,11 +51,23 @@ export class MemoryOutboxStore implements OutboxStore {
     this.maxMessages = maxMessages;
   }
 
+  /** @returns a promise that rejects with `OutboxFullError` when the messages would not fit. */
   append(messages: readonly Message[]): Promise<void> {
+    try {
+      this.appendNow(messages);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /**
+   * Stores `messages` at once (what `Outbox` calls).
+   * @throws OutboxFullError when they would not fit in `maxMessages`; none of them is stored then.
+   */
+  appendNow(messages: readonly Message[]): void {
     if (this.records.size + messages.length > this.maxMessages) {
-      return Promise.reject(
-        new OutboxWriteError(messages, `the memory outbox is full (maxMessages ${this.maxMessages})`),
-      );
+      throw new OutboxFullError(messages, this.maxMessages);
     }
     const now = Date.now();
     for (const message of messages) {
@@ -72,7 +86,6 @@ export class MemoryOutboxStore implements OutboxStore {
       this.records.set(message.id, record);
       this.queueOf(message.topic).push(record);
     }
-    return Promise.resolve();
   }
 
   claim({ owner, limit, now, leaseMs }: ClaimRequest): Promise<OutboxEntry[]> {
