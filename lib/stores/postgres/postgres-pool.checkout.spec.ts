@@ -3,7 +3,7 @@ import { brokers } from '../../../test/support/brokers.js';
 import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import { createMessage } from '../../kernel/message.factory.js';
 import { PostgresOutboxStore } from './postgres-outbox.store.js';
-import { PostgresPoolTimeoutError } from './postgres-pool.checkout.js';
+import { PostgresPoolTimeoutError } from './postgres-pool-timeout.error.js';
 
 const url = (): string => brokers().postgres.url;
 let tables = 0;

@@ -1,24 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import { MessagingError, MessagingOptionsError } from '../../kernel/messaging.errors.js';
-
-/**
- * No connection of the PostgreSQL pool became free within the store's `acquireTimeoutMs`
- * (the application's queries, or other instances of the store, held all of them). Nothing was
- * written or claimed; the operation may be tried again.
- */
-export class PostgresPoolTimeoutError extends MessagingError {
-  /** How long it waited, in ms (the store's `acquireTimeoutMs`). */
-  readonly waitedMs: number;
-
-  constructor(purpose: string, waitedMs: number, pool: Pool, kept: number) {
-    super(
-      `PostgreSQL outbox: no connection of the pool became free within ${String(waitedMs)} ms (acquireTimeoutMs) ` +
-        `for ${purpose}; the pool has ${describe(pool)}, ${String(kept)} of them kept by the outbox store for good ` +
-        '(LISTEN, lease-owner lock). Give the pool a larger max, hold its connections for shorter, or raise acquireTimeoutMs',
-    );
-    this.waitedMs = waitedMs;
-  }
-}
+import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
+import { PostgresPoolTimeoutError } from './postgres-pool-timeout.error.js';
 
 /**
  * Checks connections out of the store's pool, never waiting for ever: at most `timeoutMs`, and not
@@ -113,10 +95,6 @@ export class PostgresPoolCheckout {
   recheck(): void {
     for (const check of [...this.waits]) check();
   }
-}
-
-function describe(pool: Pool): string {
-  return `${String(pool.totalCount)} connection(s), ${String(pool.idleCount)} idle, ${String(pool.waitingCount)} wait(s) queued`;
 }
 
 /** The store's own connections fill the application's pool: waiting would never end. */
