@@ -73,9 +73,9 @@ describe('sendOutcome', () => {
     expect(outcome.unsent[0]).toEqual({ message: first, reason: 'address refused', counted: false, retryAt });
     expect(outcome.unsent[1]).not.toHaveProperty('retryAt');
     expect(outcome.unavailableLogged).toBe(true);
-    expect(sendOutcome(new MessengerUnavailableError('login refused', { logged: true }), [first]).unavailableLogged).toBe(
-      true,
-    );
+    expect(
+      sendOutcome(new MessengerUnavailableError('login refused', { logged: true }), [first]).unavailableLogged,
+    ).toBe(true);
     expect(sendOutcome(new MessengerUnavailableError('no route to host'), [first]).unavailableLogged).toBe(false);
   });
 

@@ -65,8 +65,7 @@ function partialOutcome(error: MessengerSendError, messages: readonly Message[])
     if (failure !== undefined) {
       const { reason, counted, retryAt } = failure;
       unsent.push(retryAt === undefined ? { message, reason, counted } : { message, reason, counted, retryAt });
-    }
-    else if (accepted.has(message.id)) deliveredIds.push(message.id);
+    } else if (accepted.has(message.id)) deliveredIds.push(message.id);
     else {
       unsent.push({
         message,

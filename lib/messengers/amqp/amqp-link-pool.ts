@@ -108,7 +108,13 @@ export class AmqpLinkPool {
     const now = Date.now();
     const retryAt = now + this.options.reconnectDelayMaxMs;
     const same = before !== undefined && before.condition === condition && before.description === description;
-    this.refusals.set(address, { address, condition, description, since: same ? before.since : new Date(now), retryAt });
+    this.refusals.set(address, {
+      address,
+      condition,
+      description,
+      since: same ? before.since : new Date(now),
+      retryAt,
+    });
     this.refusedList = [...this.refusals.values()];
     // Once at error level; again only when the broker says something else.
     if (same) {

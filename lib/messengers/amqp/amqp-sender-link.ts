@@ -157,7 +157,8 @@ export class AmqpSenderLink {
         // Not the address's fault (detach-forced, resource-limit-exceeded): not counted. An address the
         // broker does not know or lets us not use (not-found, unauthorized-access): an operator's to fix.
         const kind = error?.condition === undefined ? 'other' : linkConditionKind(error.condition);
-        const outcome = kind === 'transient' ? 'link-detached' : kind === 'configuration' ? 'address-refused' : 'link-refused';
+        const outcome =
+          kind === 'transient' ? 'link-detached' : kind === 'configuration' ? 'address-refused' : 'link-refused';
         finish(this.linkFailure(error?.condition, description, outcome));
       };
       const timer = setTimeout(() => {

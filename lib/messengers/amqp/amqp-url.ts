@@ -24,11 +24,7 @@ export function redactUrl(url: string): string {
  * `vhost` option is refused: the issue names both, never the password.
  * Returns the target (its `url` redacted) or the issues.
  */
-export function parseBrokerUrl(
-  url: unknown,
-  index: number,
-  shared: SharedConnectionOptions,
-): BrokerTarget | string[] {
+export function parseBrokerUrl(url: unknown, index: number, shared: SharedConnectionOptions): BrokerTarget | string[] {
   const at = `urls[${index}]`;
   if (typeof url !== 'string') return [`${at}: expected a URL string, got ${typeof url}`];
   const shown = redactUrl(url);
@@ -53,13 +49,17 @@ export function parseBrokerUrl(
     issues.push(`${at}: the path of ${shown} must be one virtual host name, percent-encoded (%2F for /)`);
   }
   if (username !== undefined && shared.username !== undefined && username !== shared.username) {
-    issues.push(`${at}: its user name "${username}" differs from the username option "${shared.username}"; set it in one place`);
+    issues.push(
+      `${at}: its user name "${username}" differs from the username option "${shared.username}"; set it in one place`,
+    );
   }
   if (password !== undefined && shared.password !== undefined && password !== shared.password) {
     issues.push(`${at}: its password differs from the password option; set it in one place`);
   }
-  if (vhost !== undefined && shared.vhost !== undefined && vhost !== shared.vhost) {
-    issues.push(`${at}: its virtual host "${vhost}" differs from the vhost option "${shared.vhost}"; set it in one place`);
+  if (vhost !== undefined && shared.vhost !== undefined && vhost !== shared.vhost && !path.includes('/')) {
+    issues.push(
+      `${at}: its virtual host "${vhost}" differs from the vhost option "${shared.vhost}"; set it in one place`,
+    );
   }
   if (password !== undefined && username === undefined && shared.username === undefined) {
     issues.push(`${at}: a password without a user name; put "user:password@" in the URL`);
