@@ -72,10 +72,10 @@ describe('AmqpMessenger against RabbitMQ (AMQP 1.0)', () => {
     });
   });
 
-  it('reports an address RabbitMQ does not know (the ActiveMQ default) as a refused link', async () => {
+  it('reports an address RabbitMQ does not know (the ActiveMQ default) as a refused address', async () => {
     const amqp = await messenger({ urls: [shared.url], topicPrefix: 'eng.pdc', address: AMQP_ADDRESS.activemq });
     await expect(amqp.send([createMessage('.compose', {})])).rejects.toThrow(
-      /link-refused amqp:invalid-field: Attach rejected: \{unknown_destination,"topic:\/\/eng\.pdc\.compose"\}/,
+      /address-refused amqp:invalid-field: Attach rejected: \{unknown_destination,"topic:\/\/eng\.pdc\.compose"\}/,
     );
   });
 

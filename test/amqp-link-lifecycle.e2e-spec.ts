@@ -106,11 +106,13 @@ describe('AmqpMessenger when the broker ends a link, a session or the connection
     for (let round = 0; round < 3; round++) {
       const error = await sendError(amqp.send([createMessage('nope', {}), createMessage('.fine', { round })]));
       expect(error.failures).toEqual([
-        expect.objectContaining({ outcome: 'link-refused', condition: 'amqp:not-found', counted: true }),
+        expect.objectContaining({ outcome: 'address-refused', condition: 'amqp:not-found', counted: false }),
       ]);
       expect(error.acceptedIds).toHaveLength(1);
     }
     expect(broker.received.filter(({ address }) => address === '.fine')).toHaveLength(3);
+    // Not attached again before reconnectDelayMaxMs (default 30 s).
+    expect(broker.attaches.filter((address) => address === 'nope')).toHaveLength(1);
     expect(errors).toHaveBeenCalledTimes(1);
     expect(errors.mock.calls[0][0]).toMatch(/refused a link to address nope: amqp:not-found: no such address: nope/);
     expect(amqp.state.status).toBe('connected');

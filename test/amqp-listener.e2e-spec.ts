@@ -179,7 +179,8 @@ describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(error.failures).toEqual([
       expect.objectContaining({
-        outcome: 'link-refused',
+        outcome: 'address-refused',
+        counted: false,
         condition: 'amqp:not-found',
         description: 'no such address: topic://nope',
       }),

@@ -9,6 +9,7 @@ import {
   AmqpMessenger,
   type AmqpMessengerOptions,
 } from 'nestjs-messaging/amqp';
+import amqplib from 'amqplib';
 import type { Container } from 'rhea';
 import { brokers, lockProjectNode, projectNode, projectNodeEval } from './support/brokers.js';
 import { waitFor } from './support/wait-for.js';
@@ -42,6 +43,14 @@ async function refusal(sending: Promise<void>): Promise<AmqpConnectionError> {
     throw error;
   }
   throw new Error('expected send() to fail to connect');
+}
+
+/** Every line any Nest logger writes from now on, at any level. */
+function allLogLines(): () => string[] {
+  const spies = (['log', 'warn', 'error', 'debug', 'verbose', 'fatal'] as const).map((level) =>
+    jest.spyOn(Logger.prototype, level),
+  );
+  return () => spies.flatMap((spy) => spy.mock.calls.map((call) => call.map(String).join(' ')));
 }
 
 const timers = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
@@ -95,6 +104,30 @@ describe('AmqpMessenger against a RabbitMQ that refuses it', () => {
     await waitFor(() => timers() <= timersBefore, 2000, 'the timers of the refused connections to go');
   }, 40_000);
 
+  it('never logs, throws or shows the password of a URL, and uses its credentials', async () => {
+    const lines = allLogLines();
+    const url = new URL(shared.url);
+    url.username = 'guest';
+    url.password = 's3cret-fxe-pw';
+    const amqp = new AmqpMessenger({
+      urls: [url.toString()],
+      address: AMQP_ADDRESS.rabbitmq3,
+      connectionTimeout: 5,
+      reconnectDelayMaxMs: 60_000,
+    });
+    await amqp.onModuleInit();
+    cleanups.push(() => amqp.onApplicationShutdown());
+    await waitFor(() => amqp.state.status === 'refused', 10_000, 'the refusal');
+    const error = await refusal(amqp.send([createMessage('.redacted', {})]));
+    // The URL's password was used (and refused): without it, RabbitMQ would have let guest in anonymously.
+    expect(error.message).toContain('authentication failed');
+    const shown = `amqp://guest:***@${url.host}`;
+    expect(amqp.state.url).toBe(shown);
+    expect(error.message).toContain(shown);
+    const everything = [...lines(), error.message, JSON.stringify(amqp.state), JSON.stringify(error.attempts)];
+    expect(everything.filter((text) => text.includes('s3cret-fxe-pw'))).toEqual([]);
+  }, 30_000);
+
   describe('on the project-owned node', () => {
     let unlock: (() => void) | undefined;
     beforeAll(async () => {
@@ -143,6 +176,75 @@ describe('AmqpMessenger against a RabbitMQ that refuses it', () => {
       // Still refused after the next attempt (open, then the session refused): not `connected` in between.
       await waitFor(() => connects.count >= 1 && amqp.connectedTo !== undefined, 5000, 'the connection opened again');
       expect(amqp.state.status).toBe('refused');
+    }, 30_000);
+
+    it("connects to the URL's virtual host with the URL's credentials, and delivers there", async () => {
+      await projectNodeEval('rabbit_vhost:add(<<"fxe-tenant">>, <<"test">>).');
+      cleanups.push(async () => {
+        await projectNodeEval('rabbit_vhost:delete(<<"fxe-tenant">>, <<"test">>).');
+      });
+      await projectNodeEval(
+        'rabbit_auth_backend_internal:set_permissions(<<"guest">>, <<"fxe-tenant">>, <<".*">>, <<".*">>, <<".*">>, <<"test">>).',
+      );
+      const base = new URL(project.url);
+      const inVhost = `amqp://${project.username}:${project.password}@${base.host}/fxe-tenant`;
+      const connection = await amqplib.connect(inVhost);
+      cleanups.push(() => connection.close());
+      const channel = await connection.createChannel();
+      await channel.assertQueue('fxe-vhost-check', { durable: false });
+      await channel.bindQueue('fxe-vhost-check', 'amq.topic', 'fxe.vhost.check');
+      const lines = allLogLines();
+      const amqp = new AmqpMessenger({ urls: [inVhost], address: AMQP_ADDRESS.rabbitmq3, topicPrefix: 'fxe.vhost' });
+      await amqp.onModuleInit();
+      cleanups.push(() => amqp.onApplicationShutdown());
+      const message = createMessage('.check', { n: 1 });
+      await amqp.send([message]);
+      let got: false | amqplib.GetMessage = false;
+      for (let tries = 0; got === false && tries < 50; tries++) {
+        got = await channel.get('fxe-vhost-check', { noAck: true });
+        if (got === false) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // RabbitMQ 3 hands the AMQP 1.0 body section to an AMQP 0-9-1 consumer as it is.
+      expect(got === false ? 'nothing' : got.content.toString('latin1')).toContain('{"n":1}');
+      expect(amqp.state).toMatchObject({ status: 'connected', url: `amqp://guest:***@${base.host}/fxe-tenant` });
+      expect(lines().filter((text) => text.includes(`:${project.password}@`))).toEqual([]);
+    }, 30_000);
+
+    it('reports a virtual host the broker does not have as refused, logged once, without a second warning from delivery', async () => {
+      const lines = allLogLines();
+      const amqp = new AmqpMessenger({
+        urls: [`${project.url}/no-such-vhost`],
+        username: project.username,
+        password: project.password,
+        address: AMQP_ADDRESS.rabbitmq3,
+        reconnectDelayMs: 100,
+        reconnectDelayMaxMs: 1000,
+      });
+      const moduleRef = await Test.createTestingModule({
+        imports: [MessagingModule.forRoot({ messenger: amqp, dispatch: { busProbeIntervalMs: 200 } })],
+      }).compile();
+      cleanups.push(() => moduleRef.close());
+      await moduleRef.init();
+      const queue = moduleRef.get(MessageQueue);
+      await queue.run(() => {
+        queue.add('.vhost', { n: 1 });
+      });
+      await waitFor(() => amqp.state.status === 'refused', 10_000, 'the refusal');
+      expect(amqp.state).toMatchObject({ condition: 'amqp:unauthorized-access' });
+      // A few attempts of delivery (200 ms probes) and of the messenger (1 s) meanwhile.
+      await waitFor(() => lines().filter((text) => text.includes('Still refused')).length >= 1, 5000, 'a retry');
+      const stats = await moduleRef.get(OutboxAdmin).stats();
+      expect(stats.stored.pending).toBe(1);
+      expect(stats.sinceStart.failedAttempts).toBe(0);
+      const refusals = jest
+        .mocked(Logger.prototype.error)
+        .mock.calls.filter(([text]) => String(text).includes('no-such-vhost'));
+      expect(refusals).toHaveLength(1);
+      expect(String(refusals[0][0])).toContain("Access for user 'guest' was refused");
+      const warnings = jest.mocked(Logger.prototype.warn).mock.calls.map(([text]) => String(text));
+      expect(warnings.filter((text) => text.includes('unreachable (') || text.includes('Lost the connection'))).toEqual(
+        [],
+      );
     }, 30_000);
 
     it('reports a stopped broker as unreachable (reconnecting), not refused, and connects once it is back', async () => {

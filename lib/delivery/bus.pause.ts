@@ -33,12 +33,15 @@ export class BusPause {
     return now < this.until;
   }
 
-  /** An attempt found the bus unreachable: pause (longer with each such attempt in a row). */
-  unavailable(reason: string, now: number): void {
+  /**
+   * An attempt found the bus unreachable: pause (longer with each such attempt in a row).
+   * `logged`: the messenger has already logged the reason at error level.
+   */
+  unavailable(reason: string, now: number, logged = false): void {
     this.unavailableStreak++;
     const delay = Math.min(retryDelayMs(this.dispatch.retry, this.unavailableStreak), this.dispatch.busProbeIntervalMs);
     this.until = Math.max(this.until, now + delay);
-    this.log.unavailable(reason, this.until);
+    this.log.unavailable(reason, this.until, logged);
   }
 
   /** The bus took a batch: the pause, if any, is over. */

@@ -122,16 +122,18 @@ export class DeliveryAttempt {
     const retried: { message: Message; attempt: number; nextAttemptAt: number; reason: string }[] = [];
     const dead: { message: Message; attempt: number; reason: string }[] = [];
     const backInLine = new Set<string>();
-    for (const { message, reason, counted } of outcome.unsent) {
+    for (const { message, reason, counted, retryAt } of outcome.unsent) {
       const entry = byId.get(message.id);
       if (entry === undefined) continue;
       if (!counted) {
-        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt: now });
+        // The messenger may say when (an address the bus refuses until an operator acts): not at once.
+        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt: Math.max(now, retryAt ?? now) });
         backInLine.add(message.topic);
         continue;
       }
       const attempt = entry.attempts + 1;
-      const next = nextAttemptAt(dispatch.retry, attempt, entry.createdAt, now);
+      const scheduled = nextAttemptAt(dispatch.retry, attempt, entry.createdAt, now);
+      const next = scheduled === undefined || retryAt === undefined ? scheduled : Math.max(scheduled, retryAt);
       failures.push({ id: message.id, error: reason, counted: true, nextAttemptAt: next });
       if (next === undefined) dead.push({ message, attempt, reason });
       else retried.push({ message, attempt, nextAttemptAt: next, reason });
@@ -141,7 +143,7 @@ export class DeliveryAttempt {
     counters.add('dead', dead.length);
     log.retrying(retried);
     log.dead(dead);
-    if (outcome.unavailable !== undefined) pause.unavailable(outcome.unavailable, now);
+    if (outcome.unavailable !== undefined) pause.unavailable(outcome.unavailable, now, outcome.unavailableLogged);
     return backInLine;
   }
 }

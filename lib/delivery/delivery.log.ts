@@ -78,11 +78,14 @@ export class DeliveryLog {
     this.ensureSummary();
   }
 
-  /** The bus could not be reached; `retryAt` (ms since the epoch) is the next try. */
-  unavailable(reason: string, retryAt: number): void {
+  /**
+   * The bus could not be reached; `retryAt` (ms since the epoch) is the next try. When the
+   * messenger has already `logged` the reason (at error level), only at debug level.
+   */
+  unavailable(reason: string, retryAt: number, logged = false): void {
     if (this.unavailableSince === undefined) {
       this.unavailableSince = Date.now();
-      this.logger.warn(
+      this.logger[logged ? 'debug' : 'warn'](
         `The message bus is unreachable (${reason}); messages stay in the outbox, next attempt at ${new Date(retryAt).toISOString()}`,
       );
     } else if (reason !== this.lastReason) {

@@ -54,7 +54,29 @@ describe('sendOutcome', () => {
       deliveredIds: [messages[0].id, messages[2].id, messages[3].id],
       unsent: [{ message: messages[1], reason: 'quota exceeded (429)', counted: true }],
       unavailable: undefined,
+      unavailableLogged: false,
     });
+  });
+
+  it("carries a failure's retryAt, and whether the messenger already logged why the bus is unreachable", () => {
+    const [first, second] = batch();
+    const retryAt = Date.now() + 30_000;
+    const outcome = sendOutcome(
+      new MessengerSendError({
+        acceptedIds: [],
+        failures: [{ messageId: first.id, reason: 'address refused', counted: false, retryAt }],
+        unavailable: 'refused',
+        unavailableLogged: true,
+      }),
+      [first, second],
+    );
+    expect(outcome.unsent[0]).toEqual({ message: first, reason: 'address refused', counted: false, retryAt });
+    expect(outcome.unsent[1]).not.toHaveProperty('retryAt');
+    expect(outcome.unavailableLogged).toBe(true);
+    expect(
+      sendOutcome(new MessengerUnavailableError('login refused', { logged: true }), [first]).unavailableLogged,
+    ).toBe(true);
+    expect(sendOutcome(new MessengerUnavailableError('no route to host'), [first]).unavailableLogged).toBe(false);
   });
 
   it('keeps not-counted failures apart and pauses when the messenger marks the bus unavailable', async () => {

@@ -8,6 +8,8 @@ export interface UnsentMessage {
   readonly reason: string;
   /** False when it was not the message's fault (the bus was unreachable, another message ended the link): not one of its attempts. */
   readonly counted: boolean;
+  /** Not sent again before this time (ms since the epoch), when the messenger said so. */
+  readonly retryAt?: number;
 }
 
 /** What became of a batch the messenger rejected. */
@@ -18,6 +20,8 @@ export interface SendOutcome {
   readonly unsent: readonly UnsentMessage[];
   /** Set when the bus could not be reached at all: the dispatcher pauses as a whole. */
   readonly unavailable: string | undefined;
+  /** Whether the messenger has already logged why the bus is unreachable: delivery does not warn again. */
+  readonly unavailableLogged: boolean;
 }
 
 /**
@@ -34,6 +38,7 @@ export function sendOutcome(error: unknown, messages: readonly Message[]): SendO
       deliveredIds: [],
       unsent: messages.map((message) => ({ message, reason, counted: false })),
       unavailable: reason,
+      unavailableLogged: error.logged,
     };
   }
   if (error instanceof MessengerSendError) return partialOutcome(error, messages);
@@ -41,6 +46,7 @@ export function sendOutcome(error: unknown, messages: readonly Message[]): SendO
     deliveredIds: [],
     unsent: messages.map((message) => ({ message, reason, counted: true })),
     unavailable: undefined,
+    unavailableLogged: false,
   };
 }
 
@@ -56,8 +62,10 @@ function partialOutcome(error: MessengerSendError, messages: readonly Message[])
   const unsent: UnsentMessage[] = [];
   for (const message of messages) {
     const failure = failures.get(message.id);
-    if (failure !== undefined) unsent.push({ message, reason: failure.reason, counted: failure.counted });
-    else if (accepted.has(message.id)) deliveredIds.push(message.id);
+    if (failure !== undefined) {
+      const { reason, counted, retryAt } = failure;
+      unsent.push(retryAt === undefined ? { message, reason, counted } : { message, reason, counted, retryAt });
+    } else if (accepted.has(message.id)) deliveredIds.push(message.id);
     else {
       unsent.push({
         message,
@@ -66,5 +74,5 @@ function partialOutcome(error: MessengerSendError, messages: readonly Message[])
       });
     }
   }
-  return { deliveredIds, unsent, unavailable: error.unavailable };
+  return { deliveredIds, unsent, unavailable: error.unavailable, unavailableLogged: error.unavailableLogged };
 }

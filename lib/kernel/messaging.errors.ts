@@ -116,4 +116,16 @@ export class MessagingOptionsError extends MessagingError {
  * them. Any other error from `send()` counts as a failed attempt of every
  * message of the batch.
  */
-export class MessengerUnavailableError extends MessagingError {}
+export class MessengerUnavailableError extends MessagingError {
+  /**
+   * Whether the messenger has already logged the reason (at error level, such
+   * as a refused login): delivery then does not log it again as a warning.
+   */
+  readonly logged: boolean;
+
+  /** @param options `logged`: see the property. Default: `false`. */
+  constructor(message: string, options?: ErrorOptions & { readonly logged?: boolean }) {
+    super(message, options);
+    this.logged = options?.logged ?? false;
+  }
+}

@@ -14,6 +14,12 @@ export interface MessageSendFailure {
    * another message. Either way the message is sent again later.
    */
   readonly counted: boolean;
+  /**
+   * Not before this time (ms since the epoch) is the message sent again.
+   * For a failure an operator must fix, such as an address the bus refuses:
+   * without it, an uncounted failure is due again at once. Default: unset.
+   */
+  readonly retryAt?: number;
 }
 
 /** What a messenger knows about a batch it could not send in full: the argument of `MessengerSendError`. */
@@ -28,6 +34,12 @@ export interface MessengerSendReport {
    * as after a `MessengerUnavailableError`. Default: unset.
    */
   readonly unavailable?: string;
+  /**
+   * Whether the messenger has already logged why the bus is unreachable (at
+   * error level, such as a refused login): delivery then does not log it
+   * again as a warning. Default: `false`.
+   */
+  readonly unavailableLogged?: boolean;
 }
 
 /**
@@ -56,6 +68,8 @@ export class MessengerSendError extends MessagingError {
   readonly failures: readonly MessageSendFailure[];
   /** Why the bus is unreachable, when it became so during the send; else `undefined`. */
   readonly unavailable: string | undefined;
+  /** Whether the messenger has already logged why the bus is unreachable. */
+  readonly unavailableLogged: boolean;
 
   /**
    * @param report what was and was not sent.
@@ -67,6 +81,7 @@ export class MessengerSendError extends MessagingError {
     this.acceptedIds = report.acceptedIds;
     this.failures = report.failures;
     this.unavailable = report.unavailable;
+    this.unavailableLogged = report.unavailableLogged ?? false;
   }
 }
 

@@ -60,7 +60,9 @@ function connectTo(container: Container, target: BrokerTarget, options: Resolved
     // rhea's own reconnect would hide failures and retry the same broker: failover is ours.
     reconnect: false,
     idle_time_out: 30_000,
-    ...(options.username === undefined ? {} : { username: options.username, password: options.password }),
+    ...(target.username === undefined ? {} : { username: target.username, password: target.password }),
+    // RabbitMQ reads the virtual host from the open frame's hostname; other brokers get their default.
+    ...(target.vhost === undefined ? {} : { hostname: `vhost:${target.vhost}` }),
     ...(target.tls
       ? {
           transport: 'tls' as const,

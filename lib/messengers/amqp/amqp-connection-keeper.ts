@@ -3,7 +3,7 @@ import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
 import { connectionConditionKind } from './amqp-condition.js';
 import { abandon, brokerRefusalOf, connectToAny, type OpenConnection } from './amqp-connect.js';
 import type { ResolvedAmqpOptions } from './amqp-options.interface.js';
-import type { AmqpConnectionStatus, AmqpMessengerState } from './amqp-state.js';
+import type { AmqpConnectionStatus, AmqpConnectionState } from './amqp-state.js';
 import { AmqpConnectionRefusedError } from './amqp.errors.js';
 
 /** Where the messenger's parts log: the messenger's logger. */
@@ -25,7 +25,7 @@ export class AmqpConnectionKeeper {
   private loggedRefusal: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closing = false;
-  private snapshot: AmqpMessengerState = { status: 'starting', since: new Date() };
+  private snapshot: AmqpConnectionState = { status: 'starting', since: new Date() };
 
   constructor(
     private readonly options: ResolvedAmqpOptions,
@@ -36,7 +36,7 @@ export class AmqpConnectionKeeper {
     this.retryDelayMs = options.reconnectDelayMs;
   }
 
-  get state(): AmqpMessengerState {
+  get state(): AmqpConnectionState {
     return this.snapshot;
   }
 

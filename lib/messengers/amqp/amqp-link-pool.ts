@@ -1,26 +1,36 @@
 import type { OpenConnection } from './amqp-connect.js';
 import type { AmqpLog } from './amqp-connection-keeper.js';
 import type { ResolvedAmqpOptions } from './amqp-options.interface.js';
+import type { Failure } from './amqp-link.interface.js';
 import { AmqpSenderLink } from './amqp-sender-link.js';
-import { linkConditionKind } from './amqp-condition.js';
+import type { AmqpAddressRefusal } from './amqp-state.js';
 
-/** No link could be opened: `maxLinks` links are open and busy. */
-export interface LinkLimitReached {
-  readonly outcome: 'link-limit';
+/**
+ * No link to send on: `maxLinks` links are open and busy (`link-limit`), or
+ * the broker refused the address and it is not to be tried before `retryAt`.
+ */
+export interface NoLink {
+  readonly outcome: 'link-limit' | 'address-refused';
+  readonly condition?: string;
   readonly description: string;
+  readonly retryAt?: number;
 }
 
 /**
  * The open sender links, one per address (each on a session of its own).
  * A link unused for `idleLinkTimeoutMs` is closed with its session, and at
  * most `maxLinks` are open (fewer if the broker's `channel-max` says so):
- * above that, the least recently used idle link is closed first. A refusal
- * of an address for a configuration reason is logged once at error level.
+ * above that, the least recently used idle link is closed first. An address
+ * the broker refuses for a configuration reason (`amqp:not-found`,
+ * `amqp:unauthorized-access`...) is logged once at error level, listed in
+ * `refused`, and attached again no sooner than `reconnectDelayMaxMs` later;
+ * meanwhile its messages fail at once as `address-refused` (not counted).
  */
 export class AmqpLinkPool {
   private readonly links = new Map<string, AmqpSenderLink>();
   private readonly lastUsed = new Map<AmqpSenderLink, number>();
-  private readonly loggedRefusals = new Map<string, string>();
+  private readonly refusals = new Map<string, AmqpAddressRefusal>();
+  private refusedList: readonly AmqpAddressRefusal[] = [];
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -43,6 +53,11 @@ export class AmqpLinkPool {
     this.sweeper.unref();
   }
 
+  /** The addresses the broker refuses, oldest refusal first; a new array on each change. */
+  get refused(): readonly AmqpAddressRefusal[] {
+    return this.refusedList;
+  }
+
   /** Number of links open. */
   get size(): number {
     return this.links.size;
@@ -52,9 +67,14 @@ export class AmqpLinkPool {
    * The link to `address`, attaching a new one when there is none or the
    * broker ended it; a `link-limit` failure when `maxLinks` links are open and busy. `now`: Date.now().
    */
-  linkFor(open: OpenConnection, address: string, now: number): AmqpSenderLink | LinkLimitReached {
+  linkFor(open: OpenConnection, address: string, now: number): AmqpSenderLink | NoLink {
     let link = this.links.get(address);
     if (link === undefined || !link.usable) {
+      const refusal = this.refusals.get(address);
+      if (refusal !== undefined && now < refusal.retryAt) {
+        const { condition, description, retryAt } = refusal;
+        return { outcome: 'address-refused', condition, description, retryAt };
+      }
       if (link) this.drop(address, link);
       const limit = this.makeRoom(open);
       if (limit !== undefined) {
@@ -63,25 +83,54 @@ export class AmqpLinkPool {
           description: `${limit} links are open (maxLinks, or the broker's channel-max), each with messages in flight; raise maxLinks or send to fewer addresses at once`,
         };
       }
-      link = new AmqpSenderLink(open.connection, address, this.options.sendTimeoutMs);
+      link = new AmqpSenderLink(open.connection, address, this.options.sendTimeoutMs, (failure) => {
+        this.refuse(address, failure);
+      });
       this.links.set(address, link);
       void link.ready.then((refused) => {
         if (refused === undefined) {
-          this.loggedRefusals.delete(address);
+          this.accepted(address);
           this.onAttached();
-        } else if (linkConditionKind(refused.condition) === 'configuration') {
-          const text = `${refused.condition}: ${refused.description}`;
-          if (this.loggedRefusals.get(address) !== text) {
-            this.logger.error(
-              `The AMQP broker refused a link to address ${address}: ${text}; check the address template and the broker's permissions`,
-            );
-            this.loggedRefusals.set(address, text);
-          }
         }
       });
     }
     this.lastUsed.set(link, now);
     return link;
+  }
+
+  /** When messages to `address` are sent again, in ms since the epoch, if the broker refused it. */
+  retryAt(address: string): number | undefined {
+    return this.refusals.get(address)?.retryAt;
+  }
+
+  private refuse(address: string, { condition, description }: Failure): void {
+    const before = this.refusals.get(address);
+    const now = Date.now();
+    const retryAt = now + this.options.reconnectDelayMaxMs;
+    const same = before !== undefined && before.condition === condition && before.description === description;
+    this.refusals.set(address, {
+      address,
+      condition,
+      description,
+      since: same ? before.since : new Date(now),
+      retryAt,
+    });
+    this.refusedList = [...this.refusals.values()];
+    // Once at error level; again only when the broker says something else.
+    if (same) {
+      this.logger.debug(`The AMQP broker still refuses address ${address}: ${condition ?? ''}: ${description}`);
+      return;
+    }
+    this.logger.error(
+      `The AMQP broker refused a link to address ${address}: ${condition ?? ''}: ${description}; check the address template ` +
+        `and the broker's exchanges and permissions. Its messages stay in the outbox, tried again every ${this.options.reconnectDelayMaxMs} ms`,
+    );
+  }
+
+  private accepted(address: string): void {
+    if (!this.refusals.delete(address)) return;
+    this.refusedList = [...this.refusals.values()];
+    this.logger.log(`The AMQP broker accepts address ${address} again`);
   }
 
   /** The connection is gone: every link fails what it has in flight. */

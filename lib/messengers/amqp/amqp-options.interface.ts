@@ -17,7 +17,13 @@ export const AMQP_ADDRESS = {
 
 /** Options of `AmqpMessenger`; the first seven have the meaning of the seed's `MESSAGE_BUS` keys. */
 export interface AmqpMessengerOptions {
-  /** Brokers, `amqp://` or `amqps://` URLs, tried in random order (seed: `URLS`). Required. */
+  /**
+   * Brokers, `amqp://` or `amqps://` URLs, tried in random order (seed: `URLS`). Required.
+   * A URL may carry credentials (`amqp://user:password@host`, percent-encoded), used for that
+   * broker, and a virtual host as its path (`amqp://host/tenant-1`, `%2F` for `/`); one that
+   * contradicts `username`, `password` or `vhost` fails at start-up. Logs, errors and `state`
+   * show URLs with the password as `***`.
+   */
   urls: readonly string[];
   /** Seconds to wait for one broker to open a connection before trying the next (seed: `CONNECTION_TIMEOUT`). Default: `60`. */
   connectionTimeout?: number;
@@ -38,6 +44,12 @@ export interface AmqpMessengerOptions {
   username?: string;
   /** SASL password. Default: none. */
   password?: string;
+  /**
+   * Virtual host, sent as the open frame's hostname `vhost:<name>` (RabbitMQ 3.x and 4.x).
+   * A broker without it refuses the connection (RabbitMQ: `amqp:unauthorized-access`), shown
+   * as `state.status` `refused`. Default: the URL's path, else none (the broker's default).
+   */
+  vhost?: string;
   /**
    * Check that the broker's certificate names the host in the URL. Turn off only
    * for brokers whose certificates do not name their host (the seed did not check). Default: `true`.
@@ -72,10 +84,16 @@ export interface AmqpMessengerOptions {
 
 /** A broker URL, parsed. */
 export interface BrokerTarget {
+  /** The URL with its password as `***`: the only form that is logged or shown. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
+  /** SASL credentials: the URL's, else the options'. */
+  readonly username?: string;
+  readonly password?: string;
+  /** Virtual host: the URL's path, else the `vhost` option. */
+  readonly vhost?: string;
 }
 
 /** Options with defaults applied and files read. */
@@ -85,8 +103,6 @@ export interface ResolvedAmqpOptions {
   readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string };
   readonly topicPrefix: string;
   readonly address: string;
-  readonly username?: string;
-  readonly password?: string;
   readonly verifyHostname: boolean;
   readonly sendTimeoutMs: number;
   readonly reconnectDelayMs: number;

@@ -8,6 +8,7 @@ import {
   type BrokerTarget,
   type ResolvedAmqpOptions,
 } from './amqp-options.interface.js';
+import { parseBrokerUrl } from './amqp-url.js';
 
 const SUBJECT = 'AmqpMessenger options';
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -24,9 +25,10 @@ export function resolveAmqpOptions(options: AmqpMessengerOptions): ResolvedAmqpO
   if (!Array.isArray(urls) || urls.length === 0) {
     issues.push('urls: expected at least one amqp:// or amqps:// URL');
   } else {
+    const shared = { username: options.username, password: options.password, vhost: options.vhost };
     urls.forEach((url: unknown, index) => {
-      const target = parseTarget(url);
-      if (typeof target === 'string') issues.push(`urls[${index}]: ${target}`);
+      const target = parseBrokerUrl(url, index, shared);
+      if (Array.isArray(target)) issues.push(...target);
       else targets.push(target);
     });
   }
@@ -60,8 +62,6 @@ export function resolveAmqpOptions(options: AmqpMessengerOptions): ResolvedAmqpO
     tls,
     topicPrefix: options.topicPrefix ?? '',
     address,
-    username: options.username,
-    password: options.password,
     verifyHostname: options.verifyHostname ?? true,
     sendTimeoutMs: positiveInteger(options.sendTimeoutMs ?? 30_000, 'sendTimeoutMs', issues),
     reconnectDelayMs: positiveInteger(options.reconnectDelayMs ?? 500, 'reconnectDelayMs', issues),
@@ -74,26 +74,11 @@ export function resolveAmqpOptions(options: AmqpMessengerOptions): ResolvedAmqpO
     issues.push(`idleLinkTimeoutMs: expected at most ${MAX_TIMER_MS} (a Node.js timer's limit)`);
   if (typeof resolved.topicPrefix !== 'string') issues.push('topicPrefix: expected a string');
   if (options.password !== undefined && options.username === undefined) issues.push('password: set username too');
+  if (options.vhost !== undefined && (typeof options.vhost !== 'string' || options.vhost === ''))
+    issues.push('vhost: expected a virtual host name such as "/" or "tenant-1"');
   if (typeof resolved.verifyHostname !== 'boolean') issues.push('verifyHostname: expected true or false');
   if (issues.length > 0) throw new MessagingOptionsError(issues, SUBJECT);
   return resolved;
-}
-
-function parseTarget(url: unknown): BrokerTarget | string {
-  if (typeof url !== 'string') return `expected a URL string, got ${typeof url}`;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `${JSON.stringify(url)} is not a URL`;
-  }
-  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-    return `${JSON.stringify(url)} is not an amqp:// or amqps:// URL`;
-  }
-  const tls = parsed.protocol === 'amqps:';
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (host === '') return `${JSON.stringify(url)} has no host`;
-  return { url, host, port: parsed.port === '' ? (tls ? 5671 : 5672) : Number(parsed.port), tls };
 }
 
 function loadClientIdentity(

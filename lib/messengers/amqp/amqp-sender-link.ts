@@ -29,6 +29,8 @@ export class AmqpSenderLink {
     connection: Connection,
     readonly address: string,
     openTimeoutMs: number,
+    /** Called when the broker refuses the address for a configuration reason (on attach or later). */
+    private readonly onAddressRefused: (failure: Failure) => void = () => undefined,
   ) {
     this.session = connection.create_session();
     this.session.begin();
@@ -152,9 +154,12 @@ export class AmqpSenderLink {
       const onRefused = (context: EventContext): void => {
         const error: AmqpErrorLike | undefined = context.sender?.error ?? context.session?.error;
         const description = error?.description ?? error?.message ?? 'the broker refused the link';
-        // Not the address's fault (detach-forced, resource-limit-exceeded): not counted.
-        const transient = error?.condition !== undefined && linkConditionKind(error.condition) === 'transient';
-        finish(this.linkFailure(error?.condition, description, transient ? 'link-detached' : 'link-refused'));
+        // Not the address's fault (detach-forced, resource-limit-exceeded): not counted. An address the
+        // broker does not know or lets us not use (not-found, unauthorized-access): an operator's to fix.
+        const kind = error?.condition === undefined ? 'other' : linkConditionKind(error.condition);
+        const outcome =
+          kind === 'transient' ? 'link-detached' : kind === 'configuration' ? 'address-refused' : 'link-refused';
+        finish(this.linkFailure(error?.condition, description, outcome));
       };
       const timer = setTimeout(() => {
         finish(
@@ -176,15 +181,21 @@ export class AmqpSenderLink {
     outcome: AmqpOutcome = 'link-refused',
   ): AmqpRefusal {
     this.broken = { outcome, condition, description };
+    if (outcome === 'address-refused') this.onAddressRefused(this.broken);
     return { messageId: '', topic: '', address: this.address, outcome, condition, description };
   }
 
   /** The broker ended the link or its session. Without an error, or a transient one, no message is to blame. */
   private ended(error: AmqpErrorLike | undefined, fallback: string): void {
     if (!this.attached) return; // whenReady reports a refused attach.
-    if (linkConditionKind(error?.condition) === 'transient') {
+    const kind = linkConditionKind(error?.condition);
+    if (kind === 'transient') {
       const said = error?.condition === undefined ? '' : ` (${error.condition}: ${error.description ?? ''})`;
       this.breakWith('link-detached', undefined, `${fallback} before settling it${said}`);
+    } else if (kind === 'configuration') {
+      // The address went away (exchange deleted, permission revoked): no message is to blame.
+      this.breakWith('address-refused', error, fallback);
+      if (this.broken?.outcome === 'address-refused') this.onAddressRefused(this.broken);
     } else this.breakWith('link-refused', error, fallback);
     // After rhea has answered the detach (next tick): a detach sent after the end breaks the connection.
     setImmediate(() => {

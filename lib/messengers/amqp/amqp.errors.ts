@@ -16,8 +16,9 @@ export class AmqpConnectionError extends MessengerUnavailableError {
     /** One entry per URL tried, in the order tried. */
     readonly attempts: readonly AmqpConnectAttempt[],
     message = `Could not connect to any AMQP broker: ${attempts.map(({ url, reason }) => `${url}: ${reason}`).join('; ')}`,
+    options?: { readonly logged?: boolean },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -27,7 +28,8 @@ export class AmqpConnectionError extends MessengerUnavailableError {
  * `amqp:unauthorized-access`: wrong username or password; `amqp:not-found`,
  * `amqp:not-allowed`: no such virtual host, no permission). The messenger
  * then retries only every `reconnectDelayMaxMs`. Still a
- * `MessengerUnavailableError`: delivery keeps the messages and counts no attempt.
+ * `MessengerUnavailableError`: delivery keeps the messages and counts no
+ * attempt. `logged` is true: the messenger logged it at error level (once).
  */
 export class AmqpConnectionRefusedError extends AmqpConnectionError {
   constructor(attempts: readonly AmqpConnectAttempt[]) {
@@ -37,6 +39,7 @@ export class AmqpConnectionRefusedError extends AmqpConnectionError {
       `Could not connect to an AMQP broker: ${refused.map(({ url, reason }) => `${url}: ${reason}`).join('; ')}. ` +
         "Fix the messenger's username, password or address (or the broker's users and permissions); " +
         'messages stay in the outbox meanwhile',
+      { logged: true },
     );
   }
 }
@@ -48,8 +51,11 @@ export class AmqpConnectionRefusedError extends AmqpConnectionError {
  * ended it over this message); `link-detached` (the broker ended the link
  * over an earlier message, before settling this one, or ended it or its
  * session without an error or with a transient one such as
- * `amqp:link:detach-forced`); `link-limit` (`maxLinks` links were open, all
- * busy: nothing was sent); `connection-lost`.
+ * `amqp:link:detach-forced`); `address-refused` (the broker refused the
+ * address itself for a reason an operator must fix, such as `amqp:not-found`
+ * or `amqp:unauthorized-access`: not counted, sent again no sooner than
+ * `retryAt`); `link-limit` (`maxLinks` links were open, all busy: nothing was
+ * sent); `connection-lost`.
  */
 export type AmqpOutcome =
   | 'rejected'
@@ -58,6 +64,7 @@ export type AmqpOutcome =
   | 'timeout'
   | 'link-refused'
   | 'link-detached'
+  | 'address-refused'
   | 'link-limit'
   | 'connection-lost';
 
@@ -70,12 +77,15 @@ export interface AmqpRefusal {
   /** The broker's condition, such as `amqp:invalid-field`, when it gave one. */
   readonly condition?: string;
   readonly description: string;
+  /** For `address-refused`: when the address is tried again, in ms since the epoch. */
+  readonly retryAt?: number;
 }
 
 /**
  * One message the broker did not accept: what it said, and (as for any
  * messenger) a `reason` and whether the attempt is `counted`: not for
- * `connection-lost`, `link-detached` and `link-limit`, which are not the message's fault.
+ * `connection-lost`, `link-detached`, `address-refused` and `link-limit`,
+ * which are not the message's fault.
  */
 export interface AmqpDeliveryFailure extends AmqpRefusal, MessageSendFailure {}
 
@@ -95,6 +105,8 @@ export class AmqpSendError extends MessengerSendError {
     failures: readonly AmqpRefusal[],
     /** Ids of the messages of the batch the broker accepted. */
     acceptedIds: readonly string[],
+    /** Whether the messenger has logged why the connection was lost (a refusal, at error level). */
+    unavailableLogged = false,
   ) {
     const [first] = failures;
     const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
@@ -103,6 +115,7 @@ export class AmqpSendError extends MessengerSendError {
         acceptedIds,
         failures: failures.map(amqpDeliveryFailure),
         unavailable: failures.find(({ outcome }) => outcome === 'connection-lost')?.description,
+        unavailableLogged,
       },
       `AMQP broker ${url} did not accept message ${first.messageId} on topic "${first.topic}" (address ${first.address}): ` +
         `${first.outcome}${first.condition ? ` ${first.condition}` : ''}: ${first.description}${more}`,
@@ -110,12 +123,14 @@ export class AmqpSendError extends MessengerSendError {
   }
 }
 
-/** Neither a lost connection nor another message's fault counts against this one. */
+const UNCOUNTED = new Set<AmqpOutcome>(['connection-lost', 'link-detached', 'address-refused', 'link-limit']);
+
+/** Neither a lost connection, a refused address nor another message's fault counts against this one. */
 function amqpDeliveryFailure(refusal: AmqpRefusal): AmqpDeliveryFailure {
   const { outcome, condition, description } = refusal;
   return {
     ...refusal,
     reason: `${outcome}${condition ? ` ${condition}` : ''}: ${description}`,
-    counted: outcome !== 'connection-lost' && outcome !== 'link-detached' && outcome !== 'link-limit',
+    counted: !UNCOUNTED.has(outcome),
   };
 }

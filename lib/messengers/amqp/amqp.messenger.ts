@@ -10,7 +10,7 @@ import type { AmqpMessengerOptions, ResolvedAmqpOptions } from './amqp-options.i
 import { resolveAmqpOptions } from './amqp-options.validation.js';
 import type { InFlight } from './amqp-link.interface.js';
 import type { AmqpSenderLink } from './amqp-sender-link.js';
-import type { AmqpMessengerState } from './amqp-state.js';
+import type { AmqpConnectionState, AmqpMessengerState } from './amqp-state.js';
 import { AmqpSendError, type AmqpRefusal } from './amqp.errors.js';
 import { loadRhea } from './load-rhea.js';
 
@@ -47,6 +47,7 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
   private readonly sending = new Set<Promise<void>>();
   private container: Container | undefined;
   private closing = false;
+  private snapshot: { readonly from: AmqpConnectionState; readonly state: AmqpMessengerState } | undefined;
 
   /** @throws MessagingOptionsError listing every invalid option, unreadable file or mismatched key. */
   constructor(options: AmqpMessengerOptions) {
@@ -85,10 +86,16 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
    * The connection's state, for health checks: `connected`, `reconnecting`
    * (unreachable, with the `reason`), `refused` (the broker refused the
    * connection for a reason an operator must fix: `condition` and `reason`
-   * say which), `starting` or `stopped`. A new object on each change.
+   * say which), `starting` or `stopped`; and `refusedAddresses`, the
+   * addresses the broker refused (unknown, no permission) while the others
+   * flow. A new object on each change.
    */
   get state(): AmqpMessengerState {
-    return this.keeper.state;
+    const from = this.keeper.state;
+    const refusedAddresses = this.links.refused;
+    if (this.snapshot?.from !== from || this.snapshot.state.refusedAddresses !== refusedAddresses)
+      this.snapshot = { from, state: { ...from, refusedAddresses } };
+    return this.snapshot.state;
   }
 
   /** Number of sender links open (one per address recently sent to). */
@@ -156,9 +163,12 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
     clearTimeout(timer);
     const acceptedIds: string[] = [];
     results.forEach((failure, index) => {
-      if (failure) failures.push(failure);
-      else acceptedIds.push(inFlight[index].message.id);
+      if (failure === undefined) acceptedIds.push(inFlight[index].message.id);
+      else if (failure.outcome !== 'address-refused' || failure.retryAt !== undefined) failures.push(failure);
+      else failures.push({ ...failure, retryAt: this.links.retryAt(failure.address) });
     });
-    if (failures.length > 0) throw new AmqpSendError(open.target.url, failures, acceptedIds);
+    // A connection the broker closed for a configuration reason: the keeper logged it at error level.
+    const logged = this.keeper.state.status === 'refused';
+    if (failures.length > 0) throw new AmqpSendError(open.target.url, failures, acceptedIds, logged);
   }
 }

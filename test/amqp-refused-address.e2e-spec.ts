@@ -1,0 +1,125 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { createMessage, MessageQueue, MessagingModule, OutboxAdmin } from 'nestjs-messaging';
+import { AmqpMessenger, AmqpSendError } from 'nestjs-messaging/amqp';
+import { AmqpTestListener } from './support/amqp-listener.js';
+import { waitFor } from './support/wait-for.js';
+
+// An address the broker refuses on attach (amqp:not-found), on an in-process AMQP 1.0 peer:
+// a configuration error, not a failed attempt of the messages.
+Logger.overrideLogger(['error']);
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  jest.restoreAllMocks();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function listener(): Promise<{ broker: AmqpTestListener; url: string }> {
+  const broker = new AmqpTestListener();
+  const url = await broker.start();
+  cleanups.push(() => broker.close());
+  return { broker, url };
+}
+
+async function sendError(sending: Promise<void>): Promise<AmqpSendError> {
+  try {
+    await sending;
+  } catch (error) {
+    if (error instanceof AmqpSendError) return error;
+    throw error;
+  }
+  throw new Error('expected send() to reject');
+}
+
+describe('AmqpMessenger and an address the broker refuses', () => {
+  it('keeps its messages pending without counting attempts, logs once at error level, shows it in state, and lets other topics flow', async () => {
+    const { broker, url } = await listener();
+    broker.unknownAddresses.add('.bad');
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
+    const messenger = new AmqpMessenger({ urls: [url], address: '{topic}', reconnectDelayMs: 100 });
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        MessagingModule.forRoot({
+          messenger,
+          dispatch: { retry: { initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 2 } },
+        }),
+      ],
+    }).compile();
+    cleanups.push(() => moduleRef.close());
+    await moduleRef.init();
+    const queue = moduleRef.get(MessageQueue);
+    const admin = moduleRef.get(OutboxAdmin);
+    for (let round = 0; round < 3; round++) {
+      await queue.run(() => {
+        queue.add('.good', { round });
+        queue.add('.bad', { round });
+      });
+    }
+    await waitFor(() => broker.received.filter(({ address }) => address === '.good').length === 3, 5000, '.good');
+    await waitFor(() => messenger.state.refusedAddresses.length === 1, 5000, 'the refusal in state');
+    let delivered = 0;
+    const counting = setInterval(() => {
+      void admin.stats().then(({ sinceStart }) => (delivered = sinceStart.delivered));
+    }, 10);
+    await waitFor(() => delivered === 3, 5000, 'the outbox to mark .good delivered').finally(() => {
+      clearInterval(counting);
+    });
+    // With a 50-100 ms retry and 2 attempts, a counted failure would have made them dead by now.
+    const pending = await admin.list({ status: 'pending' });
+    expect(pending.map(({ message }) => message.topic)).toEqual(['.bad', '.bad', '.bad']);
+    expect(pending.every(({ attempts }) => attempts === 0)).toBe(true);
+    // Due again no sooner than reconnectDelayMaxMs (default 30 s) after the refusal.
+    expect(Math.min(...pending.map(({ nextAttemptAt }) => nextAttemptAt))).toBeGreaterThan(Date.now() + 25_000);
+    const stats = await admin.stats();
+    expect(stats.sinceStart).toMatchObject({ delivered: 3, failedAttempts: 0, dead: 0 });
+    expect(broker.attaches.filter((address) => address === '.bad')).toHaveLength(1);
+    expect(messenger.state).toMatchObject({
+      status: 'connected',
+      refusedAddresses: [{ address: '.bad', condition: 'amqp:not-found', description: 'no such address: .bad' }],
+    });
+    const refusals = errors.mock.calls.filter(([text]) => String(text).includes('.bad'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0][0]).toMatch(/refused a link to address \.bad: amqp:not-found: no such address: \.bad/);
+    expect(warnings.mock.calls.filter(([text]) => String(text).includes('.bad'))).toEqual([]);
+  });
+
+  it('attaches the address again after reconnectDelayMaxMs, not before, and clears it from state once accepted', async () => {
+    const { broker, url } = await listener();
+    broker.unknownAddresses.add('.late');
+    const logs = jest.spyOn(Logger.prototype, 'log');
+    const amqp = new AmqpMessenger({ urls: [url], address: '{topic}', reconnectDelayMaxMs: 800, sendTimeoutMs: 2000 });
+    await amqp.onModuleInit();
+    cleanups.push(() => amqp.onApplicationShutdown());
+    const refusedAt = Date.now();
+    const first = await sendError(amqp.send([createMessage('.late', { n: 1 })]));
+    expect(first.failures).toEqual([
+      expect.objectContaining({ outcome: 'address-refused', counted: false, condition: 'amqp:not-found' }),
+    ]);
+    const retryAt = first.failures[0].retryAt ?? 0;
+    expect(retryAt).toBeGreaterThanOrEqual(refusedAt + 800);
+    // Before retryAt: fails at once, without a new attach.
+    const again = await sendError(amqp.send([createMessage('.late', { n: 2 })]));
+    expect(again.failures[0]).toMatchObject({ outcome: 'address-refused', retryAt });
+    expect(broker.attaches).toEqual(['.late']);
+    broker.unknownAddresses.delete('.late');
+    await waitFor(() => Date.now() >= retryAt, 2000, 'retryAt');
+    await amqp.send([createMessage('.late', { n: 3 })]);
+    expect(broker.attaches).toEqual(['.late', '.late']);
+    expect(amqp.state.refusedAddresses).toEqual([]);
+    expect(logs.mock.calls.some(([text]) => String(text).includes('accepts address .late again'))).toBe(true);
+  });
+
+  it('counts a message the broker rejects (a disposition), as before', async () => {
+    const { broker, url } = await listener();
+    broker.decide = () => 'reject';
+    const amqp = new AmqpMessenger({ urls: [url], address: '{topic}', sendTimeoutMs: 2000 });
+    await amqp.onModuleInit();
+    cleanups.push(() => amqp.onApplicationShutdown());
+    const error = await sendError(amqp.send([createMessage('.t', {})]));
+    expect(error.failures).toEqual([expect.objectContaining({ outcome: 'rejected', counted: true })]);
+    expect(amqp.state.refusedAddresses).toEqual([]);
+  });
+});
