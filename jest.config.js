@@ -15,6 +15,9 @@ export default {
     '^nestjs-messaging/testing$': '<rootDir>/lib/testing/index.ts',
     '^nestjs-messaging/node-support$': '<rootDir>/lib/kernel/node-support.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Mercurius's @fastify/static require()s content-disposition 3, which is ESM only: Jest's require()
+    // of ES modules needs Node.js 24.9+, so on 22 the tests get 2 (CommonJS, the same create() API).
+    '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
   },
   transform: {
     // Type checking is tsc's job (npm run typecheck); ts-jest only transpiles.

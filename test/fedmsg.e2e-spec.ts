@@ -7,6 +7,7 @@ import {
   type FedmsgEnvelope,
   type FedmsgMessengerOptions,
 } from 'nestjs-messaging/fedmsg';
+import { waitFor } from './support/wait-for.js';
 import { nextEvent } from './support/zmq-events.js';
 import { createTestPki, type TestPki } from './support/test-pki.js';
 
@@ -20,11 +21,12 @@ class CollectingSubscriber {
   readonly connected: Promise<unknown>;
   private readonly reading: Promise<void>;
 
-  constructor(endpoint: string, options: ConstructorParameters<typeof Subscriber>[0] = {}) {
+  /** @param subscribeNow - `false`: subscribe later, with `socket.subscribe()`. */
+  constructor(endpoint: string, options: ConstructorParameters<typeof Subscriber>[0] = {}, subscribeNow = true) {
     this.socket = new Subscriber({ linger: 0, ...options });
     this.connected = nextEvent(this.socket, 'connect');
     this.socket.connect(endpoint);
-    this.socket.subscribe();
+    if (subscribeNow) this.socket.subscribe();
     const socket = this.socket;
     this.reading = (async () => {
       try {
@@ -86,8 +88,12 @@ async function openMessenger(options: FedmsgMessengerOptions): Promise<FedmsgMes
   opened.push({ close: () => messenger.onApplicationShutdown() });
   return messenger;
 }
-function subscribe(endpoint: string, options?: ConstructorParameters<typeof Subscriber>[0]): CollectingSubscriber {
-  const subscriber = new CollectingSubscriber(endpoint, options);
+function subscribe(
+  endpoint: string,
+  options?: ConstructorParameters<typeof Subscriber>[0],
+  subscribeNow = true,
+): CollectingSubscriber {
+  const subscriber = new CollectingSubscriber(endpoint, options, subscribeNow);
   opened.push(subscriber);
   return subscriber;
 }
@@ -122,11 +128,15 @@ describe('FedmsgMessenger over real ZeroMQ sockets', () => {
 
   it('holds publishing while a late subscriber joins, so it misses nothing', async () => {
     const messenger = await openMessenger({ endpoints: ['tcp://127.0.0.1:*'], joinTimeoutMs: 1000 });
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the start-up window
-    const subscriber = subscribe(messenger.endpoint!);
-    await subscriber.connected;
-    // Published as soon as the subscriber is connected: a plain PUB socket
-    // drops it, since the subscription has not reached the publisher yet.
+    await messenger.send([createMessage('.start', {})]); // resolves once the start-up join wait is over
+    // The subscriber connects but subscribes only once the publisher has seen its ZeroMQ handshake
+    // (the join wait starts there; the gate is private, read here only to order the test's steps).
+    const subscriber = subscribe(messenger.endpoint!, {}, false);
+    const gate = (messenger as unknown as { gate: { readonly holding: boolean } }).gate;
+    await waitFor(() => gate.holding, 5000, 'the publisher to see the subscriber join');
+    subscriber.socket.subscribe();
+    // Published at once, before the subscription can have reached the publisher: a plain PUB
+    // socket would drop it for this subscriber.
     await messenger.send([createMessage('.late', { n: 1 })]);
     await expect(subscriber.waitFor(1)).resolves.toHaveLength(1);
   });
