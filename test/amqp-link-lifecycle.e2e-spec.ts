@@ -1,42 +1,18 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { createMessage } from 'nestjs-messaging';
-import { AmqpMessenger, AmqpSendError, type AmqpMessengerOptions } from 'nestjs-messaging/amqp';
-import { AmqpTestListener, type Disposition } from './support/amqp-listener.js';
+import { AmqpMessenger } from 'nestjs-messaging/amqp';
+import { type Disposition } from './support/amqp-listener.js';
+import { amqpPeerFixtures, sendError } from './support/amqp-peer-fixtures.js';
 import { waitFor } from './support/wait-for.js';
 
 // Closes of links, sessions and connections, scripted on an in-process AMQP 1.0 peer; idle links.
 Logger.overrideLogger(['error']);
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
+const { listener, messenger } = amqpPeerFixtures();
+afterEach(() => {
   jest.restoreAllMocks();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function listener(): Promise<{ broker: AmqpTestListener; url: string }> {
-  const broker = new AmqpTestListener();
-  const url = await broker.start();
-  cleanups.push(() => broker.close());
-  return { broker, url };
-}
-
-async function messenger(options: AmqpMessengerOptions): Promise<AmqpMessenger> {
-  const instance = new AmqpMessenger({ sendTimeoutMs: 2000, ...options });
-  await instance.onModuleInit();
-  cleanups.push(() => instance.onApplicationShutdown());
-  return instance;
-}
-
-async function sendError(sending: Promise<void>): Promise<AmqpSendError> {
-  try {
-    await sending;
-  } catch (error) {
-    if (error instanceof AmqpSendError) return error;
-    throw error;
-  }
-  throw new Error('expected send() to reject');
-}
 
 /** Messages numbered `n`, on topic `.a`. */
 const numbered = (...ns: number[]) => ns.map((n) => createMessage('.a', { n }));

@@ -1,38 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { createMessage, MessengerSendError, type Message } from 'nestjs-messaging';
-import { AmqpMessenger, AmqpSendError, type AmqpMessengerOptions } from 'nestjs-messaging/amqp';
-import { AmqpTestListener, closedPort, silentPort } from './support/amqp-listener.js';
+import { AmqpMessenger } from 'nestjs-messaging/amqp';
+import { closedPort, silentPort } from './support/amqp-listener.js';
+import { amqpPeerFixtures, sendError } from './support/amqp-peer-fixtures.js';
 
 Logger.overrideLogger(['error']);
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function listener(): Promise<{ broker: AmqpTestListener; url: string }> {
-  const broker = new AmqpTestListener();
-  const url = await broker.start();
-  cleanups.push(() => broker.close());
-  return { broker, url };
-}
-
-async function messenger(options: AmqpMessengerOptions): Promise<AmqpMessenger> {
-  const instance = new AmqpMessenger({ sendTimeoutMs: 2000, ...options });
-  await instance.onModuleInit();
-  cleanups.push(() => instance.onApplicationShutdown());
-  return instance;
-}
-
-async function sendError(sending: Promise<void>): Promise<AmqpSendError> {
-  try {
-    await sending;
-  } catch (error) {
-    if (error instanceof AmqpSendError) return error;
-    throw error;
-  }
-  throw new Error('expected send() to reject');
-}
+const { listener, messenger, onCleanup } = amqpPeerFixtures();
 
 describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
   it("uses ActiveMQ's topic://<prefix><topic> address by default and maps every field", async () => {
@@ -191,7 +165,7 @@ describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
   it('fails over from a closed port and from a broker that never answers, within connectionTimeout', async () => {
     const { broker, url } = await listener();
     const silent = await silentPort();
-    cleanups.push(silent.close);
+    onCleanup(silent.close);
     const closed = await closedPort();
     const amqp = await messenger({ urls: [silent.url, closed, url], connectionTimeout: 1 });
     const started = Date.now();
@@ -203,7 +177,7 @@ describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
 
   it('rejects with every URL and its reason when no broker opens', async () => {
     const silent = await silentPort();
-    cleanups.push(silent.close);
+    onCleanup(silent.close);
     const closed = await closedPort();
     const amqp = await messenger({ urls: [silent.url, closed], connectionTimeout: 0.5 });
     await expect(amqp.send([createMessage('.a', {})])).rejects.toThrow(

@@ -2,36 +2,18 @@ import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { createMessage, MessageQueue, MessagingModule, OutboxAdmin } from 'nestjs-messaging';
-import { AmqpMessenger, AmqpSendError } from 'nestjs-messaging/amqp';
-import { AmqpTestListener } from './support/amqp-listener.js';
+import { AmqpMessenger } from 'nestjs-messaging/amqp';
+import { amqpPeerFixtures, sendError } from './support/amqp-peer-fixtures.js';
 import { waitFor } from './support/wait-for.js';
 
 // An address the broker refuses on attach (amqp:not-found), on an in-process AMQP 1.0 peer:
 // a configuration error, not a failed attempt of the messages.
 Logger.overrideLogger(['error']);
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
+const { listener, onCleanup } = amqpPeerFixtures();
+afterEach(() => {
   jest.restoreAllMocks();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function listener(): Promise<{ broker: AmqpTestListener; url: string }> {
-  const broker = new AmqpTestListener();
-  const url = await broker.start();
-  cleanups.push(() => broker.close());
-  return { broker, url };
-}
-
-async function sendError(sending: Promise<void>): Promise<AmqpSendError> {
-  try {
-    await sending;
-  } catch (error) {
-    if (error instanceof AmqpSendError) return error;
-    throw error;
-  }
-  throw new Error('expected send() to reject');
-}
 
 describe('AmqpMessenger and an address the broker refuses', () => {
   it('keeps its messages pending without counting attempts, logs once at error level, shows it in state, and lets other topics flow', async () => {
@@ -48,7 +30,7 @@ describe('AmqpMessenger and an address the broker refuses', () => {
         }),
       ],
     }).compile();
-    cleanups.push(() => moduleRef.close());
+    onCleanup(() => moduleRef.close());
     await moduleRef.init();
     const queue = moduleRef.get(MessageQueue);
     const admin = moduleRef.get(OutboxAdmin);
@@ -92,7 +74,7 @@ describe('AmqpMessenger and an address the broker refuses', () => {
     const logs = jest.spyOn(Logger.prototype, 'log');
     const amqp = new AmqpMessenger({ urls: [url], address: '{topic}', reconnectDelayMaxMs: 800, sendTimeoutMs: 2000 });
     await amqp.onModuleInit();
-    cleanups.push(() => amqp.onApplicationShutdown());
+    onCleanup(() => amqp.onApplicationShutdown());
     const refusedAt = Date.now();
     const first = await sendError(amqp.send([createMessage('.late', { n: 1 })]));
     expect(first.failures).toEqual([
@@ -117,7 +99,7 @@ describe('AmqpMessenger and an address the broker refuses', () => {
     broker.decide = () => 'reject';
     const amqp = new AmqpMessenger({ urls: [url], address: '{topic}', sendTimeoutMs: 2000 });
     await amqp.onModuleInit();
-    cleanups.push(() => amqp.onApplicationShutdown());
+    onCleanup(() => amqp.onApplicationShutdown());
     const error = await sendError(amqp.send([createMessage('.t', {})]));
     expect(error.failures).toEqual([expect.objectContaining({ outcome: 'rejected', counted: true })]);
     expect(amqp.state.refusedAddresses).toEqual([]);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 
 /**
- * A lease owner id for this process: `<host>-<pid>-<random>`, unique per
+ * A lease owner id for this process: `<host>-<pid>-<uuid>`, unique per
  * process. The host and PID are there for operators reading the outbox; they
  * are never used to judge whether the owner is alive (a PID says nothing
  * across PID namespaces, containers or hosts, and PIDs are reused): only the
