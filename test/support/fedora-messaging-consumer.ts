@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import amqplib, { type ChannelModel, type ConsumeMessage } from 'amqplib';
+import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 
 /**
  * An AMQP 0-9-1 consumer, as a fedora-messaging consumer is: an exclusive
@@ -10,7 +10,7 @@ import amqplib, { type ChannelModel, type ConsumeMessage } from 'amqplib';
  */
 export class FedoraMessagingConsumer {
   readonly received: ConsumeMessage[] = [];
-  readonly queue = `fm-test-${randomUUID()}`;
+  queue = `fm-test-${randomUUID()}`;
   private connection: ChannelModel | undefined;
 
   /** Message ids received so far, in order. */
@@ -22,6 +22,8 @@ export class FedoraMessagingConsumer {
     url: string,
     bindingKey: string,
     options: {
+      /** Read this existing queue instead of declaring and binding one. */
+      existingQueue?: string;
       exchange?: string;
       headersExchange?: { name: string; match: Record<string, unknown> };
       durable?: boolean;
@@ -29,6 +31,27 @@ export class FedoraMessagingConsumer {
   ): Promise<this> {
     this.connection = await amqplib.connect(url);
     const channel = await this.connection.createChannel();
+    if (options.existingQueue !== undefined) this.queue = options.existingQueue;
+    else await this.declare(channel, bindingKey, options);
+    await channel.consume(
+      this.queue,
+      (message) => {
+        if (message) this.received.push(message);
+      },
+      { noAck: true },
+    );
+    return this;
+  }
+
+  private async declare(
+    channel: Channel,
+    bindingKey: string,
+    options: {
+      exchange?: string;
+      headersExchange?: { name: string; match: Record<string, unknown> };
+      durable?: boolean;
+    },
+  ): Promise<void> {
     await channel.assertQueue(this.queue, { exclusive: !options.durable, durable: options.durable ?? false });
     await channel.bindQueue(this.queue, options.exchange ?? 'amq.topic', bindingKey);
     if (options.headersExchange) {
@@ -38,14 +61,6 @@ export class FedoraMessagingConsumer {
         ...options.headersExchange.match,
       });
     }
-    await channel.consume(
-      this.queue,
-      (message) => {
-        if (message) this.received.push(message);
-      },
-      { noAck: true },
-    );
-    return this;
   }
 
   async close(): Promise<void> {
