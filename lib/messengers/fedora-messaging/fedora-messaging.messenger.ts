@@ -9,7 +9,7 @@ import type {
 } from './fedora-messaging-options.interface.js';
 import { resolveFedoraMessagingOptions } from './fedora-messaging-options.validation.js';
 import { FedoraMessagingSendError, type FedoraMessagingFailure } from './fedora-messaging.errors.js';
-import { fedoraMessagingRoutingKey, toFedoraMessagingPublish } from './fedora-messaging.wire-format.js';
+import { fedoraMessagingRoutingKey, sentAt, toFedoraMessagingPublish } from './fedora-messaging.wire-format.js';
 import { loadAmqplib } from './load-amqplib.js';
 
 const STARTING: MessengerState = { status: 'starting', since: new Date() };
@@ -115,42 +115,57 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
 
   private async sendBatch(connection: FedoraMessagingConnection, messages: readonly Message[]): Promise<void> {
     const open = await connection.channel();
-    const now = new Date();
+    const stamp = sentAt(new Date());
     const { exchange, mandatory, sendTimeoutMs, topics, wire } = this.options;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<Error>((resolve) => {
-      timer = setTimeout(() => {
-        resolve(new Error(`no confirm within ${sendTimeoutMs} ms`));
-      }, sendTimeoutMs);
-    });
+    const routingKeys: string[] = [];
+    const settled: (Error | null | FedoraMessagingFailure | undefined)[] = new Array<
+      Error | null | FedoraMessagingFailure | undefined
+    >(messages.length);
+    // One counter instead of a promise per message: this runs for every message sent.
+    let pending = 1;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const settle = (index: number, outcome: Error | null): void => {
+      if (settled[index] !== undefined) return;
+      settled[index] = outcome;
+      if (--pending === 0) finish();
+    };
     // Every message is published now, without awaiting in between: a batch sent concurrently
     // must not slip a later message of a topic ahead of this one.
-    const outcomes = messages.map((message): Promise<FedoraMessagingFailure | undefined> => {
+    messages.forEach((message, index) => {
       const settings = topics.get(message.topic.replace(/^\.+|\.+$/g, '')) ?? wire;
-      const publish = toFedoraMessagingPublish(message, settings, now);
+      const publish = toFedoraMessagingPublish(message, settings, stamp);
       if ('invalid' in publish) {
-        const routingKey = fedoraMessagingRoutingKey(settings.topicPrefix, message.topic);
-        return Promise.resolve(failure(message, routingKey, 'invalid', publish.invalid, true));
+        routingKeys[index] = fedoraMessagingRoutingKey(settings.topicPrefix, message.topic);
+        settled[index] = failure(message, routingKeys[index], 'invalid', publish.invalid, true);
+        return;
       }
-      const confirmed = new Promise<Error | null>((resolve) => {
-        try {
-          open.channel.publish(
-            exchange,
-            publish.routingKey,
-            publish.content,
-            { ...publish.properties, mandatory },
-            (error) => {
-              resolve(error as Error | null);
-            },
-          );
-        } catch (error) {
-          resolve(error as Error);
-        }
-      });
-      return Promise.race([confirmed, timeout]).then((error) => this.outcome(open, message, publish.routingKey, error));
+      routingKeys[index] = publish.routingKey;
+      pending++;
+      try {
+        const options = { ...publish.properties, mandatory };
+        open.channel.publish(exchange, publish.routingKey, publish.content, options, (error) => {
+          settle(index, error as Error | null);
+        });
+      } catch (error) {
+        settle(index, error as Error);
+      }
     });
-    const results = await Promise.all(outcomes);
+    const timer = setTimeout(() => {
+      const expired = new Error(`no confirm within ${sendTimeoutMs} ms`);
+      messages.forEach((_, index) => {
+        settle(index, expired);
+      });
+    }, sendTimeoutMs);
+    if (--pending === 0) finish();
+    await done;
     clearTimeout(timer);
+    const results = messages.map((message, index) => {
+      const outcome = settled[index];
+      return outcome instanceof Error || outcome === null
+        ? this.outcome(open, message, routingKeys[index], outcome)
+        : outcome;
+    });
     const failures = results.filter((result) => result !== undefined);
     if (failures.length === 0) return;
     const failed = new Set(failures.map(({ messageId }) => messageId));

@@ -87,6 +87,7 @@ export function sentAt(now: Date): string {
  *   `fedora_messaging_severity` sets that message's severity;
  * - the body as UTF-8 JSON.
  *
+ * @param sentAtHeader the `sent-at` header, `sentAt(new Date())` (one per batch: it has a resolution of seconds).
  * @returns the publish, or why the message cannot be sent as it is (a
  *   severity outside 10/20/30/40, a message header under the reserved
  *   `fedora_messaging` prefix or named `sent-at` or `priority`, a filter name
@@ -95,7 +96,7 @@ export function sentAt(now: Date): string {
 export function toFedoraMessagingPublish(
   message: Message,
   settings: WireSettings,
-  now: Date,
+  sentAtHeader: string,
 ): FedoraMessagingPublish | { readonly invalid: string } {
   const headers: Record<string, string | number | boolean> = {};
   let severity: unknown = settings.severity;
@@ -110,7 +111,7 @@ export function toFedoraMessagingPublish(
   headers.fedora_messaging_schema = settings.schema;
   if (settings.schemaPackage !== undefined) headers.fedora_messaging_schema_package = settings.schemaPackage;
   headers.fedora_messaging_severity = severity as FedoraMessagingSeverity;
-  headers['sent-at'] = sentAt(now);
+  headers['sent-at'] = sentAtHeader;
   if (settings.priority !== undefined) headers.priority = settings.priority;
   if (settings.filters) {
     let filters: FedoraMessagingFilters;
