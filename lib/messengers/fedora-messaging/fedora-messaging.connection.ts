@@ -154,6 +154,8 @@ export class FedoraMessagingConnection {
       },
       {
         timeout: connectionTimeoutMs,
+        // A confirm per message is a round trip: no Nagle delay on the frames that ask for it.
+        noDelay: true,
         clientProperties: { product: 'nestjs-messaging', ...clientProperties },
         ...(tls.cert === undefined
           ? {}
