@@ -106,9 +106,16 @@ describe('package manifest', () => {
       for (const specifier of importsOf(file)) {
         if (specifier.startsWith('.')) pending.push(join(file, '..', specifier.replace(/\.js$/, '.d.ts')));
         else if (
-          ['rhea', 'zeromq', 'amqplib', 'better-sqlite3', 'pg', '@nestjs-cls/transactional', 'typeorm', 'knex'].includes(
-            packageName(specifier),
-          )
+          [
+            'rhea',
+            'zeromq',
+            'amqplib',
+            'better-sqlite3',
+            'pg',
+            '@nestjs-cls/transactional',
+            'typeorm',
+            'knex',
+          ].includes(packageName(specifier))
         )
           leaks.push(`${relative(root, file)}: ${specifier}`);
       }
