@@ -133,7 +133,7 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
     // Every message is published now, without awaiting in between: a batch sent concurrently
     // must not slip a later message of a topic ahead of this one.
     messages.forEach((message, index) => {
-      const settings = topics.get(message.topic.replace(/^\.+|\.+$/g, '')) ?? wire;
+      const settings = (topics.size > 0 && topics.get(message.topic.replace(/^\.+|\.+$/g, ''))) || wire;
       const publish = toFedoraMessagingPublish(message, settings, stamp);
       if ('invalid' in publish) {
         routingKeys[index] = fedoraMessagingRoutingKey(settings.topicPrefix, message.topic);
@@ -143,7 +143,16 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
       routingKeys[index] = publish.routingKey;
       pending++;
       try {
-        const options = { ...publish.properties, mandatory };
+        const { properties } = publish;
+        const options = {
+          contentType: properties.contentType,
+          contentEncoding: properties.contentEncoding,
+          deliveryMode: properties.deliveryMode,
+          messageId: properties.messageId,
+          priority: properties.priority,
+          headers: properties.headers,
+          mandatory,
+        };
         open.channel.publish(exchange, publish.routingKey, publish.content, options, (error) => {
           settle(index, error as Error | null);
         });
