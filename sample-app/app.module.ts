@@ -4,6 +4,7 @@ import { MessagingModule } from 'nestjs-messaging';
 import { OutboxAdminController } from './admin/outbox-admin.controller.js';
 import { DemoAuthGuard } from './auth/demo-auth.guard.js';
 import { ComposesModule } from './composes/composes.module.js';
+import { HealthModule } from './health/health.module.js';
 import { messagingOptionsFromEnv } from './messaging.config.js';
 import { ReleasesModule } from './releases/releases.module.js';
 
@@ -13,6 +14,7 @@ import { ReleasesModule } from './releases/releases.module.js';
     MessagingModule.forRootAsync({ useFactory: () => messagingOptionsFromEnv() }),
     ReleasesModule,
     ComposesModule,
+    HealthModule,
   ],
   controllers: [OutboxAdminController],
   providers: [{ provide: APP_GUARD, useClass: DemoAuthGuard }],

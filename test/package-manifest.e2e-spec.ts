@@ -49,6 +49,7 @@ const ENTRY_POINTS: Record<string, string> = {
   postgres: 'lib/stores/postgres/index.ts',
   transactional: 'lib/transactional/index.ts',
   graphql: 'lib/graphql/index.ts',
+  terminus: 'lib/terminus/index.ts',
   testing: 'lib/testing/index.ts',
   'node-support': 'lib/kernel/node-support.ts',
 };
@@ -85,6 +86,33 @@ describe('package manifest', () => {
       expect(manifest.peerDependencies?.[name]).toBeUndefined();
       expect(manifest.devDependencies?.[name]).toBeDefined(); // still tested here
     }
+  });
+
+  it("keeps @nestjs/terminus out of every entry point's declarations but nestjs-messaging/terminus's (built by npm test)", () => {
+    // The one entry for Terminus users may type with it; an app that never imports that entry needs no Terminus.
+    const reach = (entry: string): string[] => {
+      const seen = new Set<string>();
+      const pending = [entry];
+      const found: string[] = [];
+      while (pending.length > 0) {
+        const file = pending.pop()!;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        for (const specifier of importsOf(file)) {
+          if (specifier.startsWith('.')) pending.push(join(file, '..', specifier.replace(/\.js$/, '.d.ts')));
+          else if (packageName(specifier) === '@nestjs/terminus') found.push(`${relative(root, file)}: ${specifier}`);
+        }
+      }
+      return found;
+    };
+    const declarationOf = (source: string): string =>
+      join(root, source.replace(/^lib\//, 'dist/lib/').replace(/\.ts$/, '.d.ts'));
+    const others = Object.entries(ENTRY_POINTS).filter(([name]) => name !== 'terminus');
+    expect(
+      [join(root, 'dist/lib/index.d.ts'), ...others.map(([, source]) => declarationOf(source))].flatMap(reach),
+    ).toEqual([]);
+    expect(reach(declarationOf(ENTRY_POINTS.terminus)).length).toBeGreaterThan(0);
+    expect(manifest.peerDependenciesMeta?.['@nestjs/terminus']?.optional).toBe(true);
   });
 
   it("keeps broker clients' types out of every entry point's declarations (built by npm test)", () => {
