@@ -5,7 +5,7 @@ import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
 import type { Messenger } from '../../kernel/messenger.interface.js';
 import { AmqpConnectionKeeper, type AmqpLog } from './amqp-connection-keeper.js';
 import { AmqpLinkPool } from './amqp-link-pool.js';
-import { amqpAddress } from './amqp-message.mapper.js';
+import { amqpAddress, amqpBodyEncoder } from './amqp-message.mapper.js';
 import type { AmqpMessengerOptions, ResolvedAmqpOptions } from './amqp-options.interface.js';
 import { resolveAmqpOptions } from './amqp-options.validation.js';
 import type { InFlight } from './amqp-link.interface.js';
@@ -111,7 +111,7 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
     this.container.on('error', (error: Error) => {
       this.logger.warn(`AMQP: ${error.message}`);
     });
-    this.links.start();
+    this.links.start(amqpBodyEncoder(this.options.body, rhea.message));
     this.keeper.start(this.container);
   }
 
