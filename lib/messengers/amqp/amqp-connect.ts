@@ -132,7 +132,8 @@ function describeSocketError(error: Error | undefined, target: BrokerTarget): st
   // OpenSSL messages carry a file name and line; the alert text is what matters.
   const alert = /alert ([a-z ]+?)(?::|$)/i.exec(error.message)?.[1];
   if (target.tls && alert !== undefined) {
-    return /certificate|handshake/i.test(alert)
+    // The broker's alerts about our certificate: certificate required, bad certificate, unknown ca...
+    return /certificate|handshake|unknown ca/i.test(alert)
       ? `TLS: the broker refused our client certificate (${alert}); set certificate (and privateKey) to one its CA accepts`
       : `TLS: the broker ended the handshake (${alert})`;
   }
