@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import rhea from 'rhea';
 import { createMessage } from 'nestjs-messaging';
 import {
   AMQP_ADDRESS,
@@ -176,6 +178,43 @@ describe('AmqpMessenger with SASL EXTERNAL (project node, TLS with client certif
     expect(error.attempts[0].reason).toMatch(
       /^TLS: the broker's certificate was not accepted \(SELF_SIGNED_CERT_IN_CHAIN.*check caCertificate$/,
     );
+  });
+
+  it('is refused, naming what the broker offers, by a broker without EXTERNAL (in-process rhea TLS listener)', async () => {
+    const server = rhea.create_container({ id: 'plain-only-broker' });
+    (server.sasl_server_mechanisms as { enable_plain(check: () => boolean): void }).enable_plain(() => true);
+    const listener = server.listen({
+      port: 0,
+      host: '127.0.0.1',
+      transport: 'tls',
+      key: pki.read(pki.privateKey),
+      cert: pki.read(pki.certificate),
+      ca: pki.read(pki.caCertificate),
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    cleanups.push(
+      () =>
+        new Promise((resolve) => {
+          listener.close(() => {
+            resolve();
+          });
+        }),
+    );
+    await new Promise((resolve) => listener.once('listening', resolve));
+    const amqp = await messenger({
+      urls: [`amqps://localhost:${(listener.address() as AddressInfo).port}`],
+      certificate: pki.certificate,
+      privateKey: pki.privateKey,
+      caCertificate: pki.caCertificate,
+    });
+    const error = await connectionError(amqp.send([createMessage('external.check', {})]));
+    expect(error).toBeInstanceOf(AmqpConnectionRefusedError);
+    expect(error.attempts[0]).toMatchObject({
+      condition: 'amqp:unauthorized-access',
+      reason:
+        'the broker refused the connection: amqp:unauthorized-access: No suitable mechanism; server supports PLAIN',
+    });
   });
 
   it('refuses to start without a client certificate', () => {
