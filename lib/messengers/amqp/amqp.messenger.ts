@@ -21,7 +21,10 @@ import { loadRhea } from './load-rhea.js';
  * with backoff (failing over to the others) after a drop; a broker that
  * refuses it (wrong password, no permission) is logged once at error level
  * and retried every `reconnectDelayMaxMs` (see `state`). Each message is
- * durable, with PDC's application properties; `send()` resolves only when
+ * durable, with PDC's application properties and its JSON in the body
+ * section `body` chooses (amqp-value by default, `data` for AMQP 0-9-1
+ * consumers behind RabbitMQ); `sasl: 'external'` authenticates with the
+ * client certificate (SASL EXTERNAL). `send()` resolves only when
  * the broker has accepted every message of the batch. Needs the `rhea`
  * package (version 3). One sender link (on a session of its own) per
  * address, closed after `idleLinkTimeoutMs` unused; at most `maxLinks`.
