@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts or stops the project-owned RabbitMQ node set up by setup.sh.
-# Usage: project-node.sh start|stop|status|eval <erlang expression>
+# Usage: project-node.sh start|stop|status|eval <erlang expression>|ctl <rabbitmqctl arguments...>
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/broker-env.sh"
@@ -40,11 +40,16 @@ case "${1:-}" in
     # Changes the running node's settings (max_message_size, say) for one test.
     as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" eval "$2"
     ;;
+  ctl)
+    # Any rabbitmqctl command against this node (add_user, set_topic_permissions, ...).
+    shift
+    as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" -q "$@"
+    ;;
   status)
     as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" status >/dev/null
     ;;
   *)
-    echo "usage: $0 start|stop|status|eval <expression>" >&2
+    echo "usage: $0 start|stop|status|eval <expression>|ctl <arguments...>" >&2
     exit 2
     ;;
 esac

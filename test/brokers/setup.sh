@@ -6,7 +6,10 @@
 #    AMQP 1.0 plugin enabled. Tests never stop it.
 #  - a second, project-owned node (plain 127.0.0.1:5682, TLS 127.0.0.1:5681
 #    requiring client certificates from a CA generated here), which outage
-#    and restart tests stop and start.
+#    and restart tests stop and start. Its TLS listener accepts SASL EXTERNAL
+#    (rabbitmq_auth_mechanism_ssl: the client certificate's CN is the user,
+#    as on Fedora's broker) beside PLAIN, and a user named after the client
+#    certificate's CN (pdc-client, no password) may use the default vhost.
 #  - the machine's PostgreSQL on 127.0.0.1:5432 (started, or installed from
 #    Debian's postgresql, when there is none), with a database of the tests' own.
 # Safe to run twice: a project node left from an earlier run is stopped and
@@ -105,11 +108,24 @@ ssl_options.certfile = $PROJECT_NODE_DIR/pki/server.crt
 ssl_options.keyfile = $PROJECT_NODE_DIR/pki/server.key
 ssl_options.verify = verify_peer
 ssl_options.fail_if_no_peer_cert = true
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+ssl_cert_login_from = common_name
 CONF
-  echo '[rabbitmq_amqp1_0].' > "$PROJECT_NODE_DIR/enabled_plugins"
+  echo '[rabbitmq_amqp1_0,rabbitmq_auth_mechanism_ssl].' > "$PROJECT_NODE_DIR/enabled_plugins"
   chown -R rabbitmq:rabbitmq "$PROJECT_NODE_DIR"
   chmod -R go+rX "$PROJECT_NODE_DIR/pki"
   "$here/project-node.sh" start
+  add_certificate_user pdc-client
+}
+
+# The user SASL EXTERNAL logs in as: the client certificate's CN. Its
+# password is cleared, so only the certificate can authenticate it.
+add_certificate_user() {
+  "$here/project-node.sh" ctl add_user "$1" "unused-$RANDOM$RANDOM" >/dev/null
+  "$here/project-node.sh" ctl clear_password "$1" >/dev/null
+  "$here/project-node.sh" ctl set_permissions -p / "$1" '.*' '.*' '.*' >/dev/null
 }
 
 write_brokers_json() {
