@@ -68,4 +68,15 @@ export {
   type OutboxStats,
 } from './delivery/outbox-admin.service.js';
 export type { DispatchCounters } from './delivery/outbox.counters.js';
+export {
+  DeliveryChannelNames,
+  type AttemptFailedEvent,
+  type BatchSendEvent,
+  type DeliveryPausedEvent,
+  type DeliveryResumedEvent,
+  type LeaseEvent,
+  type MessageAcceptedEvent,
+  type MessageDeadEvent,
+  type MessageDeliveredEvent,
+} from './kernel/delivery-events.js';
 export { OutboxClosedError, OutboxFullError, OutboxWriteError } from './kernel/outbox.errors.js';
