@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import {
@@ -6,9 +9,11 @@ import {
   MessengerUnavailableError,
   type Message,
   type Messenger,
+  type MessagingModuleOptions,
 } from 'nestjs-messaging';
 import { AMQP_ADDRESS, AmqpMessenger } from 'nestjs-messaging/amqp';
 import { MessagingTelemetryModule, type MessagingTelemetryOptions } from 'nestjs-messaging/opentelemetry';
+import { SqliteOutboxStore } from 'nestjs-messaging/sqlite';
 import { CapturingMessenger } from 'nestjs-messaging/testing';
 import { deliveryChannels } from '../lib/kernel/delivery-events.js';
 import { brokers, consume, declareTopicQueue } from './support/brokers.js';
@@ -27,11 +32,15 @@ afterEach(async () => {
   running = tracing = undefined;
 });
 
-async function start(messenger: Messenger, telemetry: MessagingTelemetryOptions = {}): Promise<RunningApp> {
+async function start(
+  messenger: Messenger,
+  telemetry: MessagingTelemetryOptions = {},
+  messaging: Omit<MessagingModuleOptions, 'messenger'> = { delivery: 'await' },
+): Promise<RunningApp> {
   running = await startApp('express', {
     imports: [
       ServerSpanModule,
-      MessagingModule.forRoot({ delivery: 'await', messenger }),
+      MessagingModule.forRoot({ ...messaging, messenger }),
       MessagingTelemetryModule.forRoot(telemetry),
     ],
     controllers: [TracedController],
@@ -186,5 +195,65 @@ describe('send spans (from the nestjs-messaging:batch.send tracing channel)', ()
     running = undefined;
     await sendThroughChannel([createMessage('.late', {})], () => Promise.resolve());
     expect(tracing.named('send .late')).toEqual([]);
+  });
+});
+
+describe('send spans of real delivery', () => {
+  const spanIdsOf = (links: readonly { context: { spanId: string } }[]): string[] =>
+    links.map(({ context }) => context.spanId).sort();
+
+  it("links the batch's send span to the create spans of the request's messages", async () => {
+    tracing = installTracing();
+    const capture = new CapturingMessenger();
+    const app = await start(capture);
+    expect((await app.request('POST', '/traced')).status).toBe(201);
+    await waitFor(() => tracing!.named('send').length === 1, 5000, 'the send span');
+    const [send] = tracing.named('send');
+    const creates = tracing.spans().filter((span) => span.name.startsWith('create '));
+    expect(creates).toHaveLength(2);
+    expect(spanIdsOf(send.links)).toEqual(creates.map((span) => span.spanContext().spanId).sort());
+    expect(send.links.every(({ context }) => context.traceId === creates[0].spanContext().traceId)).toBe(true);
+    expect(send.attributes).toMatchObject({ 'messaging.system': 'capturing', 'messaging.batch.message_count': 2 });
+    expect(send.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('still links to the create spans when the messages are sent by a new instance after a restart (SQLite outbox)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-restart-'));
+    try {
+      const path = join(dir, 'outbox.db');
+      tracing = installTracing();
+      const down = new CapturingMessenger();
+      down.failWith(new MessengerUnavailableError('the bus is down'));
+      const before = await start(down, {}, { outbox: new SqliteOutboxStore({ path }), shutdownTimeoutMs: 100 });
+      expect((await before.request('POST', '/traced')).status).toBe(201);
+      await waitFor(() => tracing!.spans().some((span) => span.name === 'send'), 5000, 'the failed send span');
+      const [failed] = tracing.named('send');
+      expect(failed.attributes['error.type']).toBe('MessengerUnavailableError');
+      expect(failed.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the bus is down' });
+      const createIds = tracing
+        .spans()
+        .filter((span) => span.name.startsWith('create '))
+        .map((span) => span.spanContext().spanId)
+        .sort();
+      expect(createIds).toHaveLength(2);
+      await before.close();
+      running = undefined;
+      tracing.exporter.reset();
+
+      const capture = new CapturingMessenger();
+      await start(capture, {}, { outbox: new SqliteOutboxStore({ path }) });
+      await waitFor(() => capture.messages.length === 2, 15_000, 'delivery after the restart');
+      await waitFor(() => tracing!.spans().some((span) => span.name === 'send'), 5000, 'the send span');
+      const [send] = tracing.named('send');
+      expect(send.status.code).toBe(SpanStatusCode.UNSET);
+      expect(spanIdsOf(send.links)).toEqual(createIds);
+      expect(capture.messages.map((message) => String(message.headers.traceparent).split('-')[2]).sort()).toEqual(
+        createIds,
+      );
+    } finally {
+      await running?.close();
+      running = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
