@@ -6,6 +6,7 @@ import { DemoAuthGuard } from './auth/demo-auth.guard.js';
 import { ComposesModule } from './composes/composes.module.js';
 import { messagingOptionsFromEnv } from './messaging.config.js';
 import { ReleasesModule } from './releases/releases.module.js';
+import { SampleTelemetryModule } from './telemetry/sample-telemetry.module.js';
 
 /** The sample PDC-like API: releases and composes, announced on the configured bus. */
 @Module({
@@ -13,6 +14,8 @@ import { ReleasesModule } from './releases/releases.module.js';
     MessagingModule.forRootAsync({ useFactory: () => messagingOptionsFromEnv() }),
     ReleasesModule,
     ComposesModule,
+    // OTEL_TRACES_EXPORTER=console, OTEL_METRICS_EXPORTER=prometheus (GET /metrics).
+    SampleTelemetryModule.fromEnv(),
   ],
   controllers: [OutboxAdminController],
   providers: [{ provide: APP_GUARD, useClass: DemoAuthGuard }],
