@@ -5,6 +5,7 @@
 //   nestjs-messaging/amqp, /fedmsg          messengers (rhea, zeromq)
 //   nestjs-messaging/sqlite, /postgres      durable outbox stores (better-sqlite3, pg)
 //   nestjs-messaging/transactional          messages in database transactions (@nestjs-cls/transactional)
+//   nestjs-messaging/opentelemetry          traces and metrics (@opentelemetry/api)
 //   nestjs-messaging/testing                CapturingMessenger, MessagingTestingModule
 //   nestjs-messaging/node-support           the Node.js version check, importing nothing
 // Everything else is internal.

@@ -7,6 +7,7 @@ import { ComposesModule } from './composes/composes.module.js';
 import { HealthModule } from './health/health.module.js';
 import { messagingOptionsFromEnv } from './messaging.config.js';
 import { ReleasesModule } from './releases/releases.module.js';
+import { SampleTelemetryModule } from './telemetry/sample-telemetry.module.js';
 
 /** The sample PDC-like API: releases and composes, announced on the configured bus. */
 @Module({
@@ -15,6 +16,8 @@ import { ReleasesModule } from './releases/releases.module.js';
     ReleasesModule,
     ComposesModule,
     HealthModule,
+    // OTEL_TRACES_EXPORTER=console, OTEL_METRICS_EXPORTER=prometheus (GET /metrics).
+    SampleTelemetryModule.fromEnv(),
   ],
   controllers: [OutboxAdminController],
   providers: [{ provide: APP_GUARD, useClass: DemoAuthGuard }],

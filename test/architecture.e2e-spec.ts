@@ -3,7 +3,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 
 /**
  * The folders of lib/ form a one-way stack: a folder imports only from folders below it.
- * kernel (message, errors, contracts) ← messengers, stores ← delivery, cli ← transactional ← request ← module, graphql, terminus ← testing.
+ * kernel (message, errors, contracts) ← messengers, stores ← delivery, cli ← transactional ← request ← module, graphql, terminus, opentelemetry ← testing.
  */
 const LAYERS: Readonly<Partial<Record<string, number>>> = {
   kernel: 0,
@@ -16,6 +16,7 @@ const LAYERS: Readonly<Partial<Record<string, number>>> = {
   module: 5,
   graphql: 5,
   terminus: 5,
+  opentelemetry: 5,
   testing: 6,
 };
 

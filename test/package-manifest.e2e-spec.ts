@@ -50,6 +50,7 @@ const ENTRY_POINTS: Record<string, string> = {
   transactional: 'lib/transactional/index.ts',
   graphql: 'lib/graphql/index.ts',
   terminus: 'lib/terminus/index.ts',
+  opentelemetry: 'lib/opentelemetry/index.ts',
   testing: 'lib/testing/index.ts',
   'node-support': 'lib/kernel/node-support.ts',
 };
@@ -133,9 +134,16 @@ describe('package manifest', () => {
       for (const specifier of importsOf(file)) {
         if (specifier.startsWith('.')) pending.push(join(file, '..', specifier.replace(/\.js$/, '.d.ts')));
         else if (
-          ['rhea', 'zeromq', 'better-sqlite3', 'pg', '@nestjs-cls/transactional', 'typeorm', 'knex'].includes(
-            packageName(specifier),
-          )
+          [
+            'rhea',
+            'zeromq',
+            'better-sqlite3',
+            'pg',
+            '@nestjs-cls/transactional',
+            'typeorm',
+            'knex',
+            '@opentelemetry/api',
+          ].includes(packageName(specifier))
         )
           leaks.push(`${relative(root, file)}: ${specifier}`);
       }
