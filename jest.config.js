@@ -13,6 +13,8 @@ export default {
     '^nestjs-messaging/postgres$': '<rootDir>/lib/stores/postgres/index.ts',
     '^nestjs-messaging/transactional$': '<rootDir>/lib/transactional/index.ts',
     '^nestjs-messaging/graphql$': '<rootDir>/lib/graphql/index.ts',
+    '^nestjs-messaging/terminus$': '<rootDir>/lib/terminus/index.ts',
+    '^nestjs-messaging/opentelemetry$': '<rootDir>/lib/opentelemetry/index.ts',
     '^nestjs-messaging/testing$': '<rootDir>/lib/testing/index.ts',
     '^nestjs-messaging/node-support$': '<rootDir>/lib/kernel/node-support.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

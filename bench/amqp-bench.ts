@@ -54,7 +54,7 @@ export async function rawRheaRate(batches: readonly Message[][]): Promise<number
   const sender: Sender = connection.open_sender({ target: { address: `/topic/${ROUTING_KEY}` } });
   await new Promise((resolve) => sender.once('sendable', resolve));
   // Pre-mapped, so the raw figure has no mapping cost in it.
-  const mapped = batches.map((batch) => batch.map(toAmqpMessage));
+  const mapped = batches.map((batch) => batch.map((message) => toAmqpMessage(message)));
   let waiting = 0;
   let release: (() => void) | undefined;
   sender.on('accepted', (_context: EventContext) => {

@@ -26,6 +26,8 @@ export const HTTP_VARIANTS = [
   'one-message-sqlite',
   'one-message-sqlite-normal',
   'one-message-amqp',
+  'one-message-telemetry-no-sdk',
+  'one-message-telemetry-sdk',
 ] as const;
 export type HttpVariant = (typeof HTTP_VARIANTS)[number];
 
@@ -90,6 +92,11 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
   const { AmqpMessenger } = await import('nestjs-messaging/amqp');
   const { SqliteOutboxStore } = await import('nestjs-messaging/sqlite');
   const perRequest = variant === 'zero-messages' ? 0 : 1;
+  // MessagingTelemetryModule (tracing and metrics), with no SDK registered or with one whose exporters drop everything.
+  const telemetry = variant.startsWith('one-message-telemetry')
+    ? [(await import('nestjs-messaging/opentelemetry')).MessagingTelemetryModule.forRoot()]
+    : [];
+  if (variant === 'one-message-telemetry-sdk') (await import('./otel-noop-sdk.js')).registerNoopSdk();
   // A messenger that does nothing, so the figures measure the library's own cost; or AMQP to BENCH_LATENCY_BROKER_URL.
   const messenger =
     variant === 'one-message-amqp'
@@ -109,6 +116,7 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
         delivery: process.env.BENCH_DELIVERY === 'await' ? 'await' : 'background',
         ...(outbox === undefined ? {} : { outbox }),
       }),
+      ...telemetry,
     ],
     controllers: [...base.controllers, StatsController],
     providers: [

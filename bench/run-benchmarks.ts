@@ -27,6 +27,18 @@ const CASES: readonly Case[] = [
   { label: '1 msg, SQLite normal', variant: 'one-message-sqlite-normal' },
 ];
 
+/**
+ * One message per request, without `MessagingTelemetryModule` (tracing off: the figures of the
+ * HTTP overhead above), with it and no SDK registered, and with an SDK whose exporters drop
+ * everything (a create span per message, a send span per batch, the counters).
+ */
+const TELEMETRY_CASES: readonly Case[] = [
+  { label: 'bare NestJS', variant: 'bare' },
+  { label: '1 msg, no telemetry', variant: 'one-message' },
+  { label: '1 msg, module, no SDK', variant: 'one-message-telemetry-no-sdk' },
+  { label: '1 msg, module + SDK', variant: 'one-message-telemetry-sdk' },
+];
+
 interface Measurement {
   readonly rate: number;
   /** Server CPU time (user + system) per request, in microseconds: steadier than req/s on a shared machine. */
@@ -73,12 +85,13 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-const only = process.env.BENCH_ONLY; // "http", "fedmsg", "amqp", "fedora-messaging", "latency", "drain" or "transactional" to run one part
+const only = process.env.BENCH_ONLY; // "http", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain" or "transactional" to run one part
 
 // Every figure depends on the runtime (AsyncLocalStorage costs differ a lot between majors): say which one.
 console.log(`Node.js ${process.version} (${process.execPath}), ${process.platform}-${process.arch}\n`);
 
-if (only === undefined || only === 'http') await runHttpBenchmark();
+if (only === undefined || only === 'http') await runHttpBenchmark('HTTP overhead', CASES);
+if (only === undefined || only === 'telemetry') await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES);
 if (only === undefined || only === 'fedmsg') await runFedmsgBenchmark();
 if (only === undefined || only === 'amqp') await runAmqpBenchmark();
 if (only === undefined || only === 'fedora-messaging') await runFedoraMessagingBenchmark();
@@ -86,23 +99,23 @@ if (only === undefined || only === 'latency') await runLatencyBenchmark();
 if (only === undefined || only === 'drain') await runDrainBenchmark();
 if (only === undefined || only === 'transactional') await runTransactionalBenchmark();
 
-async function runHttpBenchmark(): Promise<void> {
+async function runHttpBenchmark(title: string, cases: readonly Case[]): Promise<void> {
   console.log(
-    `HTTP overhead: POST /items, ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} round(s), median shown`,
+    `\n${title}: POST /items, ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} round(s), median shown`,
   );
   for (const platform of HTTP_PLATFORMS) {
-    const samples = new Map<string, Measurement[]>(CASES.map((benchCase) => [benchCase.label, []]));
+    const samples = new Map<string, Measurement[]>(cases.map((benchCase) => [benchCase.label, []]));
     // Interleaved rounds: machine drift hits every variant alike.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const benchCase of CASES) samples.get(benchCase.label)?.push(await measure(platform, benchCase));
+      for (const benchCase of cases) samples.get(benchCase.label)?.push(await measure(platform, benchCase));
     }
     const rateOf = (label: string): number => median((samples.get(label) ?? []).map(({ rate }) => rate));
     const cpuOf = (label: string): number =>
       median((samples.get(label) ?? []).map(({ cpuPerRequest }) => cpuPerRequest));
-    const bare = rateOf(CASES[0].label);
-    const bareCpu = cpuOf(CASES[0].label);
+    const bare = rateOf(cases[0].label);
+    const bareCpu = cpuOf(cases[0].label);
     console.log(`\n${platform}`);
-    for (const { label } of CASES) {
+    for (const { label } of cases) {
       const rate = rateOf(label);
       const cpu = cpuOf(label);
       console.log(

@@ -5,6 +5,7 @@
 //   nestjs-messaging/amqp, /fedmsg          messengers (rhea, zeromq)
 //   nestjs-messaging/sqlite, /postgres      durable outbox stores (better-sqlite3, pg)
 //   nestjs-messaging/transactional          messages in database transactions (@nestjs-cls/transactional)
+//   nestjs-messaging/opentelemetry          traces and metrics (@opentelemetry/api)
 //   nestjs-messaging/testing                CapturingMessenger, MessagingTestingModule
 //   nestjs-messaging/node-support           the Node.js version check, importing nothing
 // Everything else is internal.
@@ -67,4 +68,15 @@ export {
   type OutboxStats,
 } from './delivery/outbox-admin.service.js';
 export type { DispatchCounters } from './delivery/outbox.counters.js';
+export {
+  DeliveryChannelNames,
+  type AttemptFailedEvent,
+  type BatchSendEvent,
+  type DeliveryPausedEvent,
+  type DeliveryResumedEvent,
+  type LeaseEvent,
+  type MessageAcceptedEvent,
+  type MessageDeadEvent,
+  type MessageDeliveredEvent,
+} from './kernel/delivery-events.js';
 export { OutboxClosedError, OutboxFullError, OutboxWriteError } from './kernel/outbox.errors.js';

@@ -3,7 +3,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 
 /**
  * The folders of lib/ form a one-way stack: a folder imports only from folders below it.
- * kernel (message, errors, contracts) ← messengers, stores ← delivery, cli ← transactional ← request ← module, graphql ← testing.
+ * kernel (message, errors, contracts) ← messengers, stores ← delivery, cli ← transactional ← request ← module, graphql, terminus, opentelemetry ← testing.
  */
 const LAYERS: Readonly<Partial<Record<string, number>>> = {
   kernel: 0,
@@ -15,6 +15,8 @@ const LAYERS: Readonly<Partial<Record<string, number>>> = {
   request: 4,
   module: 5,
   graphql: 5,
+  terminus: 5,
+  opentelemetry: 5,
   testing: 6,
 };
 

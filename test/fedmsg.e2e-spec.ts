@@ -173,6 +173,15 @@ describe('FedmsgMessenger over real ZeroMQ sockets', () => {
     await expect(subscriber.waitFor(200)).resolves.toHaveLength(200);
     await expect(messenger.send([createMessage('.after', {})])).rejects.toThrow('FedmsgMessenger is not open');
   });
+  it('reports its state for health checks: starting, connected once bound (with the endpoint), stopped', async () => {
+    const messenger = new FedmsgMessenger({ endpoints: ['tcp://127.0.0.1:*'] });
+    expect(messenger.state.status).toBe('starting');
+    await messenger.onModuleInit();
+    expect(messenger.state).toEqual({ status: 'connected', url: messenger.endpoint, since: expect.any(Date) as Date });
+    expect(messenger.state.url).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    await messenger.onApplicationShutdown();
+    expect(messenger.state.status).toBe('stopped');
+  });
   // A stuck subscriber at the high-water mark: test/fedmsg-slow-subscriber.e2e-spec.ts.
 });
 

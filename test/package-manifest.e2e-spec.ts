@@ -50,6 +50,8 @@ const ENTRY_POINTS: Record<string, string> = {
   postgres: 'lib/stores/postgres/index.ts',
   transactional: 'lib/transactional/index.ts',
   graphql: 'lib/graphql/index.ts',
+  terminus: 'lib/terminus/index.ts',
+  opentelemetry: 'lib/opentelemetry/index.ts',
   testing: 'lib/testing/index.ts',
   'node-support': 'lib/kernel/node-support.ts',
 };
@@ -88,6 +90,33 @@ describe('package manifest', () => {
     }
   });
 
+  it("keeps @nestjs/terminus out of every entry point's declarations but nestjs-messaging/terminus's (built by npm test)", () => {
+    // The one entry for Terminus users may type with it; an app that never imports that entry needs no Terminus.
+    const reach = (entry: string): string[] => {
+      const seen = new Set<string>();
+      const pending = [entry];
+      const found: string[] = [];
+      while (pending.length > 0) {
+        const file = pending.pop()!;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        for (const specifier of importsOf(file)) {
+          if (specifier.startsWith('.')) pending.push(join(file, '..', specifier.replace(/\.js$/, '.d.ts')));
+          else if (packageName(specifier) === '@nestjs/terminus') found.push(`${relative(root, file)}: ${specifier}`);
+        }
+      }
+      return found;
+    };
+    const declarationOf = (source: string): string =>
+      join(root, source.replace(/^lib\//, 'dist/lib/').replace(/\.ts$/, '.d.ts'));
+    const others = Object.entries(ENTRY_POINTS).filter(([name]) => name !== 'terminus');
+    expect(
+      [join(root, 'dist/lib/index.d.ts'), ...others.map(([, source]) => declarationOf(source))].flatMap(reach),
+    ).toEqual([]);
+    expect(reach(declarationOf(ENTRY_POINTS.terminus)).length).toBeGreaterThan(0);
+    expect(manifest.peerDependenciesMeta?.['@nestjs/terminus']?.optional).toBe(true);
+  });
+
   it("keeps broker clients' types out of every entry point's declarations (built by npm test)", () => {
     // Follow the imports of each entry's .d.ts: an app without rhea or zeromq must still type-check,
     // even when it imports nestjs-messaging/amqp (the client is loaded at run time, typed inside).
@@ -115,6 +144,7 @@ describe('package manifest', () => {
             '@nestjs-cls/transactional',
             'typeorm',
             'knex',
+            '@opentelemetry/api',
           ].includes(packageName(specifier))
         )
           leaks.push(`${relative(root, file)}: ${specifier}`);

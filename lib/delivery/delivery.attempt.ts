@@ -3,6 +3,15 @@ import type { Messenger } from '../kernel/messenger.interface.js';
 import type { FailedAttempt, OutboxEntry, OutboxStore } from '../kernel/outbox-store.interface.js';
 import type { AttemptWaiters } from './attempt.waiters.js';
 import type { BusPause } from './bus.pause.js';
+import {
+  attemptFailedObserved,
+  publishAttemptsFailed,
+  publishDead,
+  publishDelivered,
+  publishLeaseLost,
+  tracedSend,
+  type FailedAttemptEvent,
+} from './delivery.events.js';
 import type { DeliveryLog } from './delivery.log.js';
 import type { DispatchConfig } from './dispatch-options.interface.js';
 import type { OutboxCounters } from './outbox.counters.js';
@@ -57,7 +66,10 @@ export class DeliveryAttempt {
     const sent = await this.send(messages, deadline);
     const now = Date.now();
     let backInLine: ReadonlySet<string> = new Set();
-    if (sent.ok) taken();
+    if (sent.ok) {
+      taken();
+      publishDelivered(entries, now);
+    }
     try {
       if (sent.ok) {
         await store.markDelivered(
@@ -68,13 +80,14 @@ export class DeliveryAttempt {
         );
         counters.add('delivered', messages.length);
         log.delivered(messages.length);
-        pause.available();
+        pause.available(now);
       } else {
         backInLine = await this.recordFailure(entries, sent.error, now);
       }
     } catch (error) {
       log.storeFailed(error);
     }
+    publishLeaseLost(owner, entries, Date.now());
     waiters.attempted(messages.map(({ id }) => id));
     return { backInLine };
   }
@@ -97,7 +110,7 @@ export class DeliveryAttempt {
           Math.max(0, deadline - Date.now()),
         );
       });
-      await Promise.race([messenger.send(messages), timeout]);
+      await Promise.race([tracedSend(messenger, messages), timeout]);
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error ?? new Error('send() rejected without a reason') };
@@ -113,6 +126,7 @@ export class DeliveryAttempt {
       entries.map(({ message }) => message),
     );
     if (outcome.deliveredIds.length > 0) {
+      publishDelivered(entries, now, new Set(outcome.deliveredIds));
       await store.markDelivered(owner, outcome.deliveredIds, now, dispatch.retainDeliveredMs > 0);
       counters.add('delivered', outcome.deliveredIds.length);
       log.delivered(outcome.deliveredIds.length);
@@ -122,12 +136,16 @@ export class DeliveryAttempt {
     const retried: { message: Message; attempt: number; nextAttemptAt: number; reason: string }[] = [];
     const dead: { message: Message; attempt: number; reason: string }[] = [];
     const backInLine = new Set<string>();
+    // Built only when someone listens to attempt.failed.
+    const events: FailedAttemptEvent[] | undefined = attemptFailedObserved() ? [] : undefined;
     for (const { message, reason, counted, retryAt } of outcome.unsent) {
       const entry = byId.get(message.id);
       if (entry === undefined) continue;
       if (!counted) {
         // The messenger may say when (an address the bus refuses until an operator acts): not at once.
-        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt: Math.max(now, retryAt ?? now) });
+        const due = Math.max(now, retryAt ?? now);
+        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt: due });
+        events?.push({ message, reason, counted: false, attempts: entry.attempts, nextAttemptAt: due });
         backInLine.add(message.topic);
         continue;
       }
@@ -135,6 +153,7 @@ export class DeliveryAttempt {
       const scheduled = nextAttemptAt(dispatch.retry, attempt, entry.createdAt, now);
       const next = scheduled === undefined || retryAt === undefined ? scheduled : Math.max(scheduled, retryAt);
       failures.push({ id: message.id, error: reason, counted: true, nextAttemptAt: next });
+      events?.push({ message, reason, counted: true, attempts: attempt, nextAttemptAt: next });
       if (next === undefined) dead.push({ message, attempt, reason });
       else retried.push({ message, attempt, nextAttemptAt: next, reason });
     }
@@ -143,6 +162,8 @@ export class DeliveryAttempt {
     counters.add('dead', dead.length);
     log.retrying(retried);
     log.dead(dead);
+    if (events !== undefined) publishAttemptsFailed(events);
+    publishDead(dead);
     if (outcome.unavailable !== undefined) pause.unavailable(outcome.unavailable, now, outcome.unavailableLogged);
     return backInLine;
   }

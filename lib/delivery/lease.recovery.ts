@@ -1,4 +1,5 @@
 import type { OutboxStore } from '../kernel/outbox-store.interface.js';
+import { publishLeaseTakenOver } from './delivery.events.js';
 import type { DeliveryLog } from './delivery.log.js';
 
 /**
@@ -19,6 +20,9 @@ export class LeaseRecovery {
   /** Registers this owner with the store and logs what it took over from owners proven gone. */
   async takeOverGoneOwners(): Promise<void> {
     if (this.store.takeOverLeases === undefined) return;
-    for (const { owner, count } of await this.store.takeOverLeases(this.owner)) this.log.tookOver(count, owner);
+    for (const { owner, count } of await this.store.takeOverLeases(this.owner)) {
+      this.log.tookOver(count, owner);
+      publishLeaseTakenOver(this.owner, owner, count);
+    }
   }
 }

@@ -5,6 +5,7 @@ import { OutboxClosedError, OutboxWriteError } from '../kernel/outbox.errors.js'
 import { OutboxStore } from '../kernel/outbox-store.interface.js';
 import { AttemptWaiters } from './attempt.waiters.js';
 import { BusPause } from './bus.pause.js';
+import { publishAccepted } from './delivery.events.js';
 import { DeliveryLog } from './delivery.log.js';
 import { DeliveryWorker } from './delivery.worker.js';
 import type { DeliveryConfig } from './dispatch-options.interface.js';
@@ -121,6 +122,7 @@ export class Outbox {
 
   private accepted(messages: readonly Message[]): void {
     this.counters.add('accepted', messages.length);
+    publishAccepted(messages, Date.now());
     // Stored after the shutdown drain (by a request still in flight): they wait for the next start.
     if (this.worker.closed)
       this.log.leftovers(

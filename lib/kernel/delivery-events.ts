@@ -12,26 +12,45 @@ import type { Message } from './message.interface.js';
  * Times are in ms since the Unix epoch; durations in ms.
  */
 export const DeliveryChannelNames = {
-  /** {@link MessageAcceptedEvent}: a message was stored in the outbox (after its request succeeded). */
+  /**
+   * {@link MessageAcceptedEvent}, once per message, when the outbox stored it: after the store
+   * took a request's or `run()`'s batch, or when the database transaction that inserted it committed.
+   */
   accepted: 'nestjs-messaging:message.accepted',
   /**
    * A `TracingChannel` (`tracing:nestjs-messaging:batch.send:start|end|asyncStart|asyncEnd|error`)
-   * around each `Messenger.send()`; its context is a {@link BatchSendEvent}.
+   * around each `Messenger.send()` of a batch; its context is a {@link BatchSendEvent}. `start`
+   * runs in the delivery worker's context (not a request's); `error` also fires for a send
+   * that rejects because the bus is unreachable.
    */
   batchSend: 'nestjs-messaging:batch.send',
-  /** {@link MessageDeliveredEvent}: the bus took a message. */
+  /** {@link MessageDeliveredEvent}, once per message, when the bus took it (published before the outbox records it). */
   delivered: 'nestjs-messaging:message.delivered',
-  /** {@link AttemptFailedEvent}: an attempt of a message failed (counted or not). */
+  /**
+   * {@link AttemptFailedEvent}, once per message of a failed attempt: counted (the message's
+   * fault, or an error the messenger did not classify) or not (the bus was unreachable).
+   */
   attemptFailed: 'nestjs-messaging:attempt.failed',
-  /** {@link MessageDeadEvent}: a message was given up on. */
+  /** {@link MessageDeadEvent}, once per message given up on (attempts or age ran out), after its `attempt.failed`. */
   dead: 'nestjs-messaging:message.dead',
-  /** {@link DeliveryPausedEvent}: the bus is unreachable; delivery pauses as a whole. */
+  /**
+   * {@link DeliveryPausedEvent}, when an attempt first finds the bus unreachable after it was
+   * reachable: delivery pauses as a whole. Further unreachable probes extend the pause without
+   * a new event (each fires `attempt.failed` with `counted: false`).
+   */
   paused: 'nestjs-messaging:delivery.paused',
-  /** {@link DeliveryResumedEvent}: the bus took a batch again after a pause. */
+  /** {@link DeliveryResumedEvent}, when the bus takes a batch again after a pause. */
   resumed: 'nestjs-messaging:delivery.resumed',
-  /** {@link LeaseEvent}: this instance found it no longer held leases it was sending under. */
+  /**
+   * {@link LeaseEvent}, when an attempt's outcome came after the lease it was sent under had
+   * expired (by this process's clock, against the expiry the store gave): another instance may
+   * have claimed those messages and sent them again, and the store may ignore this outcome.
+   */
   leaseLost: 'nestjs-messaging:lease.lost',
-  /** {@link LeaseEvent}: this instance took over the leases of a stopped instance. */
+  /**
+   * {@link LeaseEvent}, once per gone owner, when this instance took over at start-up the leases
+   * of an owner the store proved gone (`OutboxDeliveryStore.takeOverLeases`).
+   */
   leaseTakenOver: 'nestjs-messaging:lease.taken-over',
 } as const;
 
@@ -106,6 +125,8 @@ export interface LeaseEvent {
   readonly from?: string;
   /** How many messages. */
   readonly count: number;
+  /** The messages' ids (`lease.lost` only): they may be sent twice. */
+  readonly ids?: readonly string[];
 }
 
 /** The channel objects, created once; publishers check `hasSubscribers` before building a payload. */

@@ -45,6 +45,23 @@ export function withBodyFields(message: Message, fields: Readonly<JsonObject>): 
   });
 }
 
+/**
+ * Returns a message whose headers also have `headers`; headers already on the
+ * message win. Used to attach a trace context (`traceparent`) to a message.
+ */
+export function withHeaders(message: Message, headers: MessageHeaders): Message {
+  const merged: Record<string, string | number | boolean> = {};
+  for (const key of Object.keys(headers)) merged[key] = headers[key];
+  for (const key of Object.keys(message.headers)) merged[key] = message.headers[key];
+  return Object.freeze({
+    id: message.id,
+    topic: message.topic,
+    body: message.body,
+    headers: Object.freeze(merged),
+    timestamp: message.timestamp,
+  });
+}
+
 const EMPTY_HEADERS: MessageHeaders = Object.freeze({});
 
 function snapshotHeaders(topic: string, headers: MessageHeaders | undefined): MessageHeaders {

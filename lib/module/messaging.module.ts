@@ -18,6 +18,7 @@ import type { DeliveryConfig } from '../delivery/dispatch-options.interface.js';
 import { DELIVERY_PROVIDERS } from '../delivery/delivery.providers.js';
 import { TransactionalOutboxRegistry } from '../transactional/transactional-outbox.registry.js';
 import { OutboxAdmin } from '../delivery/outbox-admin.service.js';
+import { BusPause } from '../delivery/bus.pause.js';
 import { createOutboxStore } from './outbox-store.factory.js';
 import { OutboxStore } from '../kernel/outbox-store.interface.js';
 import {
@@ -96,7 +97,8 @@ const providers: Provider[] = [
   // DiscoveryModule: the transactional registry finds this application's wrapped adapters among its providers.
   imports: [ClsModule, DiscoveryModule],
   providers,
-  exports: [MessageQueue, Messenger, OutboxStore, OutboxAdmin],
+  // BusPause (internal, not in the root entry): what nestjs-messaging/terminus reads of delivery.
+  exports: [MessageQueue, Messenger, OutboxStore, OutboxAdmin, BusPause],
 })
 export class MessagingModule extends ConfigurableMessagingModule {
   /**

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import { Outbox } from '../delivery/outbox.service.js';
 import {
   isTransactionalOutboxStore,
@@ -13,6 +13,7 @@ import type { Message } from '../kernel/message.interface.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import { MessageLimitError, MessagingOptionsError } from '../kernel/messaging.errors.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
+import { MESSAGE_TRACER, type MessageTracer } from './message-tracer.interface.js';
 
 /**
  * The messages of the current request. Inject it anywhere (controllers,
@@ -41,6 +42,8 @@ export class MessageQueue implements OnModuleInit {
     @Inject(OutboxStore) private readonly store: OutboxStore,
     private readonly transactional: TransactionalOutboxRegistry,
     @Inject(MESSAGING_OPTIONS) private readonly config: RequestBatchConfig,
+    // MessagingTelemetryModule with tracing: a create span per message, its context in the headers.
+    @Optional() @Inject(MESSAGE_TRACER) private readonly tracer?: MessageTracer,
   ) {}
 
   /**
@@ -87,7 +90,8 @@ export class MessageQueue implements OnModuleInit {
     const scope = this.transactional.current(topic);
     if (scope !== undefined) {
       const request = this.batches.current()?.context;
-      const created = createMessage(topic, body, options);
+      let created = createMessage(topic, body, options);
+      if (this.tracer !== undefined) created = this.tracer.created(created);
       const message = request === undefined ? created : (this.enrichment.apply(request, [created]).at(0) ?? created);
       const limit = this.config.maxMessagesPerRequest;
       if (scope.size >= limit) throw new MessageLimitError(topic, limit, 'this database transaction');
@@ -97,7 +101,8 @@ export class MessageQueue implements OnModuleInit {
       return message;
     }
     const batch = this.requireBatch(topic);
-    const message = createMessage(topic, body, options);
+    let message = createMessage(topic, body, options);
+    if (this.tracer !== undefined) message = this.tracer.created(message);
     batch.add(message);
     return message;
   }

@@ -17,6 +17,7 @@ import { Outbox } from '../delivery/outbox.service.js';
 import { noteRpcInterceptor } from './rpc-handler.binding.js';
 import { EMITS_MESSAGE_METADATA, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import { OPERATION_SCOPES, type OperationScopes } from './operation-scope.interface.js';
+import { MESSAGE_TRACER, type MessageTracer } from './message-tracer.interface.js';
 
 const NOT_DECORATED: readonly EmitsMessageMetadata[] = [];
 
@@ -39,6 +40,8 @@ export class MessagingInterceptor implements NestInterceptor {
     @Inject(MESSAGING_OPTIONS) private readonly config: RequestBatchConfig,
     // GraphQL resolvers hand their messages to their operation (MessagingGraphQLModule), which sends them once.
     @Optional() @Inject(OPERATION_SCOPES) private readonly operations?: OperationScopes,
+    // MessagingTelemetryModule with tracing: a create span per message, its context in the headers.
+    @Optional() @Inject(MESSAGE_TRACER) private readonly tracer?: MessageTracer,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -93,7 +96,8 @@ export class MessagingInterceptor implements NestInterceptor {
     try {
       for (const { topic, options } of emits) {
         const body: unknown = options.body ? options.body(result as never, context) : result;
-        batch.add(createMessage(topic, body as object, { headers: options.headers }));
+        const message = createMessage(topic, body as object, { headers: options.headers });
+        batch.add(this.tracer === undefined ? message : this.tracer.created(message));
       }
       messages = this.enrichment.apply(context, batch.take());
     } catch (error) {

@@ -143,7 +143,14 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
-    return Promise.resolve(this.matching(filter).slice(0, limit).map(toOutboxEntry));
+    // Records are kept in acceptance order: stop at `limit` (a health check lists one).
+    const matches = outboxFilterPredicate(filter);
+    const found: OutboxEntry[] = [];
+    for (const record of this.records.values()) {
+      if (found.length >= limit) break;
+      if (matches(record)) found.push(toOutboxEntry(record));
+    }
+    return Promise.resolve(found);
   }
 
   counts(): Promise<OutboxCounts> {

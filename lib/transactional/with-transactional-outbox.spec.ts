@@ -1,4 +1,6 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Test, type TestingModule } from '@nestjs/testing';
+import { DeliveryChannelNames, type MessageAcceptedEvent } from '../kernel/delivery-events.js';
 import { MessageQueue } from '../request/message-queue.service.js';
 import { MessagingContextError, MessagingOptionsError } from '../kernel/messaging.errors.js';
 import { MessagingModule } from '../module/messaging.module.js';
@@ -40,6 +42,34 @@ describe('withTransactionalOutbox', () => {
     expect(fake.committed.map(({ statements }) => statements)).toEqual([[{ text: 'INSERT', values: ['.a', '.b'] }]]);
     expect((await store.counts()).pending).toBe(0);
     await expect(moduleRef.get(OutboxAdmin).stats()).resolves.toMatchObject({ sinceStart: { accepted: 2 } });
+  });
+
+  it('publishes message.accepted once the transaction committed, not when it rolled back', async () => {
+    await start(new SqlMemoryStore());
+    const accepted: MessageAcceptedEvent[] = [];
+    const listener = (event: unknown): void => {
+      accepted.push(event as MessageAcceptedEvent);
+    };
+    subscribe(DeliveryChannelNames.accepted, listener);
+    try {
+      let seenInTransaction = -1;
+      await inTransaction(async () => {
+        queue.add('.a', {});
+        await Promise.resolve();
+        seenInTransaction = accepted.length;
+      });
+      await expect(
+        inTransaction(() => {
+          queue.add('.rolled-back', {});
+          return Promise.reject(new Error('rolled back'));
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(seenInTransaction).toBe(0);
+      expect(accepted.map(({ message }) => message.topic)).toEqual(['.a']);
+      expect(accepted[0].acceptedAt).toEqual(expect.any(Number));
+    } finally {
+      unsubscribe(DeliveryChannelNames.accepted, listener);
+    }
   });
 
   it('writes nothing when the transaction callback throws', async () => {

@@ -27,6 +27,9 @@ describe('AMQP condition classification', () => {
     expect(describeBrokerError('Failed to authenticate: 1', 'amqp:unauthorized-access')).toBe(
       'authentication failed (SASL code 1): check username and password',
     );
+    expect(describeBrokerError('Failed to authenticate: 1', 'amqp:unauthorized-access', 'external')).toMatch(
+      /^authentication failed \(SASL code 1\): the broker did not accept the client certificate's user for SASL EXTERNAL/,
+    );
     expect(describeBrokerError('Failed to authenticate: 4', 'amqp:internal-error')).toContain('temporary system error');
     expect(describeBrokerError("Access for user 'x' was refused", 'amqp:unauthorized-access')).toBe(
       "Access for user 'x' was refused",

@@ -49,9 +49,20 @@ const SASL_CODES: Record<string, string> = {
   '4': 'the broker could not authenticate because of a temporary system error (SASL code 4)',
 };
 
-/** rhea words a SASL outcome as "Failed to authenticate: <code>"; this says what it means. */
-export function describeBrokerError(description: string | undefined, condition: string | undefined): string {
+const EXTERNAL_AUTH =
+  "authentication failed (SASL code 1): the broker did not accept the client certificate's user for SASL EXTERNAL; check that the broker knows that user (RabbitMQ: the certificate's distinguished name, or its CN with ssl_cert_login_from = common_name)";
+
+/**
+ * rhea words a SASL outcome as "Failed to authenticate: <code>"; this says what it means, for
+ * the mechanism used (`sasl` `'external'`: the client certificate; else username and password).
+ */
+export function describeBrokerError(
+  description: string | undefined,
+  condition: string | undefined,
+  sasl: 'auto' | 'external' = 'auto',
+): string {
   const code = /^Failed to authenticate: (\d)$/.exec(description ?? '')?.[1];
+  if (code === '1' && sasl === 'external') return EXTERNAL_AUTH;
   if (code !== undefined) return SASL_CODES[code] ?? `authentication failed (SASL code ${code})`;
   if (description) return description;
   return condition === undefined ? 'no reason given' : 'no description given';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Connection, ConnectionOptions, Container, EventContext } from 'rhea';
-import type { BrokerTarget, ResolvedAmqpOptions } from './amqp-options.interface.js';
+import type { AmqpSaslMode, BrokerTarget, ResolvedAmqpOptions } from './amqp-options.interface.js';
 import { connectionConditionKind, describeBrokerError } from './amqp-condition.js';
 import { AmqpConnectionError, AmqpConnectionRefusedError, type AmqpConnectAttempt } from './amqp.errors.js';
 
@@ -20,12 +20,20 @@ export class BrokerRefusal extends Error {
   }
 }
 
-/** The AMQP error a rhea connection event carries: a SASL failure in `error`, a broker's close in `connection.error`. */
-export function brokerRefusalOf(context: EventContext): BrokerRefusal | undefined {
+/**
+ * The AMQP error a rhea connection event carries: a SASL failure in `error`, a broker's close in
+ * `connection.error`. `sasl` says what a failed authentication is to be checked against.
+ */
+export function brokerRefusalOf(context: EventContext, sasl: AmqpSaslMode = 'auto'): BrokerRefusal | undefined {
   const error = (context.error ?? context.connection.error) as { condition?: string; description?: string } | undefined;
   if (error?.condition === undefined) return undefined;
-  return new BrokerRefusal(error.condition, describeBrokerError(error.description, error.condition));
+  return new BrokerRefusal(error.condition, describeBrokerError(error.description, error.condition, sasl));
 }
+
+const SASL_HINT: Record<AmqpSaslMode, string> = {
+  auto: 'check username and password',
+  external: "check that the broker accepts SASL EXTERNAL and knows the client certificate's user",
+};
 
 /**
  * Tries the brokers in random order, as the seed does, giving each
@@ -60,6 +68,8 @@ function connectTo(container: Container, target: BrokerTarget, options: Resolved
     // rhea's own reconnect would hide failures and retry the same broker: failover is ours.
     reconnect: false,
     idle_time_out: 30_000,
+    // EXTERNAL: the only mechanism offered (rhea adds it for a TLS connection with a client certificate).
+    ...(options.sasl === 'external' ? { enable_sasl_external: true } : {}),
     ...(target.username === undefined ? {} : { username: target.username, password: target.password }),
     // RabbitMQ reads the virtual host from the open frame's hostname; other brokers get their default.
     ...(target.vhost === undefined ? {} : { hostname: `vhost:${target.vhost}` }),
@@ -97,11 +107,11 @@ function connectTo(container: Container, target: BrokerTarget, options: Resolved
       });
     };
     const onError = (context: EventContext): void => {
-      fail(brokerRefusalOf(context) ?? 'the broker refused the connection without saying why');
+      fail(brokerRefusalOf(context, options.sasl) ?? 'the broker refused the connection without saying why');
     };
     const onDisconnected = (context: EventContext): void => {
       const reason = describeSocketError(context.error, target);
-      fail(inSasl(connection) ? `${reason} during SASL authentication (check username and password)` : reason);
+      fail(inSasl(connection) ? `${reason} during SASL authentication (${SASL_HINT[options.sasl]})` : reason);
     };
     function cleanUp(): void {
       clearTimeout(timer);
@@ -122,7 +132,8 @@ function describeSocketError(error: Error | undefined, target: BrokerTarget): st
   // OpenSSL messages carry a file name and line; the alert text is what matters.
   const alert = /alert ([a-z ]+?)(?::|$)/i.exec(error.message)?.[1];
   if (target.tls && alert !== undefined) {
-    return /certificate|handshake/i.test(alert)
+    // The broker's alerts about our certificate: certificate required, bad certificate, unknown ca...
+    return /certificate|handshake|unknown ca/i.test(alert)
       ? `TLS: the broker refused our client certificate (${alert}); set certificate (and privateKey) to one its CA accepts`
       : `TLS: the broker ended the handshake (${alert})`;
   }

@@ -2,6 +2,7 @@ import type { OpenConnection } from './amqp-connect.js';
 import type { AmqpLog } from './amqp-connection-keeper.js';
 import type { ResolvedAmqpOptions } from './amqp-options.interface.js';
 import type { Failure } from './amqp-link.interface.js';
+import { amqpValueBody, type AmqpBodyEncoder } from './amqp-message.mapper.js';
 import { AmqpSenderLink } from './amqp-sender-link.js';
 import type { AmqpAddressRefusal } from './amqp-state.js';
 
@@ -32,6 +33,7 @@ export class AmqpLinkPool {
   private readonly refusals = new Map<string, AmqpAddressRefusal>();
   private refusedList: readonly AmqpAddressRefusal[] = [];
   private sweeper: NodeJS.Timeout | undefined;
+  private encodeBody: AmqpBodyEncoder = amqpValueBody;
 
   constructor(
     private readonly options: ResolvedAmqpOptions,
@@ -40,8 +42,12 @@ export class AmqpLinkPool {
     private readonly onAttached: () => void,
   ) {}
 
-  /** Starts closing idle links: between `idleLinkTimeoutMs` and 1.5 × that after their last use. */
-  start(): void {
+  /**
+   * Starts closing idle links: between `idleLinkTimeoutMs` and 1.5 × that after their last use.
+   * `encodeBody` (built once rhea is loaded) puts each message's JSON in the body section configured.
+   */
+  start(encodeBody: AmqpBodyEncoder): void {
+    this.encodeBody = encodeBody;
     const { idleLinkTimeoutMs } = this.options;
     this.sweeper ??= setInterval(
       () => {
@@ -83,7 +89,7 @@ export class AmqpLinkPool {
           description: `${limit} links are open (maxLinks, or the broker's channel-max), each with messages in flight; raise maxLinks or send to fewer addresses at once`,
         };
       }
-      link = new AmqpSenderLink(open.connection, address, this.options.sendTimeoutMs, (failure) => {
+      link = new AmqpSenderLink(open.connection, address, this.options.sendTimeoutMs, this.encodeBody, (failure) => {
         this.refuse(address, failure);
       });
       this.links.set(address, link);

@@ -15,6 +15,30 @@ export const AMQP_ADDRESS = {
   rabbitmq4: '/exchanges/amq.topic/{prefix}{topic}',
 } as const;
 
+/**
+ * How the JSON body goes on the wire (the bare message's body, AMQP 1.0 part 3, section 3.2):
+ * - `'amqp-value'`: the JSON text as an AMQP string in an amqp-value section (3.2.7), as PDC's
+ *   Proton client sent it; ActiveMQ and Artemis hand it to JMS consumers as a `TextMessage`.
+ *   RabbitMQ's AMQP 1.0 → 0-9-1 conversion passes it on AMQP-encoded (section descriptor, type code
+ *   and length before the text), which 0-9-1 consumers such as fedora-messaging's cannot decode.
+ * - `'data'`: the UTF-8 bytes of the JSON text in a single data section (3.2.6), with
+ *   `content-encoding` `utf-8`: RabbitMQ hands exactly these bytes to 0-9-1 consumers as the body
+ *   (and `content_type` / `content_encoding` as properties). JMS consumers get a `BytesMessage`.
+ */
+export type AmqpBodySection = 'amqp-value' | 'data';
+
+/**
+ * How the messenger authenticates (SASL, AMQP 1.0 part 5, section 5.3):
+ * - `'auto'`: from the credentials: PLAIN with `username` and `password`, ANONYMOUS with
+ *   `username` alone, and no SASL layer at all without them (a client certificate, if set, is then
+ *   checked by TLS only, as the seed did against ActiveMQ).
+ * - `'external'`: SASL EXTERNAL (RFC 4422, appendix A): the broker takes the user from the client
+ *   `certificate` presented in the TLS handshake (RabbitMQ's `rabbitmq_auth_mechanism_ssl` plugin:
+ *   the certificate's distinguished name, or its CN with `ssl_cert_login_from = common_name`).
+ *   Needs `certificate` and `amqps://` URLs; no `username` or `password`, in the options or the URLs.
+ */
+export type AmqpSaslMode = 'auto' | 'external';
+
 /** Options of `AmqpMessenger`; the first seven have the meaning of the seed's `MESSAGE_BUS` keys. */
 export interface AmqpMessengerOptions {
   /**
@@ -40,6 +64,17 @@ export interface AmqpMessengerOptions {
   topicPrefix?: string;
   /** Link target template, with `{prefix}` and `{topic}`; see `AMQP_ADDRESS`. Default: `AMQP_ADDRESS.activemq`. */
   address?: string;
+  /**
+   * SASL mechanism choice: `'auto'` (from `username` / `password`) or `'external'` (the client
+   * certificate's user, SASL EXTERNAL); see `AmqpSaslMode`. Default: `'auto'`.
+   */
+  sasl?: AmqpSaslMode;
+  /**
+   * Body section: `'amqp-value'` (JSON text as an AMQP string, as PDC sent it) or `'data'` (UTF-8 JSON
+   * bytes with `content-encoding` `utf-8`, what AMQP 0-9-1 consumers behind RabbitMQ can read); see
+   * `AmqpBodySection`. Default: `'amqp-value'`.
+   */
+  body?: AmqpBodySection;
   /** SASL user name (PLAIN with `password`, ANONYMOUS without). Default: no SASL layer. */
   username?: string;
   /** SASL password. Default: none. */
@@ -110,4 +145,6 @@ export interface ResolvedAmqpOptions {
   readonly containerId: string;
   readonly idleLinkTimeoutMs: number;
   readonly maxLinks: number;
+  readonly sasl: AmqpSaslMode;
+  readonly body: AmqpBodySection;
 }

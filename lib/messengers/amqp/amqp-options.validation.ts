@@ -69,7 +69,10 @@ export function resolveAmqpOptions(options: AmqpMessengerOptions): ResolvedAmqpO
     containerId: options.containerId ?? `nestjs-messaging-${hostname()}-${process.pid}`,
     idleLinkTimeoutMs: positiveInteger(options.idleLinkTimeoutMs ?? 60_000, 'idleLinkTimeoutMs', issues),
     maxLinks: positiveInteger(options.maxLinks ?? 64, 'maxLinks', issues),
+    sasl: oneOf(options.sasl ?? 'auto', ['auto', 'external'], 'sasl', issues),
+    body: oneOf(options.body ?? 'amqp-value', ['amqp-value', 'data'], 'body', issues),
   };
+  if (resolved.sasl === 'external') checkExternal(options, targets, issues);
   if (resolved.idleLinkTimeoutMs > MAX_TIMER_MS)
     issues.push(`idleLinkTimeoutMs: expected at most ${MAX_TIMER_MS} (a Node.js timer's limit)`);
   if (typeof resolved.topicPrefix !== 'string') issues.push('topicPrefix: expected a string');
@@ -79,6 +82,25 @@ export function resolveAmqpOptions(options: AmqpMessengerOptions): ResolvedAmqpO
   if (typeof resolved.verifyHostname !== 'boolean') issues.push('verifyHostname: expected true or false');
   if (issues.length > 0) throw new MessagingOptionsError(issues, SUBJECT);
   return resolved;
+}
+
+/** SASL EXTERNAL authenticates with the client certificate, and with nothing else. */
+function checkExternal(options: AmqpMessengerOptions, targets: readonly BrokerTarget[], issues: string[]): void {
+  if (options.certificate === undefined)
+    issues.push('sasl: "external" authenticates with the client certificate: set certificate (and privateKey)');
+  const withCredentials = targets.filter((target) => target.username !== undefined).map((target) => target.url);
+  if (options.username !== undefined || options.password !== undefined)
+    issues.push('sasl: "external" takes the user from the client certificate: remove username and password');
+  else if (withCredentials.length > 0)
+    issues.push(
+      `sasl: "external" takes the user from the client certificate: remove the credentials from ${withCredentials.join(', ')}`,
+    );
+}
+
+function oneOf<T extends string>(value: T, allowed: readonly T[], option: string, issues: string[]): T {
+  if (!allowed.includes(value))
+    issues.push(`${option}: expected ${allowed.map((item) => `"${item}"`).join(' or ')}, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function loadClientIdentity(

@@ -1,6 +1,6 @@
 import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
 import type { Message } from '../../kernel/message.interface.js';
-import { toAmqpMessage } from './amqp-message.mapper.js';
+import { toAmqpMessage, type AmqpBodyEncoder } from './amqp-message.mapper.js';
 import { linkConditionKind } from './amqp-condition.js';
 import type { AmqpErrorLike, DeliveryResult, Failure, InFlight } from './amqp-link.interface.js';
 import type { AmqpRefusal, AmqpOutcome } from './amqp.errors.js';
@@ -29,6 +29,8 @@ export class AmqpSenderLink {
     connection: Connection,
     readonly address: string,
     openTimeoutMs: number,
+    /** Puts each message's JSON in the body section configured. */
+    private readonly encodeBody: AmqpBodyEncoder,
     /** Called when the broker refuses the address for a configuration reason (on attach or later). */
     private readonly onAddressRefused: (failure: Failure) => void = () => undefined,
   ) {
@@ -95,7 +97,7 @@ export class AmqpSenderLink {
   }
 
   private transfer(message: Message): InFlight {
-    const delivery = this.sender.send(toAmqpMessage(message));
+    const delivery = this.sender.send(toAmqpMessage(message, this.encodeBody));
     const result = new Promise<DeliveryResult>((settle) => {
       this.pending.set(delivery, { message, settle });
     });

@@ -37,7 +37,7 @@ export class AmqpConnectionRefusedError extends AmqpConnectionError {
     super(
       attempts,
       `Could not connect to an AMQP broker: ${refused.map(({ url, reason }) => `${url}: ${reason}`).join('; ')}. ` +
-        "Fix the messenger's username, password or address (or the broker's users and permissions); " +
+        "Fix the messenger's username and password (or client certificate) or address (or the broker's users and permissions); " +
         'messages stay in the outbox meanwhile',
       { logged: true },
     );

@@ -5,7 +5,7 @@ import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
 import type { Messenger } from '../../kernel/messenger.interface.js';
 import { AmqpConnectionKeeper, type AmqpLog } from './amqp-connection-keeper.js';
 import { AmqpLinkPool } from './amqp-link-pool.js';
-import { amqpAddress } from './amqp-message.mapper.js';
+import { amqpAddress, amqpBodyEncoder } from './amqp-message.mapper.js';
 import type { AmqpMessengerOptions, ResolvedAmqpOptions } from './amqp-options.interface.js';
 import { resolveAmqpOptions } from './amqp-options.validation.js';
 import type { InFlight } from './amqp-link.interface.js';
@@ -21,7 +21,10 @@ import { loadRhea } from './load-rhea.js';
  * with backoff (failing over to the others) after a drop; a broker that
  * refuses it (wrong password, no permission) is logged once at error level
  * and retried every `reconnectDelayMaxMs` (see `state`). Each message is
- * durable, with PDC's application properties; `send()` resolves only when
+ * durable, with PDC's application properties and its JSON in the body
+ * section `body` chooses (amqp-value by default, `data` for AMQP 0-9-1
+ * consumers behind RabbitMQ); `sasl: 'external'` authenticates with the
+ * client certificate (SASL EXTERNAL). `send()` resolves only when
  * the broker has accepted every message of the batch. Needs the `rhea`
  * package (version 3). One sender link (on a session of its own) per
  * address, closed after `idleLinkTimeoutMs` unused; at most `maxLinks`.
@@ -111,7 +114,7 @@ export class AmqpMessenger implements Messenger, OnModuleInit, OnApplicationShut
     this.container.on('error', (error: Error) => {
       this.logger.warn(`AMQP: ${error.message}`);
     });
-    this.links.start();
+    this.links.start(amqpBodyEncoder(this.options.body, rhea.message));
     this.keeper.start(this.container);
   }
 

@@ -1,6 +1,11 @@
 // `nestjs-messaging/amqp`: the AMQP 1.0 messenger (needs the optional peer `rhea`).
 export { AmqpMessenger } from './amqp.messenger.js';
-export { AMQP_ADDRESS, type AmqpMessengerOptions } from './amqp-options.interface.js';
+export {
+  AMQP_ADDRESS,
+  type AmqpBodySection,
+  type AmqpMessengerOptions,
+  type AmqpSaslMode,
+} from './amqp-options.interface.js';
 export type { AmqpConnectionStatus, AmqpMessengerState } from './amqp-state.js';
 export {
   AmqpConnectionError,

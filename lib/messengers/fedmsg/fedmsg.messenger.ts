@@ -2,30 +2,15 @@ import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/c
 import type { XPublisher } from 'zeromq';
 import type { Message } from '../../kernel/message.interface.js';
 import { MessagingError, MessengerUnavailableError } from '../../kernel/messaging.errors.js';
-import type { Messenger } from '../../kernel/messenger.interface.js';
 import { encodeEnvelope, fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
 import type { FedmsgMessengerOptions, ResolvedFedmsgOptions } from './fedmsg-options.interface.js';
 import { resolveFedmsgOptions } from './fedmsg-options.validation.js';
 import { FedmsgSendReport, isSocketClosedError, reasonOf } from './fedmsg-send-report.js';
+import { FedmsgState, type FedmsgStats } from './fedmsg-state.js';
+import type { MessengerState, StatefulMessenger } from '../../kernel/messenger-state.js';
 import { loadFedmsgSigner, signFedmsgEnvelope, type FedmsgSigner } from './fedmsg-signature.js';
 import { JoinGate } from './join-gate.js';
 import { loadZeromq } from './load-zeromq.js';
-
-/** Counters of what a `FedmsgMessenger` handed to its socket, since it was created. */
-export interface FedmsgStats {
-  /** Messages handed to the socket: `send()` reported them sent. */
-  readonly published: number;
-  /**
-   * Messages `send()` did not hand to the socket and reported as not sent
-   * (rejected, or named in a `MessengerSendError`'s `failures`), so the
-   * outbox keeps them and sends them again: the messenger was not open, the
-   * socket was closed or refused them, or a message could not be encoded or
-   * signed. It does not count what a lagging subscriber misses at its
-   * high-water mark: ZeroMQ drops that for that subscriber alone and does
-   * not report it (fedmsg consumers see a gap in the envelope's `i`).
-   */
-  readonly dropped: number;
-}
 
 /**
  * Publishes messages on a ZeroMQ PUB socket in fedmsg's wire format (PDC's
@@ -49,7 +34,7 @@ export interface FedmsgStats {
  * });
  * ```
  */
-export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationShutdown {
+export class FedmsgMessenger implements StatefulMessenger, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(FedmsgMessenger.name);
   private readonly options: ResolvedFedmsgOptions;
   private readonly gate: JoinGate;
@@ -62,6 +47,7 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
   private tail: Promise<void> = Promise.resolve();
   private followers: Promise<unknown> | undefined;
   private readonly topics = new Map<string, string>();
+  private readonly status = new FedmsgState();
 
   /** @throws MessagingOptionsError listing every invalid option. */
   constructor(options: FedmsgMessengerOptions) {
@@ -72,6 +58,11 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
   /** What has been published, and what was reported not sent, so far. */
   get stats(): FedmsgStats {
     return { published: this.published, dropped: this.dropped };
+  }
+
+  /** `starting`, `connected` once bound (or connected to its relays; `url`: the endpoint), `stopped` after shutdown. */
+  get state(): MessengerState {
+    return this.status.state;
   }
 
   /** The endpoint bound (bind mode), or the last relay endpoint connected to (active mode), once started. */
@@ -115,10 +106,10 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
     }
     this.socket = socket;
     this.followers = Promise.all([peers, this.followSubscriptions(socket)]);
+    const where = options.active ? options.endpoints.join(', ') : (this.endpoint ?? '');
+    this.status.set('connected', where);
     this.logger.log(
-      `${options.active ? 'Connected to relay' : 'Publishing on'} ${options.active ? options.endpoints.join(', ') : this.endpoint}${
-        this.signer ? ' (signed)' : ''
-      }`,
+      `${options.active ? 'Connected to relay' : 'Publishing on'} ${where}${this.signer ? ' (signed)' : ''}`,
     );
   }
 
@@ -149,6 +140,7 @@ export class FedmsgMessenger implements Messenger, OnModuleInit, OnApplicationSh
     const socket = this.socket;
     if (socket === undefined) return;
     this.socket = undefined;
+    this.status.set('stopped');
     await this.tail;
     socket.close();
     await this.followers;
