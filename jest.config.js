@@ -8,6 +8,7 @@ export default {
     '^nestjs-messaging$': '<rootDir>/lib/index.ts',
     '^nestjs-messaging/amqp$': '<rootDir>/lib/messengers/amqp/index.ts',
     '^nestjs-messaging/fedmsg$': '<rootDir>/lib/messengers/fedmsg/index.ts',
+    '^nestjs-messaging/fedora-messaging$': '<rootDir>/lib/messengers/fedora-messaging/index.ts',
     '^nestjs-messaging/sqlite$': '<rootDir>/lib/stores/sqlite/index.ts',
     '^nestjs-messaging/postgres$': '<rootDir>/lib/stores/postgres/index.ts',
     '^nestjs-messaging/transactional$': '<rootDir>/lib/transactional/index.ts',

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { HTTP_PLATFORMS, type HttpPlatform } from '../sample-app/http-platform.js';
 import { runAmqpBenchmark } from './amqp-bench.js';
 import { runFedmsgBenchmark } from './fedmsg-bench.js';
+import { runFedoraMessagingBenchmark } from './fedora-messaging-bench.js';
 import { runDrainBenchmark, runLatencyBenchmark } from './outbox-bench.js';
 import { runTransactionalBenchmark } from './transactional-bench.js';
 import { startServer } from './bench-server.js';
@@ -84,7 +85,7 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-const only = process.env.BENCH_ONLY; // "http", "telemetry", "fedmsg", "amqp", "latency", "drain" or "transactional" to run one part
+const only = process.env.BENCH_ONLY; // "http", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain" or "transactional" to run one part
 
 // Every figure depends on the runtime (AsyncLocalStorage costs differ a lot between majors): say which one.
 console.log(`Node.js ${process.version} (${process.execPath}), ${process.platform}-${process.arch}\n`);
@@ -93,6 +94,7 @@ if (only === undefined || only === 'http') await runHttpBenchmark('HTTP overhead
 if (only === undefined || only === 'telemetry') await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES);
 if (only === undefined || only === 'fedmsg') await runFedmsgBenchmark();
 if (only === undefined || only === 'amqp') await runAmqpBenchmark();
+if (only === undefined || only === 'fedora-messaging') await runFedoraMessagingBenchmark();
 if (only === undefined || only === 'latency') await runLatencyBenchmark();
 if (only === undefined || only === 'drain') await runDrainBenchmark();
 if (only === undefined || only === 'transactional') await runTransactionalBenchmark();

@@ -8,11 +8,12 @@ import {
 } from 'nestjs-messaging';
 import { AmqpMessenger } from 'nestjs-messaging/amqp';
 import { FedmsgMessenger } from 'nestjs-messaging/fedmsg';
+import { FedoraMessagingMessenger, type FedoraMessagingMessengerOptions } from 'nestjs-messaging/fedora-messaging';
 import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import { SqliteOutboxStore } from 'nestjs-messaging/sqlite';
 
 /** Messenger back-ends the sample app can run on, chosen by `MESSAGE_BUS_BACKEND`. */
-export const MESSAGE_BUS_BACKENDS = ['logging', 'fedmsg', 'amqp'] as const;
+export const MESSAGE_BUS_BACKENDS = ['logging', 'fedmsg', 'amqp', 'fedora-messaging'] as const;
 
 /**
  * Builds the messaging options from the environment, the way PDC reads its
@@ -45,6 +46,8 @@ function messengerFromEnv(env: NodeJS.ProcessEnv): Messenger | typeof LoggingMes
       return new FedmsgMessenger(fedmsgOptionsFromEnv(env));
     case 'amqp':
       return new AmqpMessenger(amqpOptionsFromEnv(env));
+    case 'fedora-messaging':
+      return new FedoraMessagingMessenger(fedoraMessagingOptionsFromEnv(env));
     default:
       throw new Error(
         `MESSAGE_BUS_BACKEND: unknown back-end "${backend}"; expected one of ${MESSAGE_BUS_BACKENDS.join(', ')}`,
@@ -162,5 +165,31 @@ function amqpOptionsFromEnv(env: NodeJS.ProcessEnv): ConstructorParameters<typeo
     password: env.MESSAGE_BUS_PASSWORD,
     reconnectDelayMaxMs:
       env.MESSAGE_BUS_RECONNECT_MAX_MS === undefined ? undefined : wholeNumber(env, 'MESSAGE_BUS_RECONNECT_MAX_MS'),
+  };
+}
+
+/**
+ * `FEDORA_MESSAGING_URL` (comma-separated amqp:// or amqps:// URLs; required),
+ * `FEDORA_MESSAGING_TOPIC_PREFIX` (such as `org.fedoraproject.stg`),
+ * `FEDORA_MESSAGING_SCHEMA` (default `base.message`), and for TLS
+ * `FEDORA_MESSAGING_CA_CERT`, `FEDORA_MESSAGING_CERTFILE` and
+ * `FEDORA_MESSAGING_KEYFILE` (with a client certificate, SASL EXTERNAL).
+ * A compose's `author` becomes a `fedora_messaging_user_<author>` header.
+ */
+export function fedoraMessagingOptionsFromEnv(env: NodeJS.ProcessEnv): FedoraMessagingMessengerOptions {
+  const urls = (env.FEDORA_MESSAGING_URL ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0);
+  if (urls.length === 0) throw new Error('FEDORA_MESSAGING_URL: required with MESSAGE_BUS_BACKEND=fedora-messaging');
+  return {
+    urls,
+    app: 'nestjs-messaging-sample-app',
+    topicPrefix: env.FEDORA_MESSAGING_TOPIC_PREFIX,
+    schema: env.FEDORA_MESSAGING_SCHEMA,
+    caCertificate: env.FEDORA_MESSAGING_CA_CERT,
+    certificate: env.FEDORA_MESSAGING_CERTFILE,
+    privateKey: env.FEDORA_MESSAGING_KEYFILE,
+    filters: ({ body }) => (typeof body.author === 'string' && body.author !== '' ? { user: [body.author] } : {}),
   };
 }

@@ -3,9 +3,12 @@ import { Logger } from '@nestjs/common';
 import { createMessage, LoggingMessenger, MessengerUnavailableError } from 'nestjs-messaging';
 import { AmqpMessenger } from 'nestjs-messaging/amqp';
 import { FedmsgMessenger, type FedmsgMessengerOptions } from 'nestjs-messaging/fedmsg';
+import { FedoraMessagingMessenger } from 'nestjs-messaging/fedora-messaging';
 import { CapturingMessenger } from 'nestjs-messaging/testing';
 import { Subscriber } from 'zeromq';
 import { AmqpTestListener, closedPort } from './support/amqp-listener.js';
+import { brokers } from './support/brokers.js';
+import { FedoraMessagingConsumer } from './support/fedora-messaging-consumer.js';
 import { describeMessengerContract, type ContractBus } from './support/messenger-contract.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -198,4 +201,43 @@ describeMessengerContract('AmqpMessenger', {
   acknowledged: true,
   refusing: { per: 'message', open: amqpListenerBus },
   unreachable: { open: async () => amqpBus(await closedPort()) },
+});
+
+/**
+ * A FedoraMessagingMessenger on the shared RabbitMQ node, and a consumer bound to its prefix. To
+ * refuse chosen messages, the messenger publishes to a headers exchange that routes only messages
+ * flagged `fedora_messaging_user_accepted`: the others come back unroutable (mandatory).
+ */
+async function fedoraMessagingBus(refuse?: (messageId: string) => boolean, urls?: string[]): Promise<ContractBus> {
+  const { url, username, password } = brokers().shared;
+  const shared = url.replace('amqp://', `amqp://${username}:${password}@`);
+  const prefix = `contract${String(Date.now())}${String(Math.random()).slice(2, 8)}`;
+  const exchange = `${prefix}.headers`;
+  const consumer = await new FedoraMessagingConsumer().start(shared, `${prefix}.#`, {
+    ...(refuse ? { headersExchange: { name: exchange, match: { fedora_messaging_user_accepted: true } } } : {}),
+  });
+  const messenger = new FedoraMessagingMessenger({
+    urls: urls ?? [shared],
+    app: 'contract',
+    topicPrefix: prefix,
+    sendTimeoutMs: 2000,
+    reconnectDelayMs: 50,
+    ...(refuse ? { exchange, filters: (message) => ({ user: [refuse(message.id) ? 'refused' : 'accepted'] }) } : {}),
+  });
+  await messenger.onModuleInit();
+  return {
+    messenger,
+    received: () => consumer.ids(),
+    close: async () => {
+      await messenger.onApplicationShutdown();
+      await consumer.close();
+    },
+  };
+}
+
+describeMessengerContract('FedoraMessagingMessenger', {
+  open: () => fedoraMessagingBus(),
+  acknowledged: { doesNotApply: 'the broker confirms once the queue has the message; the consumer reads it after' },
+  refusing: { per: 'message', open: (refuse) => fedoraMessagingBus(refuse) },
+  unreachable: { open: async () => fedoraMessagingBus(undefined, [await closedPort()]) },
 });

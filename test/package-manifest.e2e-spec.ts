@@ -45,6 +45,7 @@ const UNDECLARED_INTEGRATIONS: Record<string, string> = {
 const ENTRY_POINTS: Record<string, string> = {
   amqp: 'lib/messengers/amqp/index.ts',
   fedmsg: 'lib/messengers/fedmsg/index.ts',
+  'fedora-messaging': 'lib/messengers/fedora-messaging/index.ts',
   sqlite: 'lib/stores/sqlite/index.ts',
   postgres: 'lib/stores/postgres/index.ts',
   transactional: 'lib/transactional/index.ts',
@@ -76,7 +77,7 @@ describe('package manifest', () => {
   });
 
   it('makes broker and database client libraries optional peers, so an app installs only what it uses', () => {
-    for (const client of ['zeromq', 'rhea', 'better-sqlite3', 'pg']) {
+    for (const client of ['zeromq', 'rhea', 'amqplib', 'better-sqlite3', 'pg']) {
       expect(manifest.peerDependencies?.[client]).toBeDefined();
       expect(manifest.peerDependenciesMeta?.[client]?.optional).toBe(true);
     }
@@ -137,6 +138,7 @@ describe('package manifest', () => {
           [
             'rhea',
             'zeromq',
+            'amqplib',
             'better-sqlite3',
             'pg',
             '@nestjs-cls/transactional',
