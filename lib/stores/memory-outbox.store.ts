@@ -25,6 +25,12 @@ export interface MemoryOutboxStoreOptions {
    * Default: `10000`.
    */
   maxMessages?: number;
+  /**
+   * Let the store start while `NODE_ENV` is `production`. It refuses by default there: it loses
+   * every accepted, undelivered message when the process dies, which a production service
+   * rarely means to accept. Default: `false`.
+   */
+  allowInProduction?: boolean;
 }
 
 /**
@@ -40,15 +46,24 @@ export class MemoryOutboxStore implements OutboxStore {
   private readonly pendingByTopic = new Map<string, OutboxRecord[]>();
   private sequence = 0;
 
-  /** @throws MessagingOptionsError when `maxMessages` is not a positive whole number. */
+  /**
+   * @throws MessagingOptionsError when `maxMessages` is not a positive whole number, or when
+   *   `NODE_ENV` is `production` and `allowInProduction` is not `true`.
+   */
   constructor(options: MemoryOutboxStoreOptions = {}) {
-    const { maxMessages = 10_000 } = options;
-    if (!Number.isInteger(maxMessages) || maxMessages < 1) {
-      throw new MessagingOptionsError(
-        [`maxMessages: expected a whole number >= 1, got ${String(maxMessages)}`],
-        'MemoryOutboxStore options',
+    const { maxMessages = 10_000, allowInProduction = false } = options;
+    const issues: string[] = [];
+    if (!Number.isInteger(maxMessages) || maxMessages < 1)
+      issues.push(`maxMessages: expected a whole number >= 1, got ${String(maxMessages)}`);
+    if (typeof allowInProduction !== 'boolean')
+      issues.push(`allowInProduction: expected true or false, got ${JSON.stringify(allowInProduction)}`);
+    else if (!allowInProduction && process.env.NODE_ENV === 'production')
+      issues.push(
+        'allowInProduction: NODE_ENV is production, and a MemoryOutboxStore (the default outbox) loses every ' +
+          'undelivered message when the process dies. Configure a durable outbox (SqliteOutboxStore, ' +
+          'PostgresOutboxStore), or accept the loss: outbox: new MemoryOutboxStore({ allowInProduction: true })',
       );
-    }
+    if (issues.length > 0) throw new MessagingOptionsError(issues, 'MemoryOutboxStore options');
     this.maxMessages = maxMessages;
   }
 
