@@ -2,6 +2,7 @@ import type { Message } from '../kernel/message.interface.js';
 import { MessagingOptionsError } from '../kernel/messaging.errors.js';
 import { OutboxFullError } from '../kernel/outbox.errors.js';
 import type {
+  AppendOptions,
   ClaimRequest,
   FailedAttempt,
   OutboxCounts,
@@ -24,6 +25,12 @@ export interface MemoryOutboxStoreOptions {
    * Default: `10000`.
    */
   maxMessages?: number;
+  /**
+   * Let the store start while `NODE_ENV` is `production`. It refuses by default there: it loses
+   * every accepted, undelivered message when the process dies, which a production service
+   * rarely means to accept. Default: `false`.
+   */
+  allowInProduction?: boolean;
 }
 
 /**
@@ -39,22 +46,31 @@ export class MemoryOutboxStore implements OutboxStore {
   private readonly pendingByTopic = new Map<string, OutboxRecord[]>();
   private sequence = 0;
 
-  /** @throws MessagingOptionsError when `maxMessages` is not a positive whole number. */
+  /**
+   * @throws MessagingOptionsError when `maxMessages` is not a positive whole number, or when
+   *   `NODE_ENV` is `production` and `allowInProduction` is not `true`.
+   */
   constructor(options: MemoryOutboxStoreOptions = {}) {
-    const { maxMessages = 10_000 } = options;
-    if (!Number.isInteger(maxMessages) || maxMessages < 1) {
-      throw new MessagingOptionsError(
-        [`maxMessages: expected a whole number >= 1, got ${String(maxMessages)}`],
-        'MemoryOutboxStore options',
+    const { maxMessages = 10_000, allowInProduction = false } = options;
+    const issues: string[] = [];
+    if (!Number.isInteger(maxMessages) || maxMessages < 1)
+      issues.push(`maxMessages: expected a whole number >= 1, got ${String(maxMessages)}`);
+    if (typeof allowInProduction !== 'boolean')
+      issues.push(`allowInProduction: expected true or false, got ${JSON.stringify(allowInProduction)}`);
+    else if (!allowInProduction && process.env.NODE_ENV === 'production')
+      issues.push(
+        'allowInProduction: NODE_ENV is production, and a MemoryOutboxStore (the default outbox) loses every ' +
+          'undelivered message when the process dies. Configure a durable outbox (SqliteOutboxStore, ' +
+          'PostgresOutboxStore), or accept the loss: outbox: new MemoryOutboxStore({ allowInProduction: true })',
       );
-    }
+    if (issues.length > 0) throw new MessagingOptionsError(issues, 'MemoryOutboxStore options');
     this.maxMessages = maxMessages;
   }
 
   /** @returns a promise that rejects with `OutboxFullError` when the messages would not fit. */
-  append(messages: readonly Message[]): Promise<void> {
+  append(messages: readonly Message[], options?: AppendOptions): Promise<void> {
     try {
-      this.appendNow(messages);
+      this.appendNow(messages, options);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -65,11 +81,12 @@ export class MemoryOutboxStore implements OutboxStore {
    * Stores `messages` at once (what `Outbox` calls).
    * @throws OutboxFullError when they would not fit in `maxMessages`; none of them is stored then.
    */
-  appendNow(messages: readonly Message[]): void {
+  appendNow(messages: readonly Message[], options?: AppendOptions): void {
     if (this.records.size + messages.length > this.maxMessages) {
       throw new OutboxFullError(messages, this.maxMessages);
     }
     const now = Date.now();
+    const availableAt = options?.availableAt;
     for (const message of messages) {
       const record: OutboxRecord = {
         message,
@@ -77,8 +94,10 @@ export class MemoryOutboxStore implements OutboxStore {
         createdAt: now,
         status: 'pending',
         attempts: 0,
-        nextAttemptAt: now,
+        nextAttemptAt: availableAt?.get(message.id) ?? now,
         lastError: undefined,
+        deadReason: undefined,
+        history: [],
         settledAt: undefined,
         leaseOwner: undefined,
         leaseExpiresAt: undefined,
@@ -166,6 +185,7 @@ export class MemoryOutboxStore implements OutboxStore {
       record.attempts = 0;
       record.nextAttemptAt = now;
       record.settledAt = undefined;
+      record.deadReason = undefined;
       const queue = this.queueOf(record.message.topic);
       queue.push(record);
       // Back in its place among the topic's pending messages.

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { MessagingModuleOptions } from '../module/messaging-options.interface.js';
 import { MessagingModule } from '../module/messaging.module.js';
+import { MemoryOutboxStore } from '../stores/memory-outbox.store.js';
 import { CapturingMessenger } from './capturing.messenger.js';
 
 /**
@@ -27,7 +28,15 @@ export class MessagingTestingModule {
     return {
       module: MessagingTestingModule,
       global: true,
-      imports: [MessagingModule.forRoot({ delivery: 'await', ...options, messenger: capture })],
+      imports: [
+        MessagingModule.forRoot({
+          delivery: 'await',
+          // Tests run under any NODE_ENV: the memory outbox is what a test wants.
+          outbox: options.outbox ?? new MemoryOutboxStore({ allowInProduction: true }),
+          ...options,
+          messenger: capture,
+        }),
+      ],
       providers: [{ provide: CapturingMessenger, useValue: capture }],
       exports: [CapturingMessenger],
     };
