@@ -45,9 +45,13 @@ export {
 export { InjectMessenger, Messenger } from './kernel/messenger.interface.js';
 export { LoggingMessenger } from './messengers/logging/logging.messenger.js';
 export {
+  ATTEMPT_HISTORY_LIMIT,
   InjectOutboxStore,
   OutboxStore,
+  type AppendOptions,
+  type AttemptRecord,
   type ClaimRequest,
+  type DeadReason,
   type FailedAttempt,
   type OutboxAdminStore,
   type OutboxCounts,

@@ -18,6 +18,12 @@ export interface Message {
   readonly id: string;
   /** Topic as given to `add()`, for example `.releases.added`; prefixes are a messenger's concern. */
   readonly topic: string;
+  /**
+   * The ordering key: messages of one key are delivered in order, one at a time. Default (set by
+   * `createMessage`): the topic. `null`: no ordering; the message may go out in parallel with
+   * any other. A non-empty string otherwise.
+   */
+  readonly key: string | null;
   /** The JSON body, a deep-frozen snapshot taken when the message was added. */
   readonly body: Readonly<JsonObject>;
   /** Scalar headers (empty by default). */

@@ -1,5 +1,5 @@
 import type { Message } from './message.interface.js';
-import type { OutboxEntry } from './outbox-entry.interface.js';
+import type { DeadReason, OutboxEntry } from './outbox-entry.interface.js';
 
 /** What a dispatcher asks a store for. */
 export interface ClaimRequest {
@@ -26,6 +26,21 @@ export interface FailedAttempt {
   readonly counted: boolean;
   /** When to try again, in ms since the epoch; `undefined` declares the message dead. */
   readonly nextAttemptAt: number | undefined;
+  /** Why the message is dead, when `nextAttemptAt` is `undefined`. Default: `'exhausted'`. Ignored otherwise. */
+  readonly deadReason?: DeadReason;
+  /** The class name of the messenger that tried, for the message's history. Default: `''`. */
+  readonly messenger?: string;
+}
+
+/** Options of `OutboxDeliveryStore.append()`. */
+export interface AppendOptions {
+  /**
+   * The first due time of some of the messages, by message id, in ms since the epoch (the
+   * caller's clock, as `ClaimRequest.now`): a delayed message is stored pending with its
+   * `nextAttemptAt` there, and no dispatcher claims it before. Messages not in the map are due
+   * at once. Default: none.
+   */
+  readonly availableAt?: ReadonlyMap<string, number>;
 }
 
 /** What `OutboxDeliveryStore.takeOverLeases()` gave back: `count` messages leased by `owner`. */
@@ -79,18 +94,19 @@ export interface OutboxDeliveryStore {
   readonly preferredBatchWindowMs?: number;
   /**
    * Stores one request's messages, all or none, in order, as `pending`, due at
-   * once, with no attempts. Resolves once they are durable (for a durable store).
-   * Ids are unique (`createMessage` makes them so).
+   * once (or at `options.availableAt`), with no attempts, an empty history and
+   * their ordering key (`Message.key`). Resolves once they are durable (for a
+   * durable store). Ids are unique (`createMessage` makes them so).
    * @throws OutboxWriteError (as a rejection) when the messages cannot be stored; none of them is then.
    */
-  append(messages: readonly Message[]): Promise<void>;
+  append(messages: readonly Message[], options?: AppendOptions): Promise<void>;
   /**
    * Optional, for a store in the process's memory (`durable` false): stores
    * `messages` as `append()` does, at once, in the calling turn. `Outbox` calls
    * it instead of `append()`, so a request waits for no promise.
    * @throws OutboxWriteError (thrown, not a rejection) when the messages cannot be stored; none of them is then.
    */
-  appendNow?(messages: readonly Message[]): void;
+  appendNow?(messages: readonly Message[], options?: AppendOptions): void;
   /**
    * Leases due, unleased pending messages to `owner` until `now + leaseMs`,
    * oldest first, at most `limit`, keeping per-topic order (see above).
@@ -106,9 +122,10 @@ export interface OutboxDeliveryStore {
   markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): Promise<void>;
   /**
    * Records failed attempts of messages leased by `owner`, ending their lease:
-   * `lastError` set, `attempts` + 1 when counted, then due again at
-   * `nextAttemptAt`, or `dead` with `settledAt` = `now` (ms since the epoch)
-   * when it is `undefined`. Ids not leased by `owner` are ignored.
+   * `lastError` set, `attempts` + 1 when counted, an `AttemptRecord` (at `now`)
+   * appended to `history`, then due again at `nextAttemptAt`, or `dead` with
+   * `settledAt` = `now` (ms since the epoch) and `deadReason` (default
+   * `exhausted`) when it is `undefined`. Ids not leased by `owner` are ignored.
    */
   reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void>;
   /**

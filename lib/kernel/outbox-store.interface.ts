@@ -1,10 +1,12 @@
 import { Inject } from '@nestjs/common';
 import type { Message } from './message.interface.js';
 import type { OutboxAdminStore } from './outbox-admin-store.interface.js';
-import type { OutboxDeliveryStore } from './outbox-delivery-store.interface.js';
+import type { AppendOptions, OutboxDeliveryStore } from './outbox-delivery-store.interface.js';
 
-export type { OutboxEntry, OutboxStatus } from './outbox-entry.interface.js';
+export type { AttemptRecord, DeadReason, OutboxEntry, OutboxStatus } from './outbox-entry.interface.js';
+export { ATTEMPT_HISTORY_LIMIT } from './outbox-entry.interface.js';
 export type {
+  AppendOptions,
   ClaimRequest,
   FailedAttempt,
   OutboxDeliveryStore,
@@ -44,10 +46,10 @@ export interface OutboxStore extends OutboxDeliveryStore, OutboxAdminStore {}
 export interface TransactionalOutboxStore extends OutboxStore {
   /**
    * The statement that appends `messages` as `append()` would (all or none,
-   * in order), for a transaction to run on its own connection. Builds text
-   * only: it neither connects nor throws for valid messages.
+   * in order, with `options.availableAt`), for a transaction to run on its own
+   * connection. Builds text only: it neither connects nor throws for valid messages.
    */
-  appendStatement(messages: readonly Message[]): SqlStatement;
+  appendStatement(messages: readonly Message[], options?: AppendOptions): SqlStatement;
 }
 
 /** Whether `store` can be written by the application's transactions. */

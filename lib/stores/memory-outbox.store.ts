@@ -2,6 +2,7 @@ import type { Message } from '../kernel/message.interface.js';
 import { MessagingOptionsError } from '../kernel/messaging.errors.js';
 import { OutboxFullError } from '../kernel/outbox.errors.js';
 import type {
+  AppendOptions,
   ClaimRequest,
   FailedAttempt,
   OutboxCounts,
@@ -52,9 +53,9 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   /** @returns a promise that rejects with `OutboxFullError` when the messages would not fit. */
-  append(messages: readonly Message[]): Promise<void> {
+  append(messages: readonly Message[], options?: AppendOptions): Promise<void> {
     try {
-      this.appendNow(messages);
+      this.appendNow(messages, options);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -65,11 +66,12 @@ export class MemoryOutboxStore implements OutboxStore {
    * Stores `messages` at once (what `Outbox` calls).
    * @throws OutboxFullError when they would not fit in `maxMessages`; none of them is stored then.
    */
-  appendNow(messages: readonly Message[]): void {
+  appendNow(messages: readonly Message[], options?: AppendOptions): void {
     if (this.records.size + messages.length > this.maxMessages) {
       throw new OutboxFullError(messages, this.maxMessages);
     }
     const now = Date.now();
+    const availableAt = options?.availableAt;
     for (const message of messages) {
       const record: OutboxRecord = {
         message,
@@ -77,8 +79,10 @@ export class MemoryOutboxStore implements OutboxStore {
         createdAt: now,
         status: 'pending',
         attempts: 0,
-        nextAttemptAt: now,
+        nextAttemptAt: availableAt?.get(message.id) ?? now,
         lastError: undefined,
+        deadReason: undefined,
+        history: [],
         settledAt: undefined,
         leaseOwner: undefined,
         leaseExpiresAt: undefined,
@@ -166,6 +170,7 @@ export class MemoryOutboxStore implements OutboxStore {
       record.attempts = 0;
       record.nextAttemptAt = now;
       record.settledAt = undefined;
+      record.deadReason = undefined;
       const queue = this.queueOf(record.message.topic);
       queue.push(record);
       // Back in its place among the topic's pending messages.

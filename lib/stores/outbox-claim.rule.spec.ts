@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { blockedTopicsCte, claimableOfTopic, claimableSelect } from './outbox-claim.rule.js';
-import { outboxSchema } from './sqlite/sqlite-outbox.schema.js';
+import { sqliteOutboxSchema } from './sqlite/sqlite-outbox.schema.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
@@ -43,7 +43,7 @@ function claimInMemory(pending: readonly Pending[], owner: string, limit: number
 function claimInSql(pending: readonly Pending[], owner: string, limit: number): number[] {
   const db = new Database(':memory:');
   try {
-    db.exec(outboxSchema('outbox'));
+    db.exec(sqliteOutboxSchema('outbox'));
     const insert = db.prepare(
       `INSERT INTO outbox (sequence, id, topic, body, headers, timestamp, created_at, next_attempt_at, lease_owner, lease_expires_at)
        VALUES (?, ?, ?, '{}', '{}', 0, 0, ?, ?, ?)`,

@@ -1,5 +1,5 @@
 import type { JsonObject, Message, MessageHeaders } from '../kernel/message.interface.js';
-import type { OutboxEntry, OutboxStatus } from '../kernel/outbox-entry.interface.js';
+import type { AttemptRecord, DeadReason, OutboxEntry, OutboxStatus } from '../kernel/outbox-entry.interface.js';
 
 /**
  * A stored message's state as a store holds it, times in local ms since the
@@ -12,6 +12,9 @@ export interface OutboxEntryState {
   readonly createdAt: number;
   readonly nextAttemptAt: number;
   readonly lastError: string | null | undefined;
+  readonly deadReason: DeadReason | null | undefined;
+  /** Oldest first; frozen by `toOutboxEntry()`. */
+  readonly history: readonly AttemptRecord[];
   readonly settledAt: number | null | undefined;
   readonly leaseOwner: string | null | undefined;
   readonly leaseExpiresAt: number | null | undefined;
@@ -24,6 +27,8 @@ export interface OutboxEntryState {
 export interface OutboxRow {
   id: string;
   topic: string;
+  /** The ordering key; `null`: no ordering; `''` (a row written by version 1 code, which a trigger fixes): the topic. */
+  ordering_key: string | null;
   body: string;
   headers: string;
   timestamp: number;
@@ -33,6 +38,9 @@ export interface OutboxRow {
   /** `null`: due at once (PostgreSQL writes no time for a new message). */
   next_attempt_at: number | null;
   last_error: string | null;
+  dead_reason: DeadReason | null;
+  /** JSON text of the `AttemptRecord`s, oldest first. */
+  attempt_history: string;
   settled_at: number | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
@@ -43,7 +51,7 @@ export interface OutboxRow {
  * `lease` only when both its owner and expiry are.
  */
 export function toOutboxEntry(state: OutboxEntryState): OutboxEntry {
-  const { lastError, settledAt, leaseOwner, leaseExpiresAt } = state;
+  const { lastError, deadReason, settledAt, leaseOwner, leaseExpiresAt } = state;
   return Object.freeze({
     message: state.message,
     status: state.status,
@@ -51,6 +59,8 @@ export function toOutboxEntry(state: OutboxEntryState): OutboxEntry {
     createdAt: state.createdAt,
     nextAttemptAt: state.nextAttemptAt,
     ...(lastError === undefined || lastError === null ? {} : { lastError }),
+    ...(deadReason === undefined || deadReason === null || state.status !== 'dead' ? {} : { deadReason }),
+    history: Object.freeze(state.history.map((record) => Object.freeze({ ...record }))),
     ...(settledAt === undefined || settledAt === null ? {} : { settledAt }),
     ...(leaseOwner === undefined || leaseOwner === null || leaseExpiresAt === undefined || leaseExpiresAt === null
       ? {}
@@ -66,12 +76,21 @@ export function outboxRowToEntry(row: OutboxRow, toLocal: (databaseMs: number) =
   const local = (value: number | null): number | null => (value === null ? null : toLocal(value));
   const createdAt = toLocal(row.created_at);
   return toOutboxEntry({
-    message: restoreMessage(row.id, row.topic, row.body, row.headers, row.timestamp),
+    message: restoreMessage(
+      row.id,
+      row.topic,
+      row.ordering_key === '' ? row.topic : row.ordering_key,
+      row.body,
+      row.headers,
+      row.timestamp,
+    ),
     status: row.status,
     attempts: row.attempts,
     createdAt,
     nextAttemptAt: local(row.next_attempt_at) ?? createdAt,
     lastError: row.last_error,
+    deadReason: row.dead_reason,
+    history: historyOf(row.attempt_history, toLocal),
     settledAt: local(row.settled_at),
     leaseOwner: row.lease_owner,
     leaseExpiresAt: local(row.lease_expires_at),
@@ -82,6 +101,7 @@ export function outboxRowToEntry(row: OutboxRow, toLocal: (databaseMs: number) =
 export function restoreMessage(
   id: string,
   topic: string,
+  key: string | null,
   bodyJson: string,
   headersJson: string,
   timestamp: number,
@@ -89,10 +109,24 @@ export function restoreMessage(
   return Object.freeze({
     id,
     topic,
+    key,
     body: deepFreeze(JSON.parse(bodyJson) as JsonObject),
     headers: Object.freeze(JSON.parse(headersJson) as MessageHeaders),
     timestamp,
   });
+}
+
+/** The stored history (JSON text, times in the database's ms), each record's time made local. */
+function historyOf(json: string | null, toLocal: (databaseMs: number) => number): AttemptRecord[] {
+  if (json === null || json === '') return [];
+  // SQLite's json_object() writes `counted` as 1 or 0.
+  const records = JSON.parse(json) as (Omit<AttemptRecord, 'counted'> & { counted: boolean | number })[];
+  return records.map(({ at, error, messenger, counted }) => ({
+    at: toLocal(at),
+    error,
+    messenger,
+    counted: counted === true || counted === 1,
+  }));
 }
 
 function deepFreeze<T>(value: T): T {

@@ -6,7 +6,7 @@ import { filterTimeOf, outboxFilterPredicate, outboxFilterSql } from './outbox-f
 import { POSTGRES_FILTER_DIALECT } from './postgres/postgres-outbox.sql.js';
 import { SqlParameters } from './sql-parameters.js';
 import { SQLITE_FILTER_DIALECT } from './sqlite/sqlite-outbox.admin.js';
-import { outboxSchema } from './sqlite/sqlite-outbox.schema.js';
+import { sqliteOutboxSchema } from './sqlite/sqlite-outbox.schema.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
@@ -35,7 +35,7 @@ const STORED: readonly Stored[] = [
 function selectInSql(filter: OutboxFilter): string[] {
   const db = new Database(':memory:');
   try {
-    db.exec(outboxSchema('outbox'));
+    db.exec(sqliteOutboxSchema('outbox'));
     const insert = db.prepare(
       `INSERT INTO outbox (id, topic, body, headers, timestamp, created_at, status, next_attempt_at, settled_at)
        VALUES (?, ?, '{}', '{}', 0, ?, ?, 0, ?)`,

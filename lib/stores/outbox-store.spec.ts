@@ -1,69 +1,14 @@
-import pg from 'pg';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createMessage } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
 import type { OutboxEntry, OutboxStore } from '../kernel/outbox-store.interface.js';
-import { MemoryOutboxStore } from './memory-outbox.store.js';
-import { SqliteOutboxStore } from './sqlite/sqlite-outbox.store.js';
-import { PostgresOutboxStore } from './postgres/postgres-outbox.store.js';
-import { brokers } from '../../test/support/brokers.js';
+import { outboxStoreKinds } from '../../test/support/outbox-store-kinds.js';
 
 const LEASE = { leaseMs: 1000 };
 const HOUR = 3_600_000;
 const ids = (entries: readonly { message: Message }[]): string[] => entries.map(({ message }) => message.id);
 const topics = (entries: readonly { message: Message }[]): string[] => entries.map(({ message }) => message.topic);
 
-interface StoreKind {
-  readonly name: string;
-  /** Whether the store judges lease expiry by its own clock (the SQL stores), not by the caller's `now`. */
-  readonly ownClock: boolean;
-  open(): OutboxStore;
-  close(store: OutboxStore): Promise<void>;
-}
-
-const folder = mkdtempSync(join(tmpdir(), 'outbox-store-spec-'));
-afterAll(() => {
-  rmSync(folder, { recursive: true, force: true });
-});
-let files = 0;
-
-const KINDS: StoreKind[] = [
-  { name: 'MemoryOutboxStore', ownClock: false, open: () => new MemoryOutboxStore(), close: () => Promise.resolve() },
-  {
-    name: 'SqliteOutboxStore',
-    ownClock: true,
-    open: () => new SqliteOutboxStore({ path: join(folder, `store-${++files}.db`) }),
-    close: (store) => (store as SqliteOutboxStore).close(),
-  },
-  {
-    name: 'PostgresOutboxStore',
-    ownClock: true,
-    // A table per test, created by the store, dropped after it.
-    open: () =>
-      new PostgresOutboxStore({
-        connectionString: brokers().postgres.url,
-        table: `outbox_spec_${String(process.pid)}_${String(++files)}`,
-        createSchema: true,
-      }),
-    close: async (store) => {
-      const postgres = store as PostgresOutboxStore;
-      await postgres.close();
-      await dropTable(postgres.table);
-    },
-  },
-];
-
-async function dropTable(table: string): Promise<void> {
-  const pool = new pg.Pool({ connectionString: brokers().postgres.url });
-  try {
-    await pool.query(`DROP TABLE IF EXISTS ${table}`);
-    await pool.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
-  } finally {
-    await pool.end();
-  }
-}
+const KINDS = outboxStoreKinds('outbox-store-spec');
 
 describe.each(KINDS)('$name', (kind) => {
   let store: OutboxStore;

@@ -21,6 +21,7 @@ describe('LoggingMessenger', () => {
           body: { alpha: { x: [{ c: 2, d: 1 }], y: 2 }, zeta: 1 },
           headers: {},
           id: first.id,
+          key: '.b',
           timestamp: first.timestamp,
           topic: '.b',
         },

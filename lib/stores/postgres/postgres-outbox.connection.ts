@@ -7,7 +7,9 @@ import { PostgresClock } from './postgres-clock.js';
 import { PostgresNotifications } from './postgres-notifications.js';
 import { PostgresPoolCheckout } from './postgres-pool.checkout.js';
 import type { ResolvedPostgresOutboxOptions } from './postgres-outbox.options.js';
-import { notificationChannel, postgresOutboxSchema } from './postgres-outbox.schema.js';
+import { notificationChannel } from './postgres-outbox.schema.js';
+import { migratePostgresOutbox, postgresSchemaStatus } from './postgres-schema.migrator.js';
+import { schemaAheadWarning, schemaNotReadyError, type SchemaStatus } from '../schema-version.js';
 
 /** A connection outside the pool's rotation (LISTEN, a lease owner's lock), kept until `end()`. */
 export interface DedicatedConnection {
@@ -18,9 +20,9 @@ export interface DedicatedConnection {
 
 /**
  * The PostgreSQL store's pool, clock and LISTEN connection, and its lazy
- * start: the first use (or `onModuleInit()`) connects, creates the schema if
- * asked, checks the table and starts listening; a failed start is tried
- * again at the next use.
+ * start: the first use (or `onModuleInit()`) connects, migrates the schema if
+ * asked (`createSchema`), checks its version and starts listening; a failed
+ * start is tried again at the next use.
  */
 export class PostgresOutboxConnection {
   readonly pool: Pool;
@@ -35,6 +37,7 @@ export class PostgresOutboxConnection {
   private readonly notifications: PostgresNotifications | undefined;
   /** Every wait for a connection of the pool is bounded (`acquireTimeoutMs`). */
   private readonly checkout: PostgresPoolCheckout;
+  private readonly logger = new Logger('PostgresOutboxStore');
   private ready: Promise<void> | undefined;
   private closed = false;
 
@@ -53,9 +56,8 @@ export class PostgresOutboxConnection {
     if (this.ownsPool) {
       // An idle client's error (the server restarted) must not crash the process; the next query
       // reconnects. (The application's own pool is the application's to watch.)
-      const logger = new Logger('PostgresOutboxStore');
       this.pool.on('error', (error) => {
-        logger.warn(
+        this.logger.warn(
           `An idle PostgreSQL connection of the outbox pool failed (${error.message}); the next query reconnects`,
         );
       });
@@ -69,7 +71,8 @@ export class PostgresOutboxConnection {
 
   /**
    * Resolves once the store is started (at once after the first success).
-   * @throws MessagingOptionsError (as a rejection) when PostgreSQL cannot be reached, or the table is missing.
+   * @throws MessagingOptionsError (as a rejection) when PostgreSQL cannot be reached, or the table is
+   *   missing or at an older schema version (and `createSchema` is off), naming the versions and the command.
    */
   whenReady(): Promise<void> {
     this.ready ??= this.open().catch((error: unknown) => {
@@ -146,9 +149,9 @@ export class PostgresOutboxConnection {
   }
 
   private async open(): Promise<void> {
-    let exists: boolean;
+    let status: SchemaStatus;
     try {
-      exists = await this.tableExists();
+      status = await this.schemaStatus();
     } catch (error) {
       if (error instanceof MessagingError) throw error;
       // The first query: a refused connection or a bad password is a configuration problem.
@@ -160,22 +163,28 @@ export class PostgresOutboxConnection {
         'PostgresOutboxStore options',
       );
     }
-    if (!exists && this.createSchema) {
-      // DDL only when the table is missing: on a live table it would queue behind (and block) claims.
-      // Instances starting together take turns; the second finds the table there.
-      await this.inTransaction('creating the schema', async (client) => {
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1), 0)', [this.table]);
-        if (!(await this.tableExists(client))) await client.query(postgresOutboxSchema(this.table));
-      });
+    if ((status.state === 'missing' || status.state === 'behind') && this.createSchema) {
+      // DDL only when the schema is behind: on a live table it would queue behind (and block) claims.
+      const client = await this.checkout.connect('migrating the schema');
+      try {
+        const { from, to } = await migratePostgresOutbox(client, this.table);
+        client.release();
+        if (from > 0 && from !== to)
+          this.logger.log(`Migrated ${this.table} from schema version ${String(from)} to ${String(to)}`);
+      } catch (error) {
+        client.release(true);
+        throw error;
+      }
+      status = await this.schemaStatus();
     }
-    if (!(await this.tableExists())) {
-      throw new MessagingOptionsError(
-        [
-          `table: ${this.table} does not exist; run the SQL of postgresOutboxSchema() in a migration, or set createSchema: true`,
-        ],
-        'PostgresOutboxStore options',
+    if (status.state === 'missing' || status.state === 'behind') {
+      throw schemaNotReadyError(
+        status,
+        'PostgresOutboxStore',
+        `npx nestjs-messaging outbox migrate --postgres <url> --table ${this.table}`,
       );
     }
+    if (status.state === 'ahead') this.logger.warn(schemaAheadWarning(status));
     await this.clock.refresh();
     if (!this.ownsPool) await this.probe();
     void this.notifications?.start();
@@ -202,12 +211,15 @@ export class PostgresOutboxConnection {
     if (failed !== undefined) throw failed.reason;
   }
 
-  private async tableExists(client?: PoolClient): Promise<boolean> {
-    const text = 'SELECT to_regclass($1) IS NOT NULL AS exists';
-    const { rows } =
-      client === undefined
-        ? await this.query<{ exists: boolean }>('start-up', text, [this.table])
-        : await client.query<{ exists: boolean }>(text, [this.table]);
-    return rows[0]?.exists;
+  private async schemaStatus(): Promise<SchemaStatus> {
+    const client = await this.checkout.connect('start-up');
+    try {
+      const status = await postgresSchemaStatus(client, this.table);
+      client.release();
+      return status;
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
   }
 }

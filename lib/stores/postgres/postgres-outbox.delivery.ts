@@ -1,5 +1,5 @@
 import type { ClaimRequest, FailedAttempt } from '../../kernel/outbox-delivery-store.interface.js';
-import type { OutboxEntry } from '../../kernel/outbox-entry.interface.js';
+import { ATTEMPT_HISTORY_LIMIT, type OutboxEntry } from '../../kernel/outbox-entry.interface.js';
 import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
 import type { PostgresOutboxConnection } from './postgres-outbox.connection.js';
 import {
@@ -79,15 +79,21 @@ export class PostgresOutboxDelivery {
       error: failure.error,
       counted: failure.counted ? 1 : 0,
       next: failure.nextAttemptAt === undefined ? null : clock.toDatabase(failure.nextAttemptAt),
+      reason: failure.deadReason ?? 'exhausted',
+      messenger: failure.messenger ?? '',
     }));
+    const history = `CASE WHEN jsonb_array_length(o.attempt_history) >= ${String(ATTEMPT_HISTORY_LIMIT)}
+      THEN o.attempt_history - 0 ELSE o.attempt_history END || jsonb_build_array(jsonb_build_object(
+      'at', $3::float8, 'error', f.error, 'messenger', f.messenger, 'counted', f.counted = 1))`;
     await this.connection.query(
       'rescheduling messages',
       `UPDATE ${t} AS o SET lease_owner = NULL, lease_expires_at = NULL, last_error = f.error,
-         attempts = o.attempts + f.counted,
+         attempts = o.attempts + f.counted, attempt_history = ${history},
+         dead_reason = CASE WHEN f.next IS NULL THEN f.reason ELSE NULL END,
          status = CASE WHEN f.next IS NULL THEN 'dead' ELSE 'pending' END,
          settled_at = CASE WHEN f.next IS NULL THEN ${at('$3')} ELSE NULL END,
          next_attempt_at = CASE WHEN f.next IS NULL THEN o.next_attempt_at ELSE ${at('f.next')} END
-       FROM json_to_recordset($1::json) AS f(id text, error text, counted int, next float8)
+       FROM json_to_recordset($1::json) AS f(id text, error text, counted int, next float8, reason text, messenger text)
        WHERE o.id = f.id AND o.status = 'pending' AND o.lease_owner = $2`,
       [JSON.stringify(rows), owner, clock.toDatabase(now)],
     );

@@ -1,31 +1,63 @@
+import { ATTEMPT_HISTORY_LIMIT } from '../../kernel/outbox-entry.interface.js';
+import { SCHEMA_VERSION_TABLE, type OutboxMigration } from '../schema-version.js';
+
 /** A table name the PostgreSQL store accepts: an unquoted identifier, optionally schema-qualified. */
 export const POSTGRES_TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/;
 
 /** The default outbox table. */
 export const DEFAULT_POSTGRES_TABLE = 'nestjs_messaging_outbox';
 
-/**
- * The SQL that creates the PostgreSQL outbox: the table, its indexes, and a
- * trigger that sends `NOTIFY <table>` when rows are inserted, so every
- * dispatcher listening wakes as soon as the inserting transaction commits.
- * Idempotent (`IF NOT EXISTS`, `CREATE OR REPLACE`): run it from your
- * migration tool, or let the store run it at start-up with `createSchema: true`.
- *
- * Columns:
- * - `sequence`: acceptance order, the order messages of one topic are sent in;
- * - `id`, `topic`, `body` (JSON text as accepted), `headers` (JSON), `timestamp` (ms since the epoch);
- * - `created_at`, `status` (`pending`, `delivered`, `dead`), `attempts`,
- *   `next_attempt_at` (NULL: due at once), `last_error`, `settled_at`;
- * - `lease_owner`, `lease_expires_at`: the dispatcher holding a pending message, and until when.
- *
- * @param table the table name (optionally `schema.table`); default `nestjs_messaging_outbox`.
- */
-export function postgresOutboxSchema(table: string = DEFAULT_POSTGRES_TABLE): string {
+/** The version table beside `table`: in its schema when it is schema-qualified. */
+export function postgresVersionTable(table: string): string {
+  const dot = table.indexOf('.');
+  return dot < 0 ? SCHEMA_VERSION_TABLE : `${table.slice(0, dot)}.${SCHEMA_VERSION_TABLE}`;
+}
+
+function checkedName(table: string): string {
   if (!POSTGRES_TABLE_NAME.test(table)) {
     throw new Error(`table: expected a lower-case SQL identifier (letters, digits, _), got ${JSON.stringify(table)}`);
   }
-  const name = table.replace('.', '_');
-  return `
+  return table.replace('.', '_');
+}
+
+/**
+ * The PostgreSQL outbox's migrations, oldest first. Each is idempotent (`IF NOT EXISTS`,
+ * `CREATE OR REPLACE`), creates the version table if missing and records itself there: run
+ * those above the table's version in your migration tool, each in a transaction, or let the
+ * store run them at start-up (`createSchema: true`, under an advisory lock), or run
+ * `npx nestjs-messaging outbox migrate`.
+ *
+ * 1. the table as versions before the version table created it, with its indexes and the
+ *    trigger that sends `NOTIFY <table>` when rows are inserted: `sequence` (acceptance order),
+ *    `id`, `topic`, `body` (JSON text as accepted), `headers`, `timestamp` (ms since the epoch),
+ *    `created_at`, `status` (`pending`, `delivered`, `dead`), `attempts`, `next_attempt_at`
+ *    (NULL: due at once), `last_error`, `settled_at`, `lease_owner`, `lease_expires_at`;
+ * 2. `ordering_key` (NULL: no ordering; existing rows get their topic, and so do rows inserted
+ *    without the column by instances of version 1 code during a rolling deploy, by a trigger),
+ *    `dead_reason` (`exhausted`, `rejected`, `expired`; NULL for messages that died before),
+ *    `attempt_history` (jsonb array of attempt records, at most `ATTEMPT_HISTORY_LIMIT`), and an
+ *    index of pending messages by key then sequence, for claims by key. It updates every row
+ *    once (the backfill): on a large table, run it at a quiet time.
+ *
+ * @param table the table name (optionally `schema.table`); default `nestjs_messaging_outbox`.
+ * @throws Error when `table` is not a lower-case SQL identifier.
+ */
+export function postgresOutboxMigrations(table: string = DEFAULT_POSTGRES_TABLE): OutboxMigration[] {
+  const name = checkedName(table);
+  const versions = postgresVersionTable(table);
+  const versionTable = `CREATE TABLE IF NOT EXISTS ${versions} (
+  table_name text NOT NULL,
+  version integer NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (table_name, version)
+);`;
+  const record = (version: number): string =>
+    `INSERT INTO ${versions} (table_name, version) VALUES ('${table}', ${String(version)}) ON CONFLICT DO NOTHING;`;
+  return [
+    {
+      version: 1,
+      description: 'the outbox table, its indexes and the NOTIFY trigger',
+      sql: `${versionTable}
 CREATE TABLE IF NOT EXISTS ${table} (
   sequence bigserial PRIMARY KEY,
   id text NOT NULL UNIQUE,
@@ -52,7 +84,45 @@ BEGIN
 END $$;
 DROP TRIGGER IF EXISTS ${name}_notify ON ${table};
 CREATE TRIGGER ${name}_notify AFTER INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${name}_notify();
-`;
+${record(1)}`,
+    },
+    {
+      version: 2,
+      description: `ordering keys, dead reasons, attempt history (at most ${String(ATTEMPT_HISTORY_LIMIT)} records)`,
+      sql: `${versionTable}
+ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ordering_key text DEFAULT '';
+ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS dead_reason text CHECK (dead_reason IN ('exhausted', 'rejected', 'expired'));
+ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS attempt_history jsonb NOT NULL DEFAULT '[]';
+UPDATE ${table} SET ordering_key = topic WHERE ordering_key = '';
+CREATE INDEX IF NOT EXISTS ${name}_pending_key ON ${table} (ordering_key, sequence) WHERE status = 'pending';
+CREATE OR REPLACE FUNCTION ${name}_default_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.ordering_key := NEW.topic;
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS ${name}_default_key ON ${table};
+CREATE TRIGGER ${name}_default_key BEFORE INSERT ON ${table} FOR EACH ROW WHEN (NEW.ordering_key = '')
+  EXECUTE FUNCTION ${name}_default_key();
+${record(2)}`,
+    },
+  ];
+}
+
+/** The latest schema version this code knows. */
+export const POSTGRES_SCHEMA_VERSION = postgresOutboxMigrations().length;
+
+/**
+ * The SQL of every migration (`postgresOutboxMigrations()`), in order: creates the outbox at the
+ * latest version, or brings an older one up to it. Idempotent: run it from your migration tool,
+ * or let the store run it at start-up with `createSchema: true`.
+ *
+ * @param table the table name (optionally `schema.table`); default `nestjs_messaging_outbox`.
+ * @throws Error when `table` is not a lower-case SQL identifier.
+ */
+export function postgresOutboxSchema(table: string = DEFAULT_POSTGRES_TABLE): string {
+  return postgresOutboxMigrations(table)
+    .map(({ sql }) => sql)
+    .join('\n');
 }
 
 /** The channel the insert trigger notifies on. */

@@ -30,8 +30,9 @@ export const ms = (column: string): string => `(extract(epoch from ${column}) * 
 export const at = (parameter: string): string => `to_timestamp(${parameter}::float8 / 1000)`;
 
 /** The columns of a `PostgresOutboxRow`. */
-export const OUTBOX_COLUMNS = `sequence, id, topic, body::text AS body, headers::text AS headers, "timestamp"::float8 AS "timestamp",
+export const OUTBOX_COLUMNS = `sequence, id, topic, ordering_key, body::text AS body, headers::text AS headers, "timestamp"::float8 AS "timestamp",
   ${ms('created_at')} AS created_at, status, attempts, ${ms('next_attempt_at')} AS next_attempt_at, last_error,
+  dead_reason, attempt_history::text AS attempt_history,
   ${ms('settled_at')} AS settled_at, lease_owner, ${ms('lease_expires_at')} AS lease_expires_at`;
 
 /** How the shared filter rule (outbox-filter.ts) is written for PostgreSQL: one array parameter for the ids. */

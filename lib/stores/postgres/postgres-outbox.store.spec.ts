@@ -136,7 +136,7 @@ describe('PostgresOutboxStore with several instances', () => {
     const store = new PostgresOutboxStore({ connectionString: url(), table: 'no_such_outbox_table' });
     try {
       await expect(store.onModuleInit()).rejects.toThrow(
-        'table: no_such_outbox_table does not exist; run the SQL of postgresOutboxSchema() in a migration, or set createSchema: true',
+        'table: no_such_outbox_table does not exist; run "npx nestjs-messaging outbox migrate --postgres <url> --table no_such_outbox_table", apply the SQL of the migrations above version 0 in your migration tool, or set createSchema: true',
       );
     } finally {
       await store.close();

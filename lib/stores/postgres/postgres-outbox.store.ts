@@ -2,6 +2,7 @@ import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Message } from '../../kernel/message.interface.js';
 import { OutboxWriteError } from '../../kernel/outbox.errors.js';
 import type {
+  AppendOptions,
   ClaimRequest,
   FailedAttempt,
   OutboxCounts,
@@ -16,6 +17,7 @@ import { PostgresOutboxAdmin } from './postgres-outbox.admin.js';
 import { PostgresOutboxConnection } from './postgres-outbox.connection.js';
 import { PostgresOutboxDelivery } from './postgres-outbox.delivery.js';
 import { PostgresOwnerLocks } from './postgres-owner.locks.js';
+import { at } from './postgres-outbox.sql.js';
 import { resolvePostgresOutboxOptions, type PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
 
 export type { PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
@@ -86,8 +88,10 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
   }
 
   /**
-   * Connects, creates the schema if asked, and checks the table exists: a wrong URL or a missing table fails start-up.
-   * @throws MessagingOptionsError (as a rejection) naming the connection options or the missing table.
+   * Connects, migrates the schema if asked (`createSchema`), and checks its version: a wrong URL, or a
+   * table missing or behind, fails start-up; a table ahead (a newer instance migrated it) is served with a warning.
+   * @throws MessagingOptionsError (as a rejection) naming the connection options, or the table, its
+   *   schema version and the command that migrates it.
    *   or naming `pool` when the application's pool is too small for the connections the store keeps.
    * @throws PostgresPoolTimeoutError (as a rejection) when no connection of the pool came within `acquireTimeoutMs`.
    */
@@ -100,21 +104,31 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
     this.listeners.push(listener);
   }
 
-  appendStatement(messages: readonly Message[]): SqlStatement {
-    const rows = messages.map(({ id, topic, body, headers, timestamp }) => ({ id, topic, body, headers, timestamp }));
+  /**
+   * See `TransactionalOutboxStore.appendStatement()`. `options.availableAt` times are translated
+   * into the database's clock as last measured (not at all before the store first connected).
+   */
+  appendStatement(messages: readonly Message[], options?: AppendOptions): SqlStatement {
+    const { clock } = this.connection;
+    const availableAt = options?.availableAt;
+    const rows = messages.map(({ id, topic, key, body, headers, timestamp }) => {
+      const due = availableAt?.get(id);
+      return { id, topic, key, body, headers, timestamp, due: due === undefined ? null : clock.toDatabase(due) };
+    });
     return {
       // One parameter whatever the driver does with arrays; the recordset keeps the messages' order.
-      text: `INSERT INTO ${this.table} (id, topic, body, headers, "timestamp")
-        SELECT id, topic, body, headers, "timestamp"
-        FROM json_to_recordset($1::json) AS m(id text, topic text, body json, headers json, "timestamp" bigint)`,
+      text: `INSERT INTO ${this.table} (id, topic, ordering_key, body, headers, "timestamp", next_attempt_at)
+        SELECT id, topic, key, body, headers, "timestamp", ${at('due')}
+        FROM json_to_recordset($1::json)
+          AS m(id text, topic text, key text, body json, headers json, "timestamp" bigint, due float8)`,
       values: [JSON.stringify(rows)],
     };
   }
 
-  async append(messages: readonly Message[]): Promise<void> {
+  async append(messages: readonly Message[], options?: AppendOptions): Promise<void> {
     try {
       await this.connection.whenReady();
-      const { text, values } = this.appendStatement(messages);
+      const { text, values } = this.appendStatement(messages, options);
       await this.connection.query('an insert', text, [...values]);
     } catch (error) {
       throw new OutboxWriteError(

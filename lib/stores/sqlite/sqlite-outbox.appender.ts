@@ -1,11 +1,13 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import type { Message } from '../../kernel/message.interface.js';
+import type { AppendOptions } from '../../kernel/outbox-delivery-store.interface.js';
 import { OutboxWriteError } from '../../kernel/outbox.errors.js';
 import { busyBackoffMs, isSqliteBusy } from './sqlite-busy.js';
 import type { WalSync } from './wal-sync.js';
 
 interface PendingAppend {
   readonly messages: readonly Message[];
+  readonly availableAt: ReadonlyMap<string, number> | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -50,10 +52,11 @@ export class SqliteOutboxAppender {
     private readonly busyTimeoutMs: number,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO ${table} (id, topic, body, headers, timestamp, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ${table} (id, topic, ordering_key, body, headers, timestamp, created_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertGroups = db.transaction((groups: readonly AppendGroup[], now: number) => {
-      for (const { appends } of groups) for (const { messages } of appends) this.insertAll(messages, now);
+      for (const { appends } of groups) for (const append of appends) this.insertAll(append, now);
     });
   }
 
@@ -62,9 +65,9 @@ export class SqliteOutboxAppender {
    * @throws OutboxWriteError (as a rejection) when the insert or the sync fails, or the
    * database stayed locked for `busyTimeoutMs`; none of the messages is then stored.
    */
-  append(messages: readonly Message[]): Promise<void> {
+  append(messages: readonly Message[], options?: AppendOptions): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.appends.push({ messages, resolve, reject });
+      this.appends.push({ messages, availableAt: options?.availableAt, resolve, reject });
       if (!this.commitScheduled && this.retryTimer === undefined) {
         this.commitScheduled = true;
         setImmediate(() => {
@@ -188,9 +191,10 @@ export class SqliteOutboxAppender {
     return new OutboxWriteError(messages, `SQLite ${this.path}: ${reason}`, { cause });
   }
 
-  private insertAll(messages: readonly Message[], now: number): void {
-    for (const { id, topic, body, headers, timestamp } of messages) {
-      this.insert.run(id, topic, JSON.stringify(body), JSON.stringify(headers), timestamp, now, now);
+  private insertAll({ messages, availableAt }: PendingAppend, now: number): void {
+    for (const { id, topic, key, body, headers, timestamp } of messages) {
+      const due = availableAt?.get(id) ?? now;
+      this.insert.run(id, topic, key, JSON.stringify(body), JSON.stringify(headers), timestamp, now, due);
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ClaimRequest, FailedAttempt, TakenOverLeases } from '../../kernel/outbox-delivery-store.interface.js';
-import type { OutboxEntry } from '../../kernel/outbox-entry.interface.js';
+import { ATTEMPT_HISTORY_LIMIT, type OutboxEntry } from '../../kernel/outbox-entry.interface.js';
 import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
 import { outboxRowToEntry } from '../outbox-entry.mapper.js';
 import type { SqliteOutboxRow } from './sqlite-outbox.database.js';
@@ -49,6 +49,11 @@ export class SqliteOutboxDelivery {
     this.failureUpdate = db.prepare(`
       UPDATE ${t} SET lease_owner = NULL, lease_expires_at = NULL, last_error = @error,
         attempts = attempts + @counted,
+        attempt_history = json_insert(
+          CASE WHEN json_array_length(attempt_history) >= ${String(ATTEMPT_HISTORY_LIMIT)}
+            THEN json_remove(attempt_history, '$[0]') ELSE attempt_history END,
+          '$[#]', json_object('at', @now, 'error', @error, 'messenger', @messenger, 'counted', @counted)),
+        dead_reason = CASE WHEN @next IS NULL THEN @reason ELSE NULL END,
         status = CASE WHEN @next IS NULL THEN 'dead' ELSE 'pending' END,
         settled_at = CASE WHEN @next IS NULL THEN @now ELSE NULL END,
         next_attempt_at = COALESCE(@next, next_attempt_at)
@@ -107,6 +112,8 @@ export class SqliteOutboxDelivery {
           error: failure.error,
           counted: failure.counted ? 1 : 0,
           next: failure.nextAttemptAt ?? null,
+          reason: failure.deadReason ?? 'exhausted',
+          messenger: failure.messenger ?? '',
         });
       }
     })();

@@ -20,6 +20,12 @@ export interface SqliteOutboxStoreOptions {
    * Opening the store waits as long, at start-up. Default: `5000`.
    */
   busyTimeoutMs?: number;
+  /**
+   * Create the table, or migrate it to this version's schema, at start-up (in one transaction,
+   * under SQLite's write lock). `false`: refuse to start on a table missing or at an older
+   * schema version, naming the command that migrates it. Default: `true`.
+   */
+  createSchema?: boolean;
 }
 
 /** `SqliteOutboxStoreOptions` checked, with their defaults. */
@@ -34,7 +40,13 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  */
 export function resolveSqliteOutboxOptions(options: SqliteOutboxStoreOptions): ResolvedSqliteOutboxOptions {
   const raw = options as unknown as Record<string, unknown>;
-  const { path, synchronous = 'full', table = 'nestjs_messaging_outbox', busyTimeoutMs = 5000 } = raw;
+  const {
+    path,
+    synchronous = 'full',
+    table = 'nestjs_messaging_outbox',
+    busyTimeoutMs = 5000,
+    createSchema = true,
+  } = raw;
   const issues: string[] = [];
   if (typeof path !== 'string' || path === '') issues.push(`path: expected a file path, got ${JSON.stringify(path)}`);
   if (synchronous !== 'full' && synchronous !== 'normal')
@@ -43,6 +55,8 @@ export function resolveSqliteOutboxOptions(options: SqliteOutboxStoreOptions): R
     issues.push(`table: expected an SQL identifier (letters, digits, _), got ${JSON.stringify(table)}`);
   if (typeof busyTimeoutMs !== 'number' || !Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0)
     issues.push(`busyTimeoutMs: expected a whole number of milliseconds >= 0, got ${JSON.stringify(busyTimeoutMs)}`);
+  if (typeof createSchema !== 'boolean')
+    issues.push(`createSchema: expected true or false, got ${JSON.stringify(createSchema)}`);
   if (
     issues.length > 0 ||
     typeof path !== 'string' ||
@@ -52,5 +66,5 @@ export function resolveSqliteOutboxOptions(options: SqliteOutboxStoreOptions): R
   ) {
     throw new MessagingOptionsError(issues, 'SqliteOutboxStore options');
   }
-  return { path, synchronous, table, busyTimeoutMs };
+  return { path, synchronous, table, busyTimeoutMs, createSchema: createSchema === true };
 }

@@ -1,6 +1,6 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Message } from '../../kernel/message.interface.js';
-import type { TakenOverLeases } from '../../kernel/outbox-delivery-store.interface.js';
+import type { AppendOptions, TakenOverLeases } from '../../kernel/outbox-delivery-store.interface.js';
 import type {
   ClaimRequest,
   FailedAttempt,
@@ -67,8 +67,10 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
   private readonly locks: SqliteOwnerLocks;
 
   /**
-   * Opens (and creates) the database at once: a bad path fails at start-up.
-   * @throws MessagingOptionsError listing every bad option, or naming the file that cannot be opened.
+   * Opens (and creates) the database at once, and migrates its table to this version's schema
+   * (unless `createSchema: false`): a bad path fails at start-up.
+   * @throws MessagingOptionsError listing every bad option, naming the file that cannot be opened,
+   *   or (`createSchema: false`) naming the schema versions and the command that migrates the table.
    * @throws MessagingError when `better-sqlite3` is missing or older than version 13.
    */
   constructor(options: SqliteOutboxStoreOptions) {
@@ -86,8 +88,8 @@ export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
     });
   }
 
-  append(messages: readonly Message[]): Promise<void> {
-    return this.appender.append(messages);
+  append(messages: readonly Message[], options?: AppendOptions): Promise<void> {
+    return this.appender.append(messages, options);
   }
 
   /** @throws SqliteBusyError (as a rejection) when the database stayed locked for `busyTimeoutMs`; so do the others. */

@@ -1,0 +1,70 @@
+import pg from 'pg';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OutboxStore } from '../../lib/kernel/outbox-store.interface.js';
+import { MemoryOutboxStore } from '../../lib/stores/memory-outbox.store.js';
+import { SqliteOutboxStore } from '../../lib/stores/sqlite/sqlite-outbox.store.js';
+import { PostgresOutboxStore } from '../../lib/stores/postgres/postgres-outbox.store.js';
+import { brokers } from './brokers.js';
+
+/** One of the shipped stores, opened fresh per test by the store contract specs. */
+export interface StoreKind {
+  readonly name: string;
+  /** Whether the store judges lease expiry by its own clock (the SQL stores), not by the caller's `now`. */
+  readonly ownClock: boolean;
+  open(): OutboxStore;
+  close(store: OutboxStore): Promise<void>;
+}
+
+/**
+ * The three shipped stores: memory, SQLite (a file per test in a temporary folder removed after
+ * the spec) and PostgreSQL (a table per test, created by the store, dropped after it).
+ * Call at the top level of a spec (it registers an `afterAll`).
+ */
+export function outboxStoreKinds(prefix: string): StoreKind[] {
+  const folder = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  afterAll(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+  let files = 0;
+  const tablePrefix = prefix.replace(/[^a-z0-9]/g, '_');
+  return [
+    { name: 'MemoryOutboxStore', ownClock: false, open: () => new MemoryOutboxStore(), close: () => Promise.resolve() },
+    {
+      name: 'SqliteOutboxStore',
+      ownClock: true,
+      open: () => new SqliteOutboxStore({ path: join(folder, `store-${String(++files)}.db`) }),
+      close: (store) => (store as SqliteOutboxStore).close(),
+    },
+    {
+      name: 'PostgresOutboxStore',
+      ownClock: true,
+      open: () =>
+        new PostgresOutboxStore({
+          connectionString: brokers().postgres.url,
+          table: `${tablePrefix}_${String(process.pid)}_${String(++files)}`,
+          createSchema: true,
+        }),
+      close: async (store) => {
+        const postgres = store as PostgresOutboxStore;
+        await postgres.close();
+        await dropPostgresOutbox(postgres.table);
+      },
+    },
+  ];
+}
+
+/** Drops a PostgreSQL outbox table made by the migrations: the table, its functions, its version rows. */
+export async function dropPostgresOutbox(table: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: brokers().postgres.url });
+  try {
+    await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    await pool.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+    await pool.query(`DROP FUNCTION IF EXISTS ${table}_default_key()`);
+    if ((await pool.query(`SELECT to_regclass('nestjs_messaging_schema') AS t`)).rows[0]?.t !== null)
+      await pool.query('DELETE FROM nestjs_messaging_schema WHERE table_name = $1', [table]);
+  } finally {
+    await pool.end();
+  }
+}
