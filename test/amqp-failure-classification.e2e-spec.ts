@@ -81,7 +81,8 @@ describe('AmqpMessenger failure classification on RabbitMQ', () => {
       });
       const [dead] = await entriesWhen(admin, 'dead', (entries) => entries.length === 1, 'the big one dead');
       expect(dead.message.body.n).toBe(2);
-      expect(dead.attempts).toBe(1);
+      expect(dead).toMatchObject({ attempts: 1, deadReason: 'rejected' });
+      expect(dead.history).toEqual([expect.objectContaining({ messenger: 'AmqpMessenger', counted: true })]);
       expect(dead.lastError).toMatch(
         /^link-refused amqp:precondition-failed: PRECONDITION_FAILED - message size 10\d+ is larger than configured max size 4096$/,
       );
@@ -101,7 +102,7 @@ describe('AmqpMessenger failure classification on RabbitMQ', () => {
       queue.add('h17-no-such-exchange', { n: 1 });
     });
     const [dead] = await entriesWhen(admin, 'dead', (entries) => entries.length === 1, 'the message dead');
-    expect(dead.attempts).toBe(1);
+    expect(dead).toMatchObject({ attempts: 1, deadReason: 'rejected' });
     expect(dead.lastError).toBe(
       "address-refused amqp:not-found: NOT_FOUND - no exchange 'h17-no-such-exchange' in vhost '/'",
     );
@@ -132,6 +133,7 @@ describe('AmqpMessenger failure classification on RabbitMQ', () => {
       'the third refused',
     );
     expect(waiting).toMatchObject({ attempts: 0, message: { body: { n: 3 } } });
+    expect(waiting.history.every(({ counted }) => !counted)).toBe(true);
     // RabbitMQ 3.10's AMQP 1.0 plugin drops the connection on the queue's refusal: an outage, not the message's fault.
     expect(waiting.lastError).toMatch(/^connection-lost: /);
     const received = await consume(shared.url, name, 3, 20_000);

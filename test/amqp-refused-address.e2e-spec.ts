@@ -54,7 +54,7 @@ describe('AmqpMessenger and an address the broker refuses', () => {
     );
     const dead = await admin.list({ status: 'dead' });
     expect(dead.map(({ message }) => message.topic)).toEqual(['.bad', '.bad', '.bad']);
-    expect(dead.every(({ attempts }) => attempts === 1)).toBe(true);
+    expect(dead.every(({ attempts, deadReason }) => attempts === 1 && deadReason === 'rejected')).toBe(true);
     expect(dead[0].lastError).toBe('address-refused amqp:not-found: no such address: .bad');
     expect(await admin.list({ status: 'pending' })).toEqual([]);
     expect(broker.attaches.filter((address) => address === '.bad')).toHaveLength(1);

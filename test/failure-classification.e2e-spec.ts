@@ -86,9 +86,13 @@ describe('failure classification (memory store, scripted messenger)', () => {
       queue.add('.big', { n: 2 });
     });
     const dead = await entriesWhen(admin, 'dead', (entries) => entries.length === 2, 'both dead');
-    expect(dead.map(({ attempts, lastError }) => ({ attempts, lastError }))).toEqual([
-      { attempts: 1, lastError: 'the bus takes at most 1 KiB, got 2048 bytes' },
-      { attempts: 1, lastError: 'the bus takes at most 1 KiB, got 2048 bytes' },
+    const reason = 'the bus takes at most 1 KiB, got 2048 bytes';
+    expect(dead.map(({ attempts, lastError, deadReason }) => ({ attempts, lastError, deadReason }))).toEqual([
+      { attempts: 1, lastError: reason, deadReason: 'rejected' },
+      { attempts: 1, lastError: reason, deadReason: 'rejected' },
+    ]);
+    expect(dead[0].history).toEqual([
+      { at: expect.any(Number) as number, error: reason, messenger: 'ScriptedMessenger', counted: true },
     ]);
     expect(messenger.sends).toBe(1);
     expect(retryIf).not.toHaveBeenCalled();
@@ -114,7 +118,12 @@ describe('failure classification (memory store, scripted messenger)', () => {
       for (const n of [1, 2, 3]) queue.add(`.t${n}`, { n });
     });
     const [dead] = await entriesWhen(admin, 'dead', (entries) => entries.length === 1, 'the malformed one dead');
-    expect(dead).toMatchObject({ attempts: 1, lastError: 'malformed (422)', message: { body: { n: 2 } } });
+    expect(dead).toMatchObject({
+      attempts: 1,
+      lastError: 'malformed (422)',
+      deadReason: 'rejected',
+      message: { body: { n: 2 } },
+    });
     await waitFor(() => messenger.taken.some(({ body }) => body.n === 3), 5000, 'the busy one retried');
     expect(messenger.taken.map(({ body }) => body.n)).toEqual([3]);
     // The first was accepted in the failed send: marked delivered, never sent again.
@@ -146,7 +155,12 @@ describe('failure classification (memory store, scripted messenger)', () => {
       ids.push(queue.add('.a', { n: 1 }).id, queue.add('.b', { n: 2 }).id);
     });
     const [dead] = await entriesWhen(admin, 'dead', (entries) => entries.length === 1, 'the 400 dead');
-    expect(dead).toMatchObject({ attempts: 1, lastError: 'HTTP 400 bad request', message: { id: ids[0] } });
+    expect(dead).toMatchObject({
+      attempts: 1,
+      lastError: 'HTTP 400 bad request',
+      deadReason: 'rejected',
+      message: { id: ids[0] },
+    });
     await waitFor(() => messenger.taken.length === 1, 5000, 'the 503 delivered on its second attempt');
     expect(messenger.taken[0].id).toBe(ids[1]);
     expect(calls).toEqual([
@@ -192,6 +206,29 @@ describe('failure classification (memory store, scripted messenger)', () => {
       [1, error, id],
       [2, error, id],
     ]);
+  });
+
+  it('gives up with reason exhausted after maxAttempts and expired after maxAgeMs, keeping each attempt', async () => {
+    const failing = (): Promise<void> => Promise.reject(new Error('still failing'));
+    const exhausting = await start(new ScriptedMessenger([failing, failing]), {
+      retry: { initialDelayMs: 10, maxDelayMs: 10, maxAttempts: 2 },
+    });
+    await exhausting.queue.run(() => {
+      exhausting.queue.add('.exhausted', {});
+    });
+    const [exhausted] = await entriesWhen(exhausting.admin, 'dead', (entries) => entries.length === 1, 'exhausted');
+    expect(exhausted).toMatchObject({ attempts: 2, deadReason: 'exhausted', lastError: 'still failing' });
+    expect(exhausted.history.map(({ error, counted }) => ({ error, counted }))).toEqual([
+      { error: 'still failing', counted: true },
+      { error: 'still failing', counted: true },
+    ]);
+    // maxAgeMs 0: the first failure already finds the message too old.
+    const expiring = await start(new ScriptedMessenger([failing]), { retry: { maxAgeMs: 0, maxAttempts: 20 } });
+    await expiring.queue.run(() => {
+      expiring.queue.add('.expired', {});
+    });
+    const [expired] = await entriesWhen(expiring.admin, 'dead', (entries) => entries.length === 1, 'expired');
+    expect(expired).toMatchObject({ attempts: 1, deadReason: 'expired' });
   });
 
   it('never classifies or counts an unreachable bus: retryIf and backoff not asked, attempts stay 0', async () => {

@@ -163,7 +163,7 @@ describe('reliable delivery, the built sample app against RabbitMQ', () => {
     );
   }, 150_000);
 
-  it('a message over the broker\'s size limit goes dead at once (rejected) while the others are delivered; retry from the CLI brings it back', async () => {
+  it("a message over the broker's size limit goes dead at once (rejected) while the others are delivered; retry from the CLI brings it back", async () => {
     const queue = 'Consumer.poison.VirtualTopic.eng.pdc.releases';
     await declareTopicQueue(project.url, queue, 'eng.pdc.releases.*');
     await projectNodeEval('application:set_env(rabbit, max_message_size, 4096).');

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { describeBatch } from '../kernel/batch-description.js';
 import type { Message } from '../kernel/message.interface.js';
+import type { DeadReason } from '../kernel/outbox-entry.interface.js';
 import { LOGGER_CONTEXT, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import type { DeliveryConfig } from './dispatch-options.interface.js';
 
@@ -16,10 +17,10 @@ interface Dead {
   readonly attempt: number;
   readonly reason: string;
   /** Why it was given up on. Default: `exhausted`. */
-  readonly deadReason?: 'exhausted' | 'rejected' | 'expired';
+  readonly deadReason?: DeadReason;
 }
 
-const GAVE_UP: Record<NonNullable<Dead['deadReason']>, string> = {
+const GAVE_UP: Record<DeadReason, string> = {
   exhausted: 'its attempts ran out',
   rejected: 'rejected: not worth retrying',
   expired: 'its maximum age ran out',

@@ -11,7 +11,7 @@ const NOW = 1_800_000_000_000;
 const noJitter = (): number => 0;
 
 function entryOf(message: Message, attempts: number, createdAt = NOW - 1000): OutboxEntry {
-  return { message, status: 'pending', attempts, createdAt, nextAttemptAt: createdAt };
+  return { message, status: 'pending', attempts, createdAt, nextAttemptAt: createdAt, history: [] };
 }
 
 function classifier(retry: RetryOptions, error: unknown = new Error('refused')): FailureClassifier {

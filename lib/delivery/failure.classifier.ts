@@ -1,10 +1,7 @@
-import type { OutboxEntry } from '../kernel/outbox-entry.interface.js';
+import type { DeadReason, OutboxEntry } from '../kernel/outbox-entry.interface.js';
 import type { RetryConfig } from './dispatch-options.interface.js';
 import { retryDelayMs } from './retry-schedule.js';
 import type { UnsentMessage } from './send-outcome.js';
-
-/** Why a message was given up on: attempts ran out, the bus or `retryIf` refused it for good, or its age ran out. */
-export type GiveUpReason = 'exhausted' | 'rejected' | 'expired';
 
 /** What becomes of one message a `send()` did not get onto the bus. */
 export type FailureVerdict =
@@ -13,7 +10,7 @@ export type FailureVerdict =
   /** Counted as attempt number `attempt`, tried again at `nextAttemptAt`. */
   | { readonly kind: 'retry'; readonly attempt: number; readonly nextAttemptAt: number }
   /** Counted as attempt number `attempt`, and given up on. */
-  | { readonly kind: 'dead'; readonly attempt: number; readonly reason: GiveUpReason };
+  | { readonly kind: 'dead'; readonly attempt: number; readonly reason: DeadReason };
 
 /**
  * Classifies the failures of one batch, in this order: a failure the
