@@ -36,6 +36,7 @@ export {
   MessagingError,
   MessagingOptionsError,
   MessengerUnavailableError,
+  NonRetryableMessageError,
 } from './kernel/messaging.errors.js';
 export {
   MessengerSendError,
@@ -64,7 +65,13 @@ export {
 } from './kernel/outbox-store.interface.js';
 export type { OutboxStoreFactory, OutboxStoreOption } from './module/outbox-store.factory.js';
 export { MemoryOutboxStore, type MemoryOutboxStoreOptions } from './stores/memory-outbox.store.js';
-export type { DispatchOptions, RetryOptions } from './delivery/dispatch-options.interface.js';
+export type {
+  BackoffFunction,
+  BackoffOptions,
+  DispatchOptions,
+  RetryIf,
+  RetryOptions,
+} from './delivery/dispatch-options.interface.js';
 export {
   OutboxAdmin,
   type OutboxPurgeFilter,

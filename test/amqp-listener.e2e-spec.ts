@@ -104,6 +104,8 @@ describe('AmqpMessenger against an in-process AMQP 1.0 listener', () => {
           description,
           reason: `${outcome}${condition ? ` ${condition}` : ''}: ${description}`,
           counted: true,
+          // amqp:precondition-failed is permanent: dead at once; released and modified are retried.
+          retryable: condition === undefined ? undefined : false,
         },
       ]);
       expect(error).toBeInstanceOf(MessengerSendError);

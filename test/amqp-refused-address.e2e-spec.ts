@@ -6,8 +6,8 @@ import { AmqpMessenger } from 'nestjs-messaging/amqp';
 import { amqpPeerFixtures, sendError } from './support/amqp-peer-fixtures.js';
 import { waitFor } from './support/wait-for.js';
 
-// An address the broker refuses on attach (amqp:not-found), on an in-process AMQP 1.0 peer:
-// a configuration error, not a failed attempt of the messages.
+// An address the broker refuses on attach (amqp:not-found), on an in-process AMQP 1.0 peer: not worth
+// retrying (issue 17: dead at once with the broker's reason); the link is attached again later.
 Logger.overrideLogger(['error']);
 
 const { listener, onCleanup } = amqpPeerFixtures();
@@ -16,7 +16,7 @@ afterEach(() => {
 });
 
 describe('AmqpMessenger and an address the broker refuses', () => {
-  it('keeps its messages pending without counting attempts, logs once at error level, shows it in state, and lets other topics flow', async () => {
+  it("declares its messages dead at once with the broker's reason (rejected), logs once at error level, shows it in state, and lets other topics flow", async () => {
     const { broker, url } = await listener();
     broker.unknownAddresses.add('.bad');
     const errors = jest.spyOn(Logger.prototype, 'error');
@@ -26,7 +26,8 @@ describe('AmqpMessenger and an address the broker refuses', () => {
       imports: [
         MessagingModule.forRoot({
           messenger,
-          dispatch: { retry: { initialDelayMs: 50, maxDelayMs: 100, maxAttempts: 2 } },
+          // A retry schedule and attempts that would keep them pending for minutes, were they retried.
+          dispatch: { retry: { initialDelayMs: 60_000, maxAttempts: 20 } },
         }),
       ],
     }).compile();
@@ -42,29 +43,32 @@ describe('AmqpMessenger and an address the broker refuses', () => {
     }
     await waitFor(() => broker.received.filter(({ address }) => address === '.good').length === 3, 5000, '.good');
     await waitFor(() => messenger.state.refusedAddresses.length === 1, 5000, 'the refusal in state');
-    let delivered = 0;
+    let counts = { delivered: 0, dead: 0 };
     const counting = setInterval(() => {
-      void admin.stats().then(({ sinceStart }) => (delivered = sinceStart.delivered));
+      void admin.stats().then(({ sinceStart }) => (counts = sinceStart));
     }, 10);
-    await waitFor(() => delivered === 3, 5000, 'the outbox to mark .good delivered').finally(() => {
-      clearInterval(counting);
-    });
-    // With a 50-100 ms retry and 2 attempts, a counted failure would have made them dead by now.
-    const pending = await admin.list({ status: 'pending' });
-    expect(pending.map(({ message }) => message.topic)).toEqual(['.bad', '.bad', '.bad']);
-    expect(pending.every(({ attempts }) => attempts === 0)).toBe(true);
-    // Due again no sooner than reconnectDelayMaxMs (default 30 s) after the refusal.
-    expect(Math.min(...pending.map(({ nextAttemptAt }) => nextAttemptAt))).toBeGreaterThan(Date.now() + 25_000);
-    const stats = await admin.stats();
-    expect(stats.sinceStart).toMatchObject({ delivered: 3, failedAttempts: 0, dead: 0 });
+    await waitFor(() => counts.delivered === 3 && counts.dead === 3, 5000, '.good delivered and .bad dead').finally(
+      () => {
+        clearInterval(counting);
+      },
+    );
+    const dead = await admin.list({ status: 'dead' });
+    expect(dead.map(({ message }) => message.topic)).toEqual(['.bad', '.bad', '.bad']);
+    expect(dead.every(({ attempts, deadReason }) => attempts === 1 && deadReason === 'rejected')).toBe(true);
+    expect(dead[0].lastError).toBe('address-refused amqp:not-found: no such address: .bad');
+    expect(await admin.list({ status: 'pending' })).toEqual([]);
     expect(broker.attaches.filter((address) => address === '.bad')).toHaveLength(1);
     expect(messenger.state).toMatchObject({
       status: 'connected',
       refusedAddresses: [{ address: '.bad', condition: 'amqp:not-found', description: 'no such address: .bad' }],
     });
-    const refusals = errors.mock.calls.filter(([text]) => String(text).includes('.bad'));
+    const refusals = errors.mock.calls.filter(([text]) => String(text).includes('address .bad'));
     expect(refusals).toHaveLength(1);
     expect(refusals[0][0]).toMatch(/refused a link to address \.bad: amqp:not-found: no such address: \.bad/);
+    const gaveUp = errors.mock.calls.filter(([text]) => String(text).startsWith('Gave up on'));
+    expect(gaveUp.map(([text]) => String(text)).join('\n')).toMatch(
+      /rejected: not worth retrying.*address-refused amqp:not-found: no such address: \.bad/,
+    );
     expect(warnings.mock.calls.filter(([text]) => String(text).includes('.bad'))).toEqual([]);
   });
 

@@ -207,7 +207,7 @@ describe('delivery events (diagnostics_channel), real delivery with the memory s
     expect(failed[0].nextAttemptAt).toEqual(expect.any(Number));
     expect(failed[1].nextAttemptAt).toBeUndefined();
     expect(payloadsOf(recorder.events, DeliveryChannelNames.dead)).toEqual([
-      { message, reason: 'rejected by the test broker', attempts: 2 },
+      { message, reason: 'rejected by the test broker', attempts: 2, deadReason: 'exhausted' },
     ]);
   });
 

@@ -42,8 +42,9 @@ class ScriptedMessenger implements Messenger {
             topic,
             address: `/topic/${topic}`,
             outcome: 'rejected' as const,
-            condition: 'amqp:precondition-failed',
-            description: 'message too large',
+            // Retried (a full queue): a permanent condition would make the message dead at once.
+            condition: 'amqp:resource-limit-exceeded',
+            description: 'queue is full',
           })),
         accepted.map(({ id }) => id),
       );
@@ -125,13 +126,13 @@ describe('the outbox dispatcher', () => {
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toContain(`[ids: ${poison.id}] failed (attempt 1); next attempt at`);
     expect(warnings[1]).toContain('failed (attempt 2)');
-    expect(warnings[1]).toContain('rejected amqp:precondition-failed: message too large');
+    expect(warnings[1]).toContain('rejected amqp:resource-limit-exceeded: queue is full');
     expect(logs.linesAt('error')[0]).toContain(
       `Gave up on 1 message(s) [topics: .bad x1] [ids: ${poison.id}] after 3 attempt(s)`,
     );
     const [dead] = await admin.list({ status: 'dead' });
     expect(dead).toMatchObject({ message: { id: poison.id }, attempts: 3, status: 'dead' });
-    expect(dead.lastError).toBe('rejected amqp:precondition-failed: message too large');
+    expect(dead.lastError).toBe('rejected amqp:resource-limit-exceeded: queue is full');
 
     poisonous = false;
     expect(await admin.retry({ ids: [poison.id] })).toBe(1);

@@ -181,9 +181,9 @@ describe('FedmsgMessenger with a slow or stuck subscriber (real ZeroMQ sockets)'
     expect(error).toBeInstanceOf(MessengerSendError);
     const { acceptedIds, failures, unavailable } = error as MessengerSendError;
     expect(acceptedIds).toEqual([a1.id, b1.id]);
-    expect(failures.map(({ messageId, counted }) => [messageId, counted])).toEqual([
-      [a2.id, true],
-      [a3.id, false],
+    expect(failures.map(({ messageId, counted, retryable }) => [messageId, counted, retryable])).toEqual([
+      [a2.id, true, false], // cannot be sent: dead at once
+      [a3.id, false, undefined], // held back: retried
     ]);
     expect(failures[0].reason).toContain('cannot be encoded');
     expect(unavailable).toBeUndefined();

@@ -1,6 +1,6 @@
 import type { Message } from '../kernel/message.interface.js';
 import type { Messenger } from '../kernel/messenger.interface.js';
-import type { FailedAttempt, OutboxEntry, OutboxStore } from '../kernel/outbox-store.interface.js';
+import type { DeadReason, FailedAttempt, OutboxEntry, OutboxStore } from '../kernel/outbox-store.interface.js';
 import type { AttemptWaiters } from './attempt.waiters.js';
 import type { BusPause } from './bus.pause.js';
 import {
@@ -15,7 +15,7 @@ import {
 import type { DeliveryLog } from './delivery.log.js';
 import type { DispatchConfig } from './dispatch-options.interface.js';
 import type { OutboxCounters } from './outbox.counters.js';
-import { nextAttemptAt } from './retry-schedule.js';
+import { FailureClassifier } from './failure.classifier.js';
 import { sendOutcome } from './send-outcome.js';
 
 /** What became of one attempt, as far as the order of its topics is concerned. */
@@ -132,31 +132,46 @@ export class DeliveryAttempt {
       log.delivered(outcome.deliveredIds.length);
     }
     const byId = new Map(entries.map((entry) => [entry.message.id, entry]));
+    const classifier = new FailureClassifier(dispatch.retry, error, now);
+    // For each message's attempt history: the class that tried (AmqpMessenger, ...).
+    const messengerName = this.context.messenger.constructor.name;
     const failures: FailedAttempt[] = [];
     const retried: { message: Message; attempt: number; nextAttemptAt: number; reason: string }[] = [];
-    const dead: { message: Message; attempt: number; reason: string }[] = [];
+    const dead: { message: Message; attempt: number; reason: string; deadReason: DeadReason }[] = [];
     const backInLine = new Set<string>();
     // Built only when someone listens to attempt.failed.
     const events: FailedAttemptEvent[] | undefined = attemptFailedObserved() ? [] : undefined;
-    for (const { message, reason, counted, retryAt } of outcome.unsent) {
+    for (const unsent of outcome.unsent) {
+      const { message, reason } = unsent;
       const entry = byId.get(message.id);
       if (entry === undefined) continue;
-      if (!counted) {
-        // The messenger may say when (an address the bus refuses until an operator acts): not at once.
-        const due = Math.max(now, retryAt ?? now);
-        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt: due });
-        events?.push({ message, reason, counted: false, attempts: entry.attempts, nextAttemptAt: due });
+      const verdict = classifier.classify(unsent, entry);
+      if (verdict.kind === 'back-in-line') {
+        const { attempts, nextAttemptAt } = verdict;
+        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt, messenger: messengerName });
+        events?.push({ message, reason, counted: false, attempts, nextAttemptAt });
         backInLine.add(message.topic);
         continue;
       }
-      const attempt = entry.attempts + 1;
-      const scheduled = nextAttemptAt(dispatch.retry, attempt, entry.createdAt, now);
-      const next = scheduled === undefined || retryAt === undefined ? scheduled : Math.max(scheduled, retryAt);
-      failures.push({ id: message.id, error: reason, counted: true, nextAttemptAt: next });
+      const { attempt } = verdict;
+      const next = verdict.kind === 'retry' ? verdict.nextAttemptAt : undefined;
+      failures.push(
+        verdict.kind === 'dead'
+          ? {
+              id: message.id,
+              error: reason,
+              counted: true,
+              nextAttemptAt: undefined,
+              deadReason: verdict.reason,
+              messenger: messengerName,
+            }
+          : { id: message.id, error: reason, counted: true, nextAttemptAt: next, messenger: messengerName },
+      );
       events?.push({ message, reason, counted: true, attempts: attempt, nextAttemptAt: next });
-      if (next === undefined) dead.push({ message, attempt, reason });
-      else retried.push({ message, attempt, nextAttemptAt: next, reason });
+      if (verdict.kind === 'dead') dead.push({ message, attempt, reason, deadReason: verdict.reason });
+      else retried.push({ message, attempt, nextAttemptAt: verdict.nextAttemptAt, reason });
     }
+    for (const [option, hookError] of classifier.hookErrors) log.hookFailed(option, hookError);
     await store.reschedule(owner, failures, now);
     counters.add('failedAttempts', retried.length + dead.length);
     counters.add('dead', dead.length);

@@ -1,7 +1,7 @@
 import { deliveryChannels } from '../kernel/delivery-events.js';
 import type { Message } from '../kernel/message.interface.js';
 import type { Messenger } from '../kernel/messenger.interface.js';
-import type { OutboxEntry } from '../kernel/outbox-entry.interface.js';
+import type { DeadReason, OutboxEntry } from '../kernel/outbox-entry.interface.js';
 
 /**
  * Publishes delivery's events on `node:diagnostics_channel` (see
@@ -64,10 +64,14 @@ export function publishAttemptsFailed(failures: readonly FailedAttemptEvent[]): 
 }
 
 /** `message.dead`, once per message given up on. */
-export function publishDead(dead: readonly { message: Message; attempt: number; reason: string }[]): void {
+export function publishDead(
+  dead: readonly { message: Message; attempt: number; reason: string; deadReason: DeadReason }[],
+): void {
   const channel = deliveryChannels.dead;
   if (!channel.hasSubscribers) return;
-  for (const { message, attempt, reason } of dead) channel.publish({ message, reason, attempts: attempt });
+  for (const { message, attempt, reason, deadReason } of dead) {
+    channel.publish({ message, reason, attempts: attempt, deadReason });
+  }
 }
 
 /** `delivery.paused`: delivery stopped sending, until `pausedUntil` (ms since the epoch). */

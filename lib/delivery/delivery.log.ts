@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { describeBatch } from '../kernel/batch-description.js';
 import type { Message } from '../kernel/message.interface.js';
+import type { DeadReason } from '../kernel/outbox-entry.interface.js';
 import { LOGGER_CONTEXT, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import type { DeliveryConfig } from './dispatch-options.interface.js';
 
@@ -15,7 +16,15 @@ interface Dead {
   readonly message: Message;
   readonly attempt: number;
   readonly reason: string;
+  /** Why it was given up on. Default: `exhausted`. */
+  readonly deadReason?: DeadReason;
 }
+
+const GAVE_UP: Record<DeadReason, string> = {
+  exhausted: 'its attempts ran out',
+  rejected: 'rejected: not worth retrying',
+  expired: 'its maximum age ran out',
+};
 
 /**
  * The outbox's log lines: each failed attempt once (grouped per topic and
@@ -59,14 +68,22 @@ export class DeliveryLog {
   dead(dead: readonly Dead[]): void {
     if (dead.length === 0) return;
     this.window.dead += dead.length;
-    for (const group of groupBy(dead, ({ reason, attempt }) => `${reason}\0${attempt}`)) {
+    for (const group of groupBy(dead, ({ reason, attempt, deadReason }) => `${reason}\0${attempt}\0${deadReason}`)) {
       const [first] = group;
       this.logger.error(
-        `Gave up on ${describe(group)} after ${first.attempt} attempt(s); kept as dead in the outbox ` +
+        `Gave up on ${describe(group)} after ${first.attempt} attempt(s) (${GAVE_UP[first.deadReason ?? 'exhausted']}); kept as dead in the outbox ` +
           `(retry with OutboxAdmin.retry or "npx nestjs-messaging outbox retry"): ${first.reason}`,
       );
     }
     this.ensureSummary();
+  }
+
+  /** Logs that the application's `dispatch.retry.<option>` threw (or gave no delay): its messages were retried on the built-in schedule. */
+  hookFailed(option: 'retryIf' | 'backoff', error: unknown): void {
+    this.logger.error(
+      `dispatch.retry.${option} failed (${error instanceof Error ? error.message : String(error)}); ` +
+        'the messages it was asked about are retried on the built-in schedule',
+    );
   }
 
   /** Logs a refusal by the outbox: the first in a summary window in full, the others counted. */

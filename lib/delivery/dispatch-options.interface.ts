@@ -1,5 +1,7 @@
-/** When to try a failed message again, and when to give up on it. */
-export interface RetryOptions {
+import type { Message } from '../kernel/message.interface.js';
+
+/** The built-in retry schedule: exponential, capped, with jitter. */
+export interface BackoffOptions {
   /** Delay before the second attempt, in ms. Default: `1000`. */
   initialDelayMs?: number;
   /** Each further delay is the previous one times this. Default: `2`. */
@@ -12,10 +14,60 @@ export interface RetryOptions {
    * `[d × (1 − jitter), d]`. Default: `0.5`.
    */
   jitter?: number;
-  /** Failed attempts after which a message is declared dead. Default: `20` (about an hour with the defaults above). */
+}
+
+/**
+ * A retry schedule of the application's own: the delay, in ms (a finite
+ * number >= 0), before the next attempt of `message`, whose attempt number
+ * `attempt` (1 for its first) just failed with `error` (what `send()` threw:
+ * for a `MessengerSendError`, find this message's entry in `error.failures`
+ * by `messageId`). `maxAttempts` and `maxAgeMs` still apply, and a
+ * messenger's `retryAt` still wins when later. When it throws or returns
+ * anything else, the error is logged and the built-in schedule is used.
+ */
+export type BackoffFunction = (attempt: number, error: unknown, message: Message) => number;
+
+/**
+ * Decides whether a failed attempt is worth repeating: `false` declares the
+ * message dead at once, with dead reason `rejected`; `true` leaves it to the
+ * retry schedule. Arguments: what `send()` threw (for a `MessengerSendError`,
+ * find this message's entry in `error.failures` by `messageId`), the number
+ * of the attempt that failed (1 for the first), the message. Called only for
+ * counted failures: never while the bus is unreachable
+ * (`MessengerUnavailableError`, `counted: false`), nor for failures the
+ * messenger already marked non-retryable. When it throws, the error is
+ * logged and the message is retried.
+ */
+export type RetryIf = (error: unknown, attempt: number, message: Message) => boolean;
+
+/**
+ * When to try a failed message again, and when to give up on it. The
+ * schedule's fields may be given here (as before) or in `backoff`, not both.
+ */
+export interface RetryOptions extends BackoffOptions {
+  /**
+   * The retry schedule: the built-in one's fields (as an object), or a
+   * function of the attempt, the error and the message returning the delay
+   * in ms. With a function, `initialDelayMs` (here) still sets the first wait
+   * while the bus is unreachable, and `multiplier`, `maxDelayMs` and
+   * `jitter` are refused. Default: the built-in schedule with the fields above.
+   */
+  backoff?: BackoffOptions | BackoffFunction;
+  /** Which failures are worth retrying; see `RetryIf`. Default: every counted failure is retried. */
+  retryIf?: RetryIf;
+  /** Failed attempts after which a message is declared dead (reason `exhausted`). Default: `20` (about an hour with the default schedule). */
   maxAttempts?: number;
-  /** Age (since it was accepted), in ms, after which a message that fails again is declared dead. Default: `86400000` (a day). */
+  /** Age (since it was accepted), in ms, after which a message that fails again is declared dead (reason `expired`). Default: `86400000` (a day). */
   maxAgeMs?: number;
+}
+
+/** `RetryOptions` validated, with every default applied (internal). */
+export interface RetryConfig extends Required<BackoffOptions> {
+  readonly maxAttempts: number;
+  readonly maxAgeMs: number;
+  /** The application's schedule, when it gave a function; else the built-in one. */
+  readonly backoff: BackoffFunction | undefined;
+  readonly retryIf: RetryIf | undefined;
 }
 
 /**
@@ -100,7 +152,7 @@ export interface DispatchConfig {
   readonly sendTimeoutMs: number;
   readonly pollIntervalMs: number;
   readonly busProbeIntervalMs: number;
-  readonly retry: Required<RetryOptions>;
+  readonly retry: RetryConfig;
   readonly retainDeliveredMs: number;
   readonly awaitTimeoutMs: number;
   readonly summaryIntervalMs: number;

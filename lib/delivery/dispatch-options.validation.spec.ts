@@ -41,3 +41,47 @@ describe('dispatch.sendTimeoutMs', () => {
     ]);
   });
 });
+
+describe('dispatch.retry.backoff and retryIf', () => {
+  const backoff = (): number => 10;
+
+  it('takes the schedule as an object in backoff, as before beside it, or as a function', () => {
+    expect(issuesOf({ retry: { backoff: { initialDelayMs: 5, multiplier: 3, maxDelayMs: 50, jitter: 0 } } })).toEqual(
+      [],
+    );
+    expect(resolveDispatchConfig({ retry: { backoff: { initialDelayMs: 5, jitter: 0 } } }).retry).toMatchObject({
+      initialDelayMs: 5,
+      multiplier: 2,
+      jitter: 0,
+      backoff: undefined,
+    });
+    expect(resolveDispatchConfig({ retry: { initialDelayMs: 7 } }).retry.initialDelayMs).toBe(7);
+    expect(issuesOf({ retry: { backoff, initialDelayMs: 100, retryIf: () => true } })).toEqual([]);
+    // With a function, initialDelayMs still starts the waits while the bus is unreachable.
+    expect(resolveDispatchConfig({ retry: { backoff, initialDelayMs: 100 } }).retry).toMatchObject({
+      initialDelayMs: 100,
+      backoff,
+    });
+  });
+
+  it('refuses the schedule given twice, schedule fields a function ignores, and wrong types, naming the option', () => {
+    expect(issuesOf({ retry: { backoff: { initialDelayMs: 5 }, jitter: 0 } })).toEqual([
+      'dispatch.retry.jitter: give the schedule either beside dispatch.retry.backoff or in it, not both',
+    ]);
+    expect(issuesOf({ retry: { backoff, multiplier: 3, maxDelayMs: 10 } })).toEqual([
+      'dispatch.retry.multiplier: has no effect with a dispatch.retry.backoff function; remove it',
+      'dispatch.retry.maxDelayMs: has no effect with a dispatch.retry.backoff function; remove it',
+    ]);
+    expect(issuesOf({ retry: { backoff: 1000 } })).toEqual([
+      'dispatch.retry.backoff: expected an object (initialDelayMs, multiplier, maxDelayMs, jitter) or a function (attempt, error, message) => ms, got 1000',
+    ]);
+    expect(issuesOf({ retry: { backoff: { initialDelayMs: -1, jitter: 2, maxAttempts: 3 } } })).toEqual([
+      'dispatch.retry.backoff.maxAttempts: unknown option (known: initialDelayMs, multiplier, maxDelayMs, jitter)',
+      'dispatch.retry.backoff.initialDelayMs: expected a whole number >= 0, got -1',
+      'dispatch.retry.backoff.jitter: expected a number from 0 to 1, got 2',
+    ]);
+    expect(issuesOf({ retry: { retryIf: true } })).toEqual([
+      'dispatch.retry.retryIf: expected a function (error, attempt, message) => boolean, got true',
+    ]);
+  });
+});

@@ -1,4 +1,4 @@
-import type { DispatchConfig, DispatchOptions, RetryOptions } from './dispatch-options.interface.js';
+import type { BackoffOptions, DispatchConfig, DispatchOptions } from './dispatch-options.interface.js';
 
 const DEFAULT_LEASE_MS = 60_000;
 
@@ -15,13 +15,13 @@ const DISPATCH_CHECKS: Check[] = [
   ['awaitTimeoutMs', 0, true],
   ['summaryIntervalMs', 1, true],
 ];
-const RETRY_CHECKS: Check[] = [
+const BACKOFF_CHECKS: Check[] = [
   ['initialDelayMs', 0, true],
   ['multiplier', 1, false],
   ['maxDelayMs', 0, true],
-  ['maxAttempts', 1, true],
-  ['maxAgeMs', 0, true],
 ];
+const RETRY_CHECKS: Check[] = [...BACKOFF_CHECKS, ['maxAttempts', 1, true], ['maxAgeMs', 0, true]];
+const SCHEDULE_KEYS = ['initialDelayMs', 'multiplier', 'maxDelayMs', 'jitter'] as const;
 
 /** Appends a `path: message` issue for every invalid dispatch option. */
 export function checkDispatchOptions(value: unknown, issues: string[]): void {
@@ -40,10 +40,47 @@ export function checkDispatchOptions(value: unknown, issues: string[]): void {
     return;
   }
   const fields = retry as Record<string, unknown>;
-  checkFields('dispatch.retry', fields, RETRY_CHECKS, ['jitter'], issues);
-  const { jitter } = fields;
+  checkFields('dispatch.retry', fields, RETRY_CHECKS, ['jitter', 'backoff', 'retryIf'], issues);
+  checkJitter('dispatch.retry', fields.jitter, issues);
+  const { backoff, retryIf } = fields;
+  if (retryIf !== undefined && typeof retryIf !== 'function')
+    issues.push(
+      `dispatch.retry.retryIf: expected a function (error, attempt, message) => boolean, got ${describe(retryIf)}`,
+    );
+  checkBackoff(fields, backoff, issues);
+}
+
+function checkJitter(path: string, jitter: unknown, issues: string[]): void {
   if (jitter !== undefined && (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)))
-    issues.push(`dispatch.retry.jitter: expected a number from 0 to 1, got ${JSON.stringify(jitter)}`);
+    issues.push(`${path}.jitter: expected a number from 0 to 1, got ${JSON.stringify(jitter)}`);
+}
+
+/** `backoff`: a function, or the schedule's fields given there instead of beside it. */
+function checkBackoff(retry: Record<string, unknown>, backoff: unknown, issues: string[]): void {
+  if (backoff === undefined) return;
+  const given = SCHEDULE_KEYS.filter((key) => retry[key] !== undefined);
+  if (typeof backoff === 'function') {
+    for (const key of given.filter((name) => name !== 'initialDelayMs')) {
+      issues.push(`dispatch.retry.${key}: has no effect with a dispatch.retry.backoff function; remove it`);
+    }
+    return;
+  }
+  if (backoff === null || typeof backoff !== 'object' || Array.isArray(backoff)) {
+    issues.push(
+      `dispatch.retry.backoff: expected an object (initialDelayMs, multiplier, maxDelayMs, jitter) or a function (attempt, error, message) => ms, got ${describe(backoff)}`,
+    );
+    return;
+  }
+  const fields = backoff as Record<string, unknown>;
+  checkFields('dispatch.retry.backoff', fields, BACKOFF_CHECKS, ['jitter'], issues);
+  checkJitter('dispatch.retry.backoff', fields.jitter, issues);
+  for (const key of given) {
+    issues.push(`dispatch.retry.${key}: give the schedule either beside dispatch.retry.backoff or in it, not both`);
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'function' ? 'a function' : JSON.stringify(value);
 }
 
 /** `sendTimeoutMs` must end an attempt while the lease still holds. */
@@ -84,7 +121,9 @@ function checkFields(
 
 /** Applies the documented defaults to validated dispatch options. */
 export function resolveDispatchConfig(options: DispatchOptions = {}): DispatchConfig {
-  const retry: RetryOptions = options.retry ?? {};
+  const retry = options.retry ?? {};
+  const { backoff } = retry;
+  const schedule: BackoffOptions = typeof backoff === 'object' ? backoff : retry;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   return {
     batchSize: options.batchSize ?? 200,
@@ -99,12 +138,15 @@ export function resolveDispatchConfig(options: DispatchOptions = {}): DispatchCo
     awaitTimeoutMs: options.awaitTimeoutMs ?? 30_000,
     summaryIntervalMs: options.summaryIntervalMs ?? 60_000,
     retry: {
-      initialDelayMs: retry.initialDelayMs ?? 1000,
-      multiplier: retry.multiplier ?? 2,
-      maxDelayMs: retry.maxDelayMs ?? 300_000,
-      jitter: retry.jitter ?? 0.5,
+      // With a backoff function, initialDelayMs still starts the waits while the bus is unreachable.
+      initialDelayMs: schedule.initialDelayMs ?? retry.initialDelayMs ?? 1000,
+      multiplier: schedule.multiplier ?? 2,
+      maxDelayMs: schedule.maxDelayMs ?? 300_000,
+      jitter: schedule.jitter ?? 0.5,
       maxAttempts: retry.maxAttempts ?? 20,
       maxAgeMs: retry.maxAgeMs ?? 86_400_000,
+      backoff: typeof backoff === 'function' ? backoff : undefined,
+      retryIf: retry.retryIf,
     },
   };
 }

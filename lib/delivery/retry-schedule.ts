@@ -1,11 +1,11 @@
-import type { RetryOptions } from './dispatch-options.interface.js';
+import type { BackoffOptions, RetryConfig } from './dispatch-options.interface.js';
 
 /**
  * The delay before attempt `attempts + 1`, after `attempts` failed ones:
  * exponential, capped, with part of it random ("equal jitter").
  */
 export function retryDelayMs(
-  retry: Required<RetryOptions>,
+  retry: Required<BackoffOptions>,
   attempts: number,
   random: () => number = Math.random,
 ): number {
@@ -14,9 +14,9 @@ export function retryDelayMs(
   return Math.round(capped * (1 - retry.jitter * random()));
 }
 
-/** When to try again after a failed attempt, or `undefined` once the message has used up its attempts or age. */
+/** With the built-in schedule, when to try again after a failed attempt, or `undefined` once the message has used up its attempts or age. */
 export function nextAttemptAt(
-  retry: Required<RetryOptions>,
+  retry: RetryConfig,
   attempts: number,
   createdAt: number,
   now: number,

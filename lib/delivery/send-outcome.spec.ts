@@ -1,7 +1,7 @@
 import { createMessage } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
 import { MessengerSendError } from '../kernel/messenger-send.error.js';
-import { MessagingError, MessengerUnavailableError } from '../kernel/messaging.errors.js';
+import { MessagingError, MessengerUnavailableError, NonRetryableMessageError } from '../kernel/messaging.errors.js';
 import type { Messenger } from '../kernel/messenger.interface.js';
 import { sendOutcome } from './send-outcome.js';
 
@@ -126,5 +126,32 @@ describe('sendOutcome', () => {
     expect(failed.deliveredIds).toEqual([]);
     expect(failed.unsent.map(({ reason, counted }) => [reason, counted])).toEqual(messages.map(() => ['boom', true]));
     expect(sendOutcome('plain string', messages.slice(0, 1)).unsent[0].reason).toBe('plain string');
+  });
+});
+
+describe('sendOutcome and non-retryable failures', () => {
+  it('marks every message of a batch failed with NonRetryableMessageError non-retryable, counted', () => {
+    const messages = batch();
+    const outcome = sendOutcome(new NonRetryableMessageError('payload over 1 MiB'), messages);
+    expect(outcome.unsent).toEqual(
+      messages.map((message) => ({ message, reason: 'payload over 1 MiB', counted: true, retryable: false })),
+    );
+  });
+
+  it('keeps retryable: false of a MessengerSendError failure, counted whatever it says', () => {
+    const messages = batch();
+    const error = new MessengerSendError({
+      acceptedIds: [messages[0].id],
+      failures: [
+        { messageId: messages[1].id, reason: 'too large', counted: false, retryable: false, retryAt: 1 },
+        { messageId: messages[2].id, reason: 'busy', counted: true, retryable: true },
+        { messageId: messages[3].id, reason: 'busy', counted: true },
+      ],
+    });
+    expect(sendOutcome(error, messages).unsent).toEqual([
+      { message: messages[1], reason: 'too large', counted: true, retryable: false },
+      { message: messages[2], reason: 'busy', counted: true },
+      { message: messages[3], reason: 'busy', counted: true },
+    ]);
   });
 });

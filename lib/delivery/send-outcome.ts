@@ -1,6 +1,6 @@
 import type { Message } from '../kernel/message.interface.js';
 import { MessengerSendError } from '../kernel/messenger-send.error.js';
-import { MessengerUnavailableError } from '../kernel/messaging.errors.js';
+import { MessengerUnavailableError, NonRetryableMessageError } from '../kernel/messaging.errors.js';
 
 /** One message a `send()` did not get onto the bus. */
 export interface UnsentMessage {
@@ -10,6 +10,8 @@ export interface UnsentMessage {
   readonly counted: boolean;
   /** Not sent again before this time (ms since the epoch), when the messenger said so. */
   readonly retryAt?: number;
+  /** Present (`false`) when sending it again cannot succeed: dead at once, reason `rejected`. */
+  readonly retryable?: false;
 }
 
 /** What became of a batch the messenger rejected. */
@@ -28,7 +30,8 @@ export interface SendOutcome {
  * Reads a messenger's rejection of `messages` by the `Messenger` contract:
  * `MessengerSendError` (`AmqpSendError` is one) tells per message what
  * happened, `MessengerUnavailableError` means nothing reached the bus and
- * nothing is counted, and any other error fails every message of the batch,
+ * nothing is counted, `NonRetryableMessageError` fails every message of the
+ * batch for good, and any other error fails every message of the batch,
  * counted. Every message of the batch ends up either delivered or unsent.
  */
 export function sendOutcome(error: unknown, messages: readonly Message[]): SendOutcome {
@@ -42,9 +45,12 @@ export function sendOutcome(error: unknown, messages: readonly Message[]): SendO
     };
   }
   if (error instanceof MessengerSendError) return partialOutcome(error, messages);
+  const final = error instanceof NonRetryableMessageError;
   return {
     deliveredIds: [],
-    unsent: messages.map((message) => ({ message, reason, counted: true })),
+    unsent: messages.map((message) =>
+      final ? { message, reason, counted: true, retryable: false } : { message, reason, counted: true },
+    ),
     unavailable: undefined,
     unavailableLogged: false,
   };
@@ -64,7 +70,8 @@ function partialOutcome(error: MessengerSendError, messages: readonly Message[])
     const failure = failures.get(message.id);
     if (failure !== undefined) {
       const { reason, counted, retryAt } = failure;
-      unsent.push(retryAt === undefined ? { message, reason, counted } : { message, reason, counted, retryAt });
+      if (failure.retryable === false) unsent.push({ message, reason, counted: true, retryable: false });
+      else unsent.push(retryAt === undefined ? { message, reason, counted } : { message, reason, counted, retryAt });
     } else if (accepted.has(message.id)) deliveredIds.push(message.id);
     else {
       unsent.push({

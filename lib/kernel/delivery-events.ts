@@ -1,5 +1,6 @@
 import { channel, tracingChannel, type Channel, type TracingChannel } from 'node:diagnostics_channel';
 import type { Message } from './message.interface.js';
+import type { DeadReason } from './outbox-entry.interface.js';
 
 /**
  * Delivery events on `node:diagnostics_channel`, one channel per event, so
@@ -31,7 +32,7 @@ export const DeliveryChannelNames = {
    * fault, or an error the messenger did not classify) or not (the bus was unreachable).
    */
   attemptFailed: 'nestjs-messaging:attempt.failed',
-  /** {@link MessageDeadEvent}, once per message given up on (attempts or age ran out), after its `attempt.failed`. */
+  /** {@link MessageDeadEvent}, once per message given up on (attempts or age ran out, or refused for good), after its `attempt.failed`. */
   dead: 'nestjs-messaging:message.dead',
   /**
    * {@link DeliveryPausedEvent}, when an attempt first finds the bus unreachable after it was
@@ -101,6 +102,8 @@ export interface MessageDeadEvent {
   readonly message: Message;
   readonly reason: string;
   readonly attempts: number;
+  /** Why it was given up on: attempts ran out, refused for good (`rejected`), or its age ran out. */
+  readonly deadReason: DeadReason;
 }
 
 /** Payload of `nestjs-messaging:delivery.paused`. */

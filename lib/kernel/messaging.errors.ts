@@ -129,3 +129,25 @@ export class MessengerUnavailableError extends MessagingError {
     this.logged = options?.logged ?? false;
   }
 }
+
+/**
+ * Thrown by a messenger's `send()` (or by any code the application wraps
+ * around one) when the bus refused the batch for good: a message it will
+ * never take, such as one over its size limit or to an address it refuses.
+ * Delivery then declares every message of the batch dead at once, without
+ * consulting `dispatch.retry.retryIf` or the retry schedule, with dead reason
+ * `rejected` and this error's message as the message's last error. The
+ * attempt counts. An operator can make the messages pending again
+ * (`OutboxAdmin.retry`, `npx nestjs-messaging outbox retry`).
+ *
+ * To refuse only some messages of a batch, throw a `MessengerSendError`
+ * whose failures for them say `retryable: false`.
+ *
+ * @example
+ * ```ts
+ * if (payload.length > limit) {
+ *   throw new NonRetryableMessageError(`the bus takes at most ${limit} bytes, got ${payload.length}`);
+ * }
+ * ```
+ */
+export class NonRetryableMessageError extends MessagingError {}

@@ -20,6 +20,15 @@ export interface MessageSendFailure {
    * without it, an uncounted failure is due again at once. Default: unset.
    */
   readonly retryAt?: number;
+  /**
+   * `false` when sending the message again cannot succeed (the bus refused it
+   * for good: too large, malformed, an address it refuses): delivery declares
+   * it dead at once, with dead reason `rejected` and `reason` as its last
+   * error, without consulting `dispatch.retry.retryIf`. The attempt then
+   * counts whatever `counted` says, and `retryAt` is ignored.
+   * Default: `true` (retried on the retry schedule).
+   */
+  readonly retryable?: boolean;
 }
 
 /** What a messenger knows about a batch it could not send in full: the argument of `MessengerSendError`. */
@@ -46,7 +55,8 @@ export interface MessengerSendReport {
  * `send()` got part of a batch onto the bus, or none of it, and can say
  * which: throw it to report partial success. Delivery marks `acceptedIds`
  * delivered, retries each of `failures` (counting the attempt only when
- * `counted` is true), and pauses when `unavailable` is set.
+ * `counted` is true) unless it says `retryable: false` (then dead at once,
+ * reason `rejected`), and pauses when `unavailable` is set.
  *
  * A message of the batch named in neither list is treated as failed, counted
  * unless `unavailable` is set; one named in both as failed (it is sent again:

@@ -42,6 +42,31 @@ export function linkConditionKind(condition: string | undefined): AmqpConditionK
   return TRANSIENT.has(condition) && condition !== 'amqp:internal-error' ? 'transient' : 'other';
 }
 
+/**
+ * Conditions with which a broker refuses one message for good (a `rejected`
+ * outcome, or ending the link over that message): sending it again cannot
+ * succeed. RabbitMQ 3.10 ends the link with `amqp:precondition-failed` over
+ * a message above its `max_message_size` (and over invalid properties, such
+ * as a malformed expiration). Everything else (`amqp:resource-limit-exceeded`
+ * for a full queue or a broker alarm, `amqp:internal-error`, no condition,
+ * an unknown one) is retried.
+ */
+const PERMANENT_FOR_MESSAGE = new Set([
+  'amqp:decode-error',
+  'amqp:invalid-field',
+  'amqp:not-allowed',
+  'amqp:not-implemented',
+  'amqp:not-found',
+  'amqp:unauthorized-access',
+  'amqp:precondition-failed',
+  'amqp:link:message-size-exceeded',
+]);
+
+/** Whether a broker refusing one message with `condition` refuses it for good (see above). */
+export function isPermanentMessageCondition(condition: string | undefined): boolean {
+  return condition !== undefined && PERMANENT_FOR_MESSAGE.has(condition);
+}
+
 const SASL_CODES: Record<string, string> = {
   '1': 'authentication failed (SASL code 1): check username and password',
   '2': 'the broker could not authenticate because of a system error (SASL code 2)',

@@ -25,7 +25,8 @@ export interface NoLink {
  * the broker refuses for a configuration reason (`amqp:not-found`,
  * `amqp:unauthorized-access`...) is logged once at error level, listed in
  * `refused`, and attached again no sooner than `reconnectDelayMaxMs` later;
- * meanwhile its messages fail at once as `address-refused` (not counted).
+ * meanwhile its messages fail at once as `address-refused` (not retryable:
+ * delivery declares them dead, reason `rejected`).
  */
 export class AmqpLinkPool {
   private readonly links = new Map<string, AmqpSenderLink>();
@@ -129,7 +130,9 @@ export class AmqpLinkPool {
     }
     this.logger.error(
       `The AMQP broker refused a link to address ${address}: ${condition ?? ''}: ${description}; check the address template ` +
-        `and the broker's exchanges and permissions. Its messages stay in the outbox, tried again every ${this.options.reconnectDelayMaxMs} ms`,
+        `and the broker's exchanges and permissions. Its messages are declared dead (reason rejected; make them pending again ` +
+        `with OutboxAdmin.retry or "npx nestjs-messaging outbox retry" once fixed); the address is attached again no sooner than ` +
+        `${this.options.reconnectDelayMaxMs} ms from now`,
     );
   }
 

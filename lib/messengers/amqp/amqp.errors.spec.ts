@@ -55,4 +55,33 @@ describe('AmqpSendError', () => {
     expect(error.unavailable).toBe('connection-lost happened');
     expect(error.failures.every(({ counted }) => !counted)).toBe(true);
   });
+
+  it('marks refusals that cannot pass on a later try not retryable: permanent conditions, a refused address', () => {
+    const error = new AmqpSendError(
+      'amqp://broker:5672',
+      [
+        refusal('1', 'rejected', 'amqp:decode-error'),
+        refusal('2', 'link-refused', 'amqp:precondition-failed'),
+        refusal('3', 'rejected', 'amqp:link:message-size-exceeded'),
+        refusal('4', 'address-refused', 'amqp:not-found'),
+        refusal('5', 'rejected', 'amqp:resource-limit-exceeded'),
+        refusal('6', 'rejected'),
+        refusal('7', 'link-refused', 'amqp:internal-error'),
+        refusal('8', 'link-detached', 'amqp:precondition-failed'),
+        refusal('9', 'released'),
+      ],
+      [],
+    );
+    expect(error.failures.map(({ messageId, retryable }) => [messageId, retryable])).toEqual([
+      ['1', false],
+      ['2', false],
+      ['3', false],
+      ['4', false],
+      ['5', undefined],
+      ['6', undefined],
+      ['7', undefined],
+      ['8', undefined],
+      ['9', undefined],
+    ]);
+  });
 });

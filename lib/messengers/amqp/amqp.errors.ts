@@ -1,6 +1,6 @@
 import { MessengerSendError, type MessageSendFailure } from '../../kernel/messenger-send.error.js';
 import { MessengerUnavailableError } from '../../kernel/messaging.errors.js';
-import { connectionConditionKind } from './amqp-condition.js';
+import { connectionConditionKind, isPermanentMessageCondition } from './amqp-condition.js';
 
 /** One broker tried while connecting, and why it did not open. */
 export interface AmqpConnectAttempt {
@@ -53,8 +53,9 @@ export class AmqpConnectionRefusedError extends AmqpConnectionError {
  * session without an error or with a transient one such as
  * `amqp:link:detach-forced`); `address-refused` (the broker refused the
  * address itself for a reason an operator must fix, such as `amqp:not-found`
- * or `amqp:unauthorized-access`: not counted, sent again no sooner than
- * `retryAt`); `link-limit` (`maxLinks` links were open, all busy: nothing was
+ * or `amqp:unauthorized-access`: not retryable, so delivery declares its
+ * messages dead at once, reason `rejected`; the address is attached again no
+ * sooner than `retryAt`); `link-limit` (`maxLinks` links were open, all busy: nothing was
  * sent); `connection-lost`.
  */
 export type AmqpOutcome =
@@ -85,7 +86,14 @@ export interface AmqpRefusal {
  * One message the broker did not accept: what it said, and (as for any
  * messenger) a `reason` and whether the attempt is `counted`: not for
  * `connection-lost`, `link-detached`, `address-refused` and `link-limit`,
- * which are not the message's fault.
+ * which are not the message's fault. `retryable` is `false` (dead at once,
+ * reason `rejected`) for an address the broker refuses (`address-refused`)
+ * and for a `rejected` outcome, or a link ended over this message
+ * (`link-refused`), with a permanent condition (`amqp:decode-error`,
+ * `amqp:invalid-field`, `amqp:not-allowed`, `amqp:not-implemented`,
+ * `amqp:not-found`, `amqp:unauthorized-access`, `amqp:precondition-failed`:
+ * RabbitMQ's over `max_message_size`, `amqp:link:message-size-exceeded`);
+ * absent (retried) otherwise, such as `amqp:resource-limit-exceeded`.
  */
 export interface AmqpDeliveryFailure extends AmqpRefusal, MessageSendFailure {}
 
@@ -125,12 +133,21 @@ export class AmqpSendError extends MessengerSendError {
 
 const UNCOUNTED = new Set<AmqpOutcome>(['connection-lost', 'link-detached', 'address-refused', 'link-limit']);
 
-/** Neither a lost connection, a refused address nor another message's fault counts against this one. */
+/**
+ * Neither a lost connection, a refused address nor another message's fault counts against this one;
+ * a refused address, or a refusal of the message with a permanent condition, is not worth retrying.
+ */
 function amqpDeliveryFailure(refusal: AmqpRefusal): AmqpDeliveryFailure {
   const { outcome, condition, description } = refusal;
-  return {
+  const failure = {
     ...refusal,
     reason: `${outcome}${condition ? ` ${condition}` : ''}: ${description}`,
     counted: !UNCOUNTED.has(outcome),
   };
+  return isFinal(refusal) ? { ...failure, retryable: false } : failure;
+}
+
+function isFinal({ outcome, condition }: AmqpRefusal): boolean {
+  if (outcome === 'address-refused') return true;
+  return (outcome === 'rejected' || outcome === 'link-refused') && isPermanentMessageCondition(condition);
 }

@@ -1,6 +1,6 @@
 import { createMessage } from '../../kernel/message.factory.js';
 import { MessengerSendError } from '../../kernel/messenger-send.error.js';
-import { FedmsgSendReport, isSocketClosedError } from './fedmsg-send-report.js';
+import { FedmsgSendReport, isSocketClosedError, isTransientSendError } from './fedmsg-send-report.js';
 
 describe('FedmsgSendReport', () => {
   const a1 = createMessage('.a', { n: 1 });
@@ -11,14 +11,14 @@ describe('FedmsgSendReport', () => {
 
   it('names the messages not sent, holds back the later ones of their topic, and accepts the rest', () => {
     const report = new FedmsgSendReport(batch);
-    report.fail(a2, 'cannot be encoded', true);
+    report.fail(a2, 'cannot be encoded', true, false);
     expect(report.holdsBack(b1)).toBe(false);
     expect(report.holdsBack(a3)).toBe(true);
     const error = report.toError();
     expect(error).toBeInstanceOf(MessengerSendError);
     expect(error.acceptedIds).toEqual([a1.id, b1.id]);
     expect(error.failures).toEqual([
-      { messageId: a2.id, reason: 'cannot be encoded', counted: true },
+      { messageId: a2.id, reason: 'cannot be encoded', counted: true, retryable: false },
       { messageId: a3.id, reason: expect.stringContaining("earlier message on topic '.a'") as string, counted: false },
     ]);
     expect(error.unavailable).toBeUndefined();
@@ -47,5 +47,13 @@ describe('FedmsgSendReport', () => {
     );
     expect(isSocketClosedError(new Error('no code'))).toBe(false);
     expect(isSocketClosedError(undefined)).toBe(false);
+  });
+
+  it('tells a full send queue (retried) from frames the socket refuses for good', () => {
+    expect(isTransientSendError(Object.assign(new Error('Resource temporarily unavailable'), { code: 'EAGAIN' }))).toBe(
+      true,
+    );
+    expect(isTransientSendError(Object.assign(new Error('Operation not supported'), { code: 'ENOTSUP' }))).toBe(false);
+    expect(isTransientSendError(new Error('no code'))).toBe(false);
   });
 });

@@ -9,6 +9,18 @@ export function isSocketClosedError(error: unknown): boolean {
   return CLOSED_CODES.has(String((error as { code?: unknown } | undefined)?.code));
 }
 
+/**
+ * zeromq.js error codes after which the same frames may well be taken later:
+ * the send queue was full (`EAGAIN`: the high-water mark, with a send timeout
+ * of 0), interrupted, or busy with another send.
+ */
+const TRANSIENT_CODES = new Set(['EAGAIN', 'EINTR', 'EBUSY']);
+
+/** Whether a zeromq.js send error on an open socket may pass on a later try (else the frames cannot be sent). */
+export function isTransientSendError(error: unknown): boolean {
+  return TRANSIENT_CODES.has(String((error as { code?: unknown } | undefined)?.code));
+}
+
 /** The error's message, or the value in words. */
 export function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -36,9 +48,13 @@ export class FedmsgSendReport {
     return true;
   }
 
-  /** `message` was not sent; `counted` when it is the message's own fault (it cannot be encoded or signed). */
-  fail(message: Message, reason: string, counted: boolean): void {
-    this.add(message, reason, counted);
+  /**
+   * `message` was not sent; `counted` when it is the message's own fault. `retryable` false when
+   * sending it again cannot succeed (it cannot be encoded or signed, the socket refused its frames
+   * for good): delivery declares it dead at once, reason `rejected`. Default: `true`.
+   */
+  fail(message: Message, reason: string, counted: boolean, retryable = true): void {
+    this.add(message, reason, counted, retryable);
     this.stoppedTopics.add(message.topic);
   }
 
@@ -62,9 +78,10 @@ export class FedmsgSendReport {
     );
   }
 
-  private add(message: Message, reason: string, counted: boolean): void {
+  private add(message: Message, reason: string, counted: boolean, retryable = true): void {
     if (this.failedIds.has(message.id)) return;
     this.failedIds.add(message.id);
-    this.failures.push({ messageId: message.id, reason, counted });
+    const failure = { messageId: message.id, reason, counted };
+    this.failures.push(retryable ? failure : { ...failure, retryable: false });
   }
 }

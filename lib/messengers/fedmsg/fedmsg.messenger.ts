@@ -5,7 +5,7 @@ import { MessagingError, MessengerUnavailableError } from '../../kernel/messagin
 import { encodeEnvelope, fedmsgEnvelope, fedmsgTopic } from './fedmsg-envelope.js';
 import type { FedmsgMessengerOptions, ResolvedFedmsgOptions } from './fedmsg-options.interface.js';
 import { resolveFedmsgOptions } from './fedmsg-options.validation.js';
-import { FedmsgSendReport, isSocketClosedError, reasonOf } from './fedmsg-send-report.js';
+import { FedmsgSendReport, isSocketClosedError, isTransientSendError, reasonOf } from './fedmsg-send-report.js';
 import { FedmsgState, type FedmsgStats } from './fedmsg-state.js';
 import type { MessengerState, StatefulMessenger } from '../../kernel/messenger-state.js';
 import { loadFedmsgSigner, signFedmsgEnvelope, type FedmsgSigner } from './fedmsg-signature.js';
@@ -117,8 +117,9 @@ export class FedmsgMessenger implements StatefulMessenger, OnModuleInit, OnAppli
    * Publishes the batch, each message as two frames, in order.
    * @throws MessengerUnavailableError when not open (before `onModuleInit()`, after shutdown): none sent, none counted.
    * @throws MessengerSendError naming what the socket did not take: a message that cannot be encoded
-   *   or signed (counted), the later ones of its topic (not counted), all the rest once the socket is
-   *   closed (not counted, `unavailable` set).
+   *   or signed, or whose frames the socket refuses for good (not retryable: dead at once, reason
+   *   `rejected`), one refused while the send queue is full (not counted), the later ones of its topic
+   *   (not counted), all the rest once the socket is closed (not counted, `unavailable` set).
    */
   send(messages: readonly Message[]): Promise<void> {
     const socket = this.socket;
@@ -159,7 +160,7 @@ export class FedmsgMessenger implements StatefulMessenger, OnModuleInit, OnAppli
         frames = this.framesOf(message);
       } catch (error) {
         report ??= new FedmsgSendReport(messages);
-        report.fail(message, `cannot be encoded for fedmsg: ${reasonOf(error)}`, true);
+        report.fail(message, `cannot be encoded for fedmsg: ${reasonOf(error)}`, true, false);
         continue;
       }
       try {
@@ -171,7 +172,9 @@ export class FedmsgMessenger implements StatefulMessenger, OnModuleInit, OnAppli
           report.stop(index, `the ZeroMQ socket is closed (${reasonOf(error)})`);
           break;
         }
-        report.fail(message, `the ZeroMQ socket refused it: ${reasonOf(error)}`, false);
+        if (isTransientSendError(error))
+          report.fail(message, `the ZeroMQ socket refused it: ${reasonOf(error)}`, false);
+        else report.fail(message, `the ZeroMQ socket cannot send its frames: ${reasonOf(error)}`, true, false);
       }
     }
     if (report === undefined) return;
