@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import amqplib from 'amqplib';
+import { createMessage, MessengerUnavailableError, type Message } from 'nestjs-messaging';
+import { FedoraMessagingMessenger, FedoraMessagingSendError } from 'nestjs-messaging/fedora-messaging';
+import { brokers, lockProjectNode, projectNode, projectNodeEval } from './support/brokers.js';
+import { sharedNodeCtl } from './support/fedora-messaging-consumer.js';
+import { waitFor } from './support/wait-for.js';
+
+Logger.overrideLogger(['error']);
+
+const { shared, project } = brokers();
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function started(url: string, options: { topicPrefix?: string } = {}): Promise<FedoraMessagingMessenger> {
+  const messenger = new FedoraMessagingMessenger({ urls: [url], app: 'e2e', mandatory: false, ...options });
+  await messenger.onModuleInit();
+  cleanups.push(() => messenger.onApplicationShutdown());
+  return messenger;
+}
+
+describe('FedoraMessagingMessenger when the broker closes the channel with confirms out of order', () => {
+  it('settles every message at once when the channel closes: caught-up messages not counted, the refused one counted', async () => {
+    const id = randomUUID().slice(0, 8);
+    const [vhost, user, password] = [`fm-ooo-${id}`, `fm-ooo-${id}`, `pw-${id}`];
+    await sharedNodeCtl('add_vhost', vhost);
+    cleanups.push(() => sharedNodeCtl('delete_vhost', vhost));
+    await sharedNodeCtl('add_user', user, password);
+    cleanups.push(() => sharedNodeCtl('delete_user', user));
+    await sharedNodeCtl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+    await sharedNodeCtl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+    await sharedNodeCtl('set_topic_permissions', '-p', vhost, user, 'amq.topic', '^org\\.allowed\\..*', '.*');
+    const host = new URL(shared.url).host;
+    const admin = await amqplib.connect(`amqp://${shared.username}:${shared.password}@${host}/${vhost}`);
+    cleanups.push(() => admin.close());
+    const channel = await admin.createChannel();
+    await channel.assertQueue('kept', { durable: true });
+    await channel.bindQueue('kept', 'amq.topic', 'org.allowed.kept');
+    const messenger = await started(`amqp://${user}:${password}@${host}/${vhost}`, { topicPrefix: 'org' });
+
+    // Persistent messages to a durable queue are confirmed after the disk write; unroutable ones
+    // (mandatory off) at once: confirms come back out of order, then the refused topic closes the channel.
+    const batch: Message[] = [];
+    for (let i = 0; i < 20; i++)
+      batch.push(
+        createMessage('.allowed.kept', { i, pad: 'x'.repeat(5000) }),
+        createMessage('.allowed.nowhere', { i }),
+      );
+    const forbidden = createMessage('.forbidden.x', {});
+    batch.push(forbidden);
+    const error = await messenger.send(batch).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(FedoraMessagingSendError);
+    const { failures, acceptedIds } = error as FedoraMessagingSendError;
+    expect(failures.filter(({ outcome }) => outcome === 'timeout')).toEqual([]);
+    expect(failures.find(({ messageId }) => messageId === forbidden.id)).toMatchObject({
+      outcome: 'channel-closed',
+      counted: true,
+    });
+    expect(failures.find(({ messageId }) => messageId === forbidden.id)?.reply).toMatch(/403.*ACCESS_REFUSED/);
+    for (const failure of failures.filter(({ messageId }) => messageId !== forbidden.id))
+      expect(failure).toMatchObject({ outcome: 'channel-closed', counted: false });
+    expect(acceptedIds.length + failures.length).toBe(batch.length);
+    // Every id reported accepted was confirmed: the kept ones among them are in the durable queue.
+    const keptAccepted = batch.filter(({ id, topic }) => topic === '.allowed.kept' && acceptedIds.includes(id));
+    await waitFor(
+      async () => (await channel.checkQueue('kept')).messageCount >= keptAccepted.length,
+      5000,
+      'the accepted messages in the queue',
+    );
+  }, 60_000);
+});
+
+describe('FedoraMessagingMessenger when the broker blocks the connection (memory alarm, project node)', () => {
+  let unlock: (() => void) | undefined;
+  beforeAll(async () => {
+    unlock = await lockProjectNode();
+    await projectNode('start');
+  }, 120_000);
+  afterAll(async () => {
+    await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.4).');
+    unlock?.();
+  });
+
+  it('refuses send() at once without counting, names the broker reason in state, and sends again once unblocked', async () => {
+    const messenger = await started(project.url.replace('amqp://', `amqp://${project.username}:${project.password}@`));
+    await messenger.send([createMessage('.blocked.before', {})]);
+    try {
+      await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.0).');
+      await waitFor(() => messenger.state.condition === 'blocked', 10_000, 'the messenger to see connection.blocked');
+      expect(messenger.state).toMatchObject({ status: 'reconnecting', condition: 'blocked' });
+      expect(messenger.state.reason).toContain('low on memory');
+      const error = await messenger.send([createMessage('.blocked.during', {})]).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(MessengerUnavailableError);
+      expect((error as Error).message).toContain('low on memory');
+    } finally {
+      await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.4).');
+    }
+    await waitFor(() => messenger.state.status === 'connected', 10_000, 'the messenger to see connection.unblocked');
+    await expect(messenger.send([createMessage('.blocked.after', {})])).resolves.toBeUndefined();
+  }, 60_000);
+
+  it('does not count a batch in flight when the broker blocks the connection, and reports the bus unavailable', async () => {
+    const messenger = new FedoraMessagingMessenger({
+      urls: [project.url.replace('amqp://', `amqp://${project.username}:${project.password}@`)],
+      app: 'e2e',
+      mandatory: false,
+      sendTimeoutMs: 3000,
+    });
+    await messenger.onModuleInit();
+    cleanups.push(() => messenger.onApplicationShutdown());
+    await messenger.send([createMessage('.blocked.before', {})]);
+    let error: unknown;
+    try {
+      await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.0).');
+      // Published before the notification arrives or after: either way no confirm comes while blocked.
+      error = await messenger.send([createMessage('.blocked.inflight', {})]).catch((caught: unknown) => caught);
+    } finally {
+      await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.4).');
+    }
+    if (error instanceof FedoraMessagingSendError) {
+      expect(error.failures).toEqual([expect.objectContaining({ outcome: 'timeout', counted: false })]);
+      expect(error.failures[0].reply).toContain('low on memory');
+      expect(error.unavailable).toContain('low on memory');
+    } else expect(error).toBeInstanceOf(MessengerUnavailableError);
+  }, 60_000);
+});
