@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function started(url: string, options: { topicPrefix?: string } = {}): Promise<FedoraMessagingMessenger> {
+async function started(url: string, options: { topicPrefix?: string }): Promise<FedoraMessagingMessenger> {
   const messenger = new FedoraMessagingMessenger({ urls: [url], app: 'e2e', mandatory: false, ...options });
   await messenger.onModuleInit();
   cleanups.push(() => messenger.onApplicationShutdown());
@@ -64,13 +64,9 @@ describe('FedoraMessagingMessenger when the broker closes the channel with confi
     for (const failure of failures.filter(({ messageId }) => messageId !== forbidden.id))
       expect(failure).toMatchObject({ outcome: 'channel-closed', counted: false });
     expect(acceptedIds.length + failures.length).toBe(batch.length);
-    // Every id reported accepted was confirmed: the kept ones among them are in the durable queue.
+    // Every id reported accepted was confirmed, so already in the durable queue (others may be there too).
     const keptAccepted = batch.filter(({ id, topic }) => topic === '.allowed.kept' && acceptedIds.includes(id));
-    await waitFor(
-      async () => (await channel.checkQueue('kept')).messageCount >= keptAccepted.length,
-      5000,
-      'the accepted messages in the queue',
-    );
+    expect((await channel.checkQueue('kept')).messageCount).toBeGreaterThanOrEqual(keptAccepted.length);
   }, 60_000);
 });
 
@@ -85,25 +81,7 @@ describe('FedoraMessagingMessenger when the broker blocks the connection (memory
     unlock?.();
   });
 
-  it('refuses send() at once without counting, names the broker reason in state, and sends again once unblocked', async () => {
-    const messenger = await started(project.url.replace('amqp://', `amqp://${project.username}:${project.password}@`));
-    await messenger.send([createMessage('.blocked.before', {})]);
-    try {
-      await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.0).');
-      await waitFor(() => messenger.state.condition === 'blocked', 10_000, 'the messenger to see connection.blocked');
-      expect(messenger.state).toMatchObject({ status: 'reconnecting', condition: 'blocked' });
-      expect(messenger.state.reason).toContain('low on memory');
-      const error = await messenger.send([createMessage('.blocked.during', {})]).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(MessengerUnavailableError);
-      expect((error as Error).message).toContain('low on memory');
-    } finally {
-      await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.4).');
-    }
-    await waitFor(() => messenger.state.status === 'connected', 10_000, 'the messenger to see connection.unblocked');
-    await expect(messenger.send([createMessage('.blocked.after', {})])).resolves.toBeUndefined();
-  }, 60_000);
-
-  it('does not count a batch in flight when the broker blocks the connection, and reports the bus unavailable', async () => {
+  it('counts no attempt while the broker blocks the connection, says why, refuses sends until it unblocks', async () => {
     const messenger = new FedoraMessagingMessenger({
       urls: [project.url.replace('amqp://', `amqp://${project.username}:${project.password}@`)],
       app: 'e2e',
@@ -113,18 +91,27 @@ describe('FedoraMessagingMessenger when the broker blocks the connection (memory
     await messenger.onModuleInit();
     cleanups.push(() => messenger.onApplicationShutdown());
     await messenger.send([createMessage('.blocked.before', {})]);
-    let error: unknown;
     try {
       await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.0).');
-      // Published before the notification arrives or after: either way no confirm comes while blocked.
-      error = await messenger.send([createMessage('.blocked.inflight', {})]).catch((caught: unknown) => caught);
+      // RabbitMQ blocks a connection when it next publishes: that batch gets no confirm while blocked.
+      const inFlight = await messenger
+        .send([createMessage('.blocked.inflight', {})])
+        .catch((caught: unknown) => caught);
+      expect(inFlight).toBeInstanceOf(FedoraMessagingSendError);
+      const { failures, unavailable } = inFlight as FedoraMessagingSendError;
+      expect(failures).toEqual([expect.objectContaining({ outcome: 'timeout', counted: false })]);
+      expect(failures[0].reply).toContain('low on memory');
+      expect(unavailable).toContain('low on memory');
+      expect(messenger.state).toMatchObject({ status: 'reconnecting', condition: 'blocked' });
+      expect(messenger.state.reason).toContain('low on memory');
+      // Then send() is refused at once (nothing counted), naming the broker's reason.
+      const refused = await messenger.send([createMessage('.blocked.during', {})]).catch((caught: unknown) => caught);
+      expect(refused).toBeInstanceOf(MessengerUnavailableError);
+      expect((refused as Error).message).toContain('low on memory');
     } finally {
       await projectNodeEval('vm_memory_monitor:set_vm_memory_high_watermark(0.4).');
     }
-    if (error instanceof FedoraMessagingSendError) {
-      expect(error.failures).toEqual([expect.objectContaining({ outcome: 'timeout', counted: false })]);
-      expect(error.failures[0].reply).toContain('low on memory');
-      expect(error.unavailable).toContain('low on memory');
-    } else expect(error).toBeInstanceOf(MessengerUnavailableError);
+    await waitFor(() => messenger.state.status === 'connected', 10_000, 'the messenger to see connection.unblocked');
+    await expect(messenger.send([createMessage('.blocked.after', {})])).resolves.toBeUndefined();
   }, 60_000);
 });
