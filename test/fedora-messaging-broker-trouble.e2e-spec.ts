@@ -16,7 +16,13 @@ afterEach(async () => {
 });
 
 async function started(url: string, options: { topicPrefix?: string }): Promise<FedoraMessagingMessenger> {
-  const messenger = new FedoraMessagingMessenger({ urls: [url], app: 'e2e', mandatory: false, ...options });
+  const messenger = new FedoraMessagingMessenger({
+    urls: [url],
+    app: 'e2e',
+    mandatory: false,
+    sendTimeoutMs: 5000,
+    ...options,
+  });
   await messenger.onModuleInit();
   cleanups.push(() => messenger.onApplicationShutdown());
   return messenger;
@@ -67,6 +73,26 @@ describe('FedoraMessagingMessenger when the broker closes the channel with confi
     // Every id reported accepted was confirmed, so already in the durable queue (others may be there too).
     const keptAccepted = batch.filter(({ id, topic }) => topic === '.allowed.kept' && acceptedIds.includes(id));
     expect((await channel.checkQueue('kept')).messageCount).toBeGreaterThanOrEqual(keptAccepted.length);
+  }, 60_000);
+});
+
+describe('FedoraMessagingMessenger with a message amqplib cannot encode', () => {
+  it('fails that message as invalid (counted) and keeps every later confirm on its own message', async () => {
+    const host = new URL(shared.url).host;
+    const messenger = await started(`amqp://${shared.username}:${shared.password}@${host}`, {});
+    const bad = createMessage('.trouble.bad', {}, { headers: { ['h'.repeat(300)]: 1 } });
+    const error = await messenger
+      .send([bad, createMessage('.trouble.good', {})])
+      .catch((caught: unknown) => caught as FedoraMessagingSendError);
+    expect(error).toBeInstanceOf(FedoraMessagingSendError);
+    expect((error as FedoraMessagingSendError).failures).toEqual([
+      expect.objectContaining({ messageId: bad.id, outcome: 'invalid', counted: true }),
+    ]);
+    // Confirms still match their messages: later sends resolve (no confirm slot left behind by the bad one).
+    await expect(messenger.send([createMessage('.trouble.a', {})])).resolves.toBeUndefined();
+    await expect(
+      messenger.send([createMessage('.trouble.b', {}), createMessage('.trouble.c', {})]),
+    ).resolves.toBeUndefined();
   }, 60_000);
 });
 
