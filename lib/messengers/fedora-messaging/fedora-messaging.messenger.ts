@@ -159,7 +159,15 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
           settle(index, error as Error | null);
         });
       } catch (error) {
-        settle(index, error as Error);
+        if (open.closed) settle(index, error as Error);
+        else {
+          // amqplib queued the confirm callback before it failed to encode: confirms would now land
+          // on the wrong messages, so the channel goes (the next batch opens a new one).
+          settled[index] = failure(message, routingKeys[index], 'invalid', (error as Error).message, true);
+          pending--;
+          open.closed = { reply: `closed after a publish failed: ${(error as Error).message}`, connectionLost: false };
+          open.channel.close().catch(() => undefined);
+        }
       }
     });
     const settleAll = (error: Error): void => {
