@@ -5,7 +5,8 @@ import type { Messenger } from './messenger.interface.js';
  *
  * - `starting`: not started yet, or the first connection is being opened;
  * - `connected`: connected (to `url`), or, for a bus without connections, ready;
- * - `reconnecting`: no broker could be reached, or the connection was lost
+ * - `reconnecting`: no broker could be reached, or the connection was lost,
+ *   or the broker blocks it for now (`condition` `blocked`: a resource alarm)
  *   (`reason` says why); the messenger retries by itself;
  * - `refused`: a broker refused the connection for a reason an operator must
  *   fix (wrong credentials, no permission; `condition` and `reason` give the

@@ -21,6 +21,13 @@ describe('AMQP broker URLs', () => {
     expect(redactUrl('amqp://u:s3cret@[not a host')).toBe('amqp://u:***@[not a host');
   });
 
+  it('masks all of a password holding an unencoded @, /, # or ?', () => {
+    expect(redactUrl('amqp://u:s3c@ret@host:5672/vh')).toBe('amqp://u:***@host:5672/vh');
+    for (const url of ['amqp://u:s3cr/et@host', 'amqp://u:s3cr#et@host', 'amqp://u:s3cr?et@host'])
+      expect(redactUrl(url)).toBe('amqp://u:***@host');
+    expect(redactUrl('amqp://host:5672/vh')).toBe('amqp://host:5672/vh');
+  });
+
   it("uses the URL's credentials and virtual host (percent-decoded) and shows the URL redacted", () => {
     expect(parseBrokerUrl('amqp://svc:p%40ss@broker:5682/tenant-1', 0, {})).toEqual({
       url: 'amqp://svc:***@broker:5682/tenant-1',

@@ -12,7 +12,9 @@ export interface SharedConnectionOptions {
  * for logs, errors and state. Also masks a URL the WHATWG parser refuses.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1:***@');
+  // Up to the last @ before the path (where the parser ends the password); failing that, up to
+  // the last @ at all: an unencoded / # or ? in a password makes the URL unparsable, not public.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):(?:[^/?#]*|.*)@/i, '$1:***@');
 }
 
 /**

@@ -13,7 +13,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A URL with its password replaced by `***`, for logs, errors and state. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1:***@');
+  // Up to the last @ before the path (where the parser ends the password); failing that, up to
+  // the last @ at all: an unencoded / # or ? in a password makes the URL unparsable, not public.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):(?:[^/?#]*|.*)@/i, '$1:***@');
 }
 
 /**
@@ -63,6 +65,10 @@ export function resolveFedoraMessagingOptions(
   const topics = new Map<string, WireSettings>();
   for (const [topic, override] of Object.entries(given.topics ?? {})) {
     const at = `topics[${JSON.stringify(topic)}]`;
+    if (typeof override !== 'object' || (override as unknown) === null) {
+      issues.push(`${at}: expected { schema?, schemaPackage?, severity? }, got ${JSON.stringify(override)}`);
+      continue;
+    }
     topics.set(topic.replace(/^\.+|\.+$/g, ''), {
       ...wire,
       ...(override.schema === undefined ? {} : { schema: nonEmpty(override.schema, `${at}.schema`, issues) }),

@@ -16,6 +16,11 @@ export interface OpenChannel {
   readonly returned: Map<string, string>;
   /** Set when the channel closed: the broker's reply, or why the connection went. */
   closed?: { readonly reply: string; readonly connectionLost: boolean };
+  /**
+   * Called once the channel has closed, after amqplib failed the confirm callbacks it still held:
+   * amqplib stops at the first slot already confirmed out of order, so the rest are settled here.
+   */
+  readonly onClose: Set<() => void>;
 }
 
 /** TLS errors that no retry will cure: wrong CA, host name mismatch, certificate refused. */
@@ -43,6 +48,7 @@ export class FedoraMessagingConnection {
   private closing = false;
   private loggedRefusal: string | undefined;
   private snapshot: MessengerState = { status: 'starting', since: new Date() };
+  private blockedBy: string | undefined;
 
   constructor(
     private readonly amqp: AmqplibApi,
@@ -54,6 +60,11 @@ export class FedoraMessagingConnection {
 
   get state(): MessengerState {
     return this.snapshot;
+  }
+
+  /** While the broker blocks the connection (`connection.blocked`: a memory or disk alarm), why; else `undefined`. */
+  get blocked(): string | undefined {
+    return this.blockedBy;
   }
 
   /** The open channel, or a new one (re-using the connection when it is open); fails fast while backing off. */
@@ -88,7 +99,7 @@ export class FedoraMessagingConnection {
     } catch (error) {
       throw new FedoraMessagingConnectionError([describeFailure(broker, error)], false);
     }
-    const open: OpenChannel = { channel, url: broker.url, returned: new Map() };
+    const open: OpenChannel = { channel, url: broker.url, returned: new Map(), onClose: new Set() };
     channel.on('return', (message: ConsumeMessage) => {
       const fields = message.fields as ConsumeMessage['fields'] & { replyCode?: number; replyText?: string };
       open.returned.set(
@@ -102,6 +113,7 @@ export class FedoraMessagingConnection {
     });
     channel.on('close', () => {
       open.closed ??= { reply: 'the channel was closed', connectionLost: false };
+      for (const settle of open.onClose) settle();
     });
     this.open = open;
     return open;
@@ -178,9 +190,21 @@ export class FedoraMessagingConnection {
     connection.on('error', (error: Error) => {
       reason = error.message;
     });
+    // RabbitMQ stops reading a blocked connection: nothing published on it is confirmed until it unblocks.
+    connection.on('blocked', (why: string) => {
+      this.blockedBy = `${broker.url} blocked the connection: ${why}`;
+      this.logger.error(`fedora-messaging: ${this.blockedBy}; send() refused until it unblocks`);
+      this.setState({ status: 'reconnecting', reason: this.blockedBy, condition: 'blocked', url: broker.url });
+    });
+    connection.on('unblocked', () => {
+      this.blockedBy = undefined;
+      this.logger.log(`fedora-messaging: ${broker.url} unblocked the connection`);
+      this.setState({ status: 'connected', url: broker.url });
+    });
     connection.on('close', () => {
       if (this.connection !== connection) return;
       this.connection = undefined;
+      this.blockedBy = undefined;
       if (this.open)
         this.open.closed = { reply: `the connection to ${broker.url} was lost (${reason})`, connectionLost: true };
       if (this.closing) return;

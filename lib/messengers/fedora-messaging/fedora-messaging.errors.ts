@@ -69,6 +69,8 @@ export class FedoraMessagingSendError extends MessengerSendError {
     readonly url: string,
     failures: readonly FedoraMessagingFailure[],
     acceptedIds: readonly string[],
+    /** Why the bus cannot take messages now, when the broker blocked the connection (a resource alarm). */
+    blocked?: string,
   ) {
     const [first] = failures;
     const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
@@ -76,7 +78,8 @@ export class FedoraMessagingSendError extends MessengerSendError {
       {
         acceptedIds,
         failures,
-        unavailable: failures.find(({ outcome }) => outcome === 'connection-lost')?.reply,
+        unavailable: failures.find(({ outcome }) => outcome === 'connection-lost')?.reply ?? blocked,
+        unavailableLogged: blocked !== undefined,
       },
       `fedora-messaging broker ${url} did not confirm message ${first.messageId} on topic "${first.topic}" ` +
         `(routing key ${first.routingKey}): ${first.outcome}: ${first.reply}${more}`,

@@ -115,6 +115,8 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
 
   private async sendBatch(connection: FedoraMessagingConnection, messages: readonly Message[]): Promise<void> {
     const open = await connection.channel();
+    if (connection.blocked !== undefined)
+      throw new MessengerUnavailableError(`fedora-messaging: ${connection.blocked}; send() refused`, { logged: true });
     const stamp = sentAt(new Date());
     const { exchange, mandatory, sendTimeoutMs, topics, wire } = this.options;
     const routingKeys: string[] = [];
@@ -157,29 +159,48 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
           settle(index, error as Error | null);
         });
       } catch (error) {
-        settle(index, error as Error);
+        if (open.closed) settle(index, error as Error);
+        else {
+          // amqplib queued the confirm callback before it failed to encode: confirms would now land
+          // on the wrong messages, so the channel goes (the next batch opens a new one).
+          settled[index] = failure(message, routingKeys[index], 'invalid', (error as Error).message, true);
+          pending--;
+          open.closed = { reply: `closed after a publish failed: ${(error as Error).message}`, connectionLost: false };
+          open.channel.close().catch(() => undefined);
+        }
       }
     });
-    const timer = setTimeout(() => {
-      const expired = new Error(`no confirm within ${sendTimeoutMs} ms`);
+    const settleAll = (error: Error): void => {
       messages.forEach((_, index) => {
-        settle(index, expired);
+        settle(index, error);
       });
+    };
+    const timer = setTimeout(() => {
+      settleAll(new Error(`no confirm within ${sendTimeoutMs} ms`));
     }, sendTimeoutMs);
+    // No confirm comes on a closed channel: what amqplib left unsettled is settled now, not at the timeout.
+    const closed = (): void => {
+      settleAll(new Error('channel closed'));
+    };
+    if (open.closed) closed();
+    else open.onClose.add(closed);
     if (--pending === 0) finish();
     await done;
     clearTimeout(timer);
+    open.onClose.delete(closed);
+    // Blocked by the broker (a resource alarm): no confirm was due, so a timeout is not the message's fault.
+    const blocked = connection.blocked;
     const results = messages.map((message, index) => {
       const outcome = settled[index];
       return outcome instanceof Error || outcome === null
-        ? this.outcome(open, message, routingKeys[index], outcome)
+        ? this.outcome(open, message, routingKeys[index], outcome, blocked)
         : outcome;
     });
     const failures = results.filter((result) => result !== undefined);
     if (failures.length === 0) return;
     const failed = new Set(failures.map(({ messageId }) => messageId));
     const accepted = messages.filter(({ id }) => !failed.has(id)).map(({ id }) => id);
-    throw new FedoraMessagingSendError(open.url, failures, accepted);
+    throw new FedoraMessagingSendError(open.url, failures, accepted, blocked);
   }
 
   private outcome(
@@ -187,6 +208,7 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
     message: Message,
     routingKey: string,
     error: Error | null,
+    blocked: string | undefined,
   ): FedoraMessagingFailure | undefined {
     const returned = open.returned.get(message.id);
     open.returned.delete(message.id);
@@ -195,7 +217,10 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
         ? undefined
         : failure(message, routingKey, 'returned', `unroutable: ${returned}`, true);
     if (error.message === 'message nacked') return failure(message, routingKey, 'nack', 'the broker nacked it', true);
-    if (/^no confirm within/.test(error.message)) return failure(message, routingKey, 'timeout', error.message, true);
+    if (/^no confirm within/.test(error.message))
+      return blocked === undefined
+        ? failure(message, routingKey, 'timeout', error.message, true)
+        : failure(message, routingKey, 'timeout', `${error.message}: ${blocked}`, false);
     const closed = open.closed ?? { reply: error.message, connectionLost: false };
     if (closed.connectionLost) return failure(message, routingKey, 'connection-lost', closed.reply, false);
     // The broker names the routing key it refused: that message counts, the others were caught up in it.

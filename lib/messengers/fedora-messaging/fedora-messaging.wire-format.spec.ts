@@ -97,6 +97,22 @@ describe('the fedora-messaging wire format', () => {
 });
 
 describe('the fedoraMessaging preset', () => {
+  it('refuses a routing key or a header name past 255 bytes (AMQP short strings)', () => {
+    const long = 'é'.repeat(128); // 256 bytes
+    expect(toFedoraMessagingPublish(createMessage(`.${long}`, {}), settings, stamp)).toEqual({
+      invalid: expect.stringContaining('routing key') as string,
+    });
+    expect(toFedoraMessagingPublish(createMessage('.a', {}, { headers: { [long]: 1 } }), settings, stamp)).toEqual({
+      invalid: expect.stringContaining('header name') as string,
+    });
+    const filters = (): { user: string[] } => ({ user: [long] });
+    expect(toFedoraMessagingPublish(createMessage('.a', {}), { ...settings, filters }, stamp)).toEqual({
+      invalid: expect.stringContaining('header name') as string,
+    });
+    const fits = 'a'.repeat(255 - 'org.fedoraproject.prod.'.length);
+    expect(toFedoraMessagingPublish(createMessage(`.${fits}`, {}), settings, stamp)).toHaveProperty('routingKey');
+  });
+
   it("fills in Fedora's production and staging prefixes and amq.topic", () => {
     expect(fedoraMessaging.production({ urls: ['amqps://b'], app: 'pdc' })).toEqual({
       urls: ['amqps://b'],

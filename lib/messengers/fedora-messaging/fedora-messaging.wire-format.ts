@@ -91,7 +91,8 @@ export function sentAt(now: Date): string {
  * @returns the publish, or why the message cannot be sent as it is (a
  *   severity outside 10/20/30/40, a message header under the reserved
  *   `fedora_messaging` prefix or named `sent-at` or `priority`, a filter name
- *   that is not a non-empty string, or a `filters` function that threw).
+ *   that is not a non-empty string, a `filters` function that threw, or a
+ *   routing key or header name over 255 bytes, AMQP's short-string limit).
  */
 export function toFedoraMessagingPublish(
   message: Message,
@@ -128,8 +129,13 @@ export function toFedoraMessagingPublish(
       }
     }
   }
+  // AMQP short strings: amqplib throws on longer ones after queueing the confirm callback.
+  const routingKey = fedoraMessagingRoutingKey(settings.topicPrefix, message.topic);
+  if (Buffer.byteLength(routingKey) > 255) return { invalid: `its routing key ${routingKey} is over 255 bytes` };
+  const long = Object.keys(headers).find((name) => Buffer.byteLength(name) > 255);
+  if (long !== undefined) return { invalid: `its header name ${long} is over 255 bytes` };
   return {
-    routingKey: fedoraMessagingRoutingKey(settings.topicPrefix, message.topic),
+    routingKey,
     content: Buffer.from(JSON.stringify(message.body), 'utf8'),
     properties: {
       contentType: 'application/json',
