@@ -72,12 +72,16 @@ export type {
   RetryIf,
   RetryOptions,
 } from './delivery/dispatch-options.interface.js';
+export { OutboxAdmin, type OutboxStats } from './delivery/outbox-admin.service.js';
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- kept for applications written before requeue()
+export type { OutboxRetryFilter } from './delivery/outbox-admin.service.js';
 export {
-  OutboxAdmin,
+  EmptyOutboxFilterError,
+  type OutboxListFilter,
   type OutboxPurgeFilter,
-  type OutboxRetryFilter,
-  type OutboxStats,
-} from './delivery/outbox-admin.service.js';
+  type OutboxRequeueFilter,
+  type OutboxSelection,
+} from './kernel/outbox-selection.js';
 export type { DispatchCounters } from './delivery/outbox.counters.js';
 export {
   DeliveryChannelNames,

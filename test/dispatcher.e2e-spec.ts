@@ -108,7 +108,7 @@ describe('the outbox dispatcher', () => {
     });
   });
 
-  it('retries a refused message with backoff while others flow, declares it dead after its attempts, and retry() brings it back', async () => {
+  it('retries a refused message with backoff while others flow, declares it dead after its attempts, and requeue() brings it back', async () => {
     const messenger = new ScriptedMessenger();
     let poisonous = true;
     messenger.behaviour = (messages) =>
@@ -135,7 +135,7 @@ describe('the outbox dispatcher', () => {
     expect(dead.lastError).toBe('rejected amqp:resource-limit-exceeded: queue is full');
 
     poisonous = false;
-    expect(await admin.retry({ ids: [poison.id] })).toBe(1);
+    expect(await admin.requeue({ ids: [poison.id] })).toBe(1);
     await waitFor(() => messenger.delivered.some(({ id }) => id === poison.id), 2000, 'the retried message');
     expect((await admin.stats()).stored).toEqual({ pending: 0, delivered: 0, dead: 0 });
   });

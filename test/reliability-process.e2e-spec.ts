@@ -209,7 +209,14 @@ describe('reliable delivery, the built sample app against RabbitMQ', () => {
     ]);
     expect(listed).toContain('.releases.added  dead  attempts 1');
     await projectNodeEval(`application:set_env(rabbit, max_message_size, ${DEFAULT_MAX_MESSAGE_SIZE}).`);
-    const { stdout: retried } = await promisify(execFile)(process.execPath, [cli, 'outbox', 'retry', '--db', db]);
+    const { stdout: retried } = await promisify(execFile)(process.execPath, [
+      cli,
+      'outbox',
+      'requeue',
+      '--db',
+      db,
+      '--all',
+    ]);
     expect(retried).toContain('1 dead message(s) made pending again');
     const [redelivered] = await consume(project.url, queue, 1, 20_000);
     expect(redelivered.application_properties).toMatchObject({ 'DATA:release_id': 'big-1' });

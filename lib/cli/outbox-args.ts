@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { OutboxFilter } from '../kernel/outbox-admin-store.interface.js';
-import type { OutboxStatus } from '../kernel/outbox-entry.interface.js';
+import type { DeadReason, OutboxStatus } from '../kernel/outbox-entry.interface.js';
+import type { OutboxListFilter } from '../kernel/outbox-selection.js';
 
 // The command line of `npx nestjs-messaging outbox`: usage text and parsing.
 
@@ -10,8 +10,12 @@ export const USAGE = `Usage: nestjs-messaging outbox <command> (--db <file> | --
 Commands:
   stats                       counts of pending, delivered and dead messages
   list                        messages, oldest first (default: pending ones)
-  retry                       make dead messages pending again with fresh attempts (default: all dead ones)
-  purge                       delete delivered and/or dead messages (never pending ones)
+  show <id>                   one message, in any state, with its attempt history
+  requeue                     make dead messages pending again with fresh attempts, in their original
+                              place among their key's messages (needs a filter, or --all)
+  retry                       the same as requeue (deprecated)
+  purge                       delete delivered and/or dead messages, never pending ones
+                              (needs a filter, or --all)
   status                      the table's schema version against this version's (exit 1 when behind or missing)
   migrate                     bring the table to this version's schema (creates it if missing)
   sql                         print the migrations' SQL, for your own migration tool
@@ -22,10 +26,15 @@ Options:
   --table <name>              the outbox table (default: nestjs_messaging_outbox)
   --status <status>           list: pending, delivered or dead; purge: delivered or dead (default: both)
   --topic <topic>             only messages on this topic
+  --key <key>                 only messages of this ordering key
+  --unordered                 only messages sent without an ordering key (key null)
+  --reason <reason>           only dead messages that died for this reason: exhausted, rejected or expired
   --id <id>                   only this message (repeatable)
-  --older-than <age>          purge: only those settled this long ago: 30s, 15m, 12h, 7d (default: 0)
+  --older-than <age>          only those stored (pending) or settled (delivered, dead) this long ago:
+                              30s, 15m, 12h, 7d (default: 0, any time)
+  --all                       requeue, purge: allow no filter (every dead, or settled, message)
   --limit <n>                 list: at most n messages (default: 100)
-  --json                      list: one JSON object per line
+  --json                      list, show: JSON (list: one object per line)
   --dialect <name>            sql: postgres or sqlite
   --from <version>            sql: only the migrations above this schema version (default: 0, all)
   --busy-timeout <ms>         --db: how long to wait for another process's lock on the file,
@@ -33,12 +42,15 @@ Options:
 `;
 
 const STATUSES: readonly OutboxStatus[] = ['pending', 'delivered', 'dead'];
+const REASONS: readonly DeadReason[] = ['exhausted', 'rejected', 'expired'];
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A command line that cannot be run: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
-const COMMANDS = ['stats', 'list', 'retry', 'purge', 'status', 'migrate', 'sql'] as const;
+const COMMANDS = ['stats', 'list', 'show', 'requeue', 'retry', 'purge', 'status', 'migrate', 'sql'] as const;
+/** The commands that change many messages at once: they refuse an empty filter without `--all`. */
+const BULK: readonly string[] = ['requeue', 'retry', 'purge'];
 
 /** A command line, checked. */
 export interface Parsed {
@@ -50,8 +62,10 @@ export interface Parsed {
   readonly db: string | undefined;
   readonly postgres: string;
   readonly table: string | undefined;
-  readonly filter: OutboxFilter;
-  readonly olderThanMs: number;
+  /** What to select (`olderThanMs` from `--older-than`); `all` from `--all`. */
+  readonly filter: OutboxListFilter & { readonly all: boolean };
+  /** `show`: the message's id. */
+  readonly id: string;
   readonly limit: number;
   readonly json: boolean;
   /** `--busy-timeout`, in ms. */
@@ -69,6 +83,10 @@ export function parse(args: readonly string[]): Parsed | 'help' {
       table: { type: 'string' },
       status: { type: 'string' },
       topic: { type: 'string' },
+      key: { type: 'string' },
+      unordered: { type: 'boolean' },
+      reason: { type: 'string' },
+      all: { type: 'boolean' },
       id: { type: 'string', multiple: true },
       'older-than': { type: 'string' },
       limit: { type: 'string' },
@@ -82,7 +100,7 @@ export function parse(args: readonly string[]): Parsed | 'help' {
   if (values.help === true) return 'help';
   const group = positionals.at(0);
   const command = positionals.at(1);
-  const extra = positionals.slice(2);
+  const [shown, ...extra] = command === 'show' ? positionals.slice(2) : [undefined, ...positionals.slice(2)];
   if (group !== 'outbox')
     throw new UsageError(`Unknown command group ${JSON.stringify(group ?? '')}: expected "outbox"`);
   if (!COMMANDS.some((known) => known === command))
@@ -96,6 +114,18 @@ export function parse(args: readonly string[]): Parsed | 'help' {
     throw new UsageError(`--status: expected pending, delivered or dead, got ${JSON.stringify(status)}`);
   if (command === 'purge' && status === 'pending')
     throw new UsageError('--status: purge never deletes pending messages');
+  if ((command === 'requeue' || command === 'retry') && status !== undefined && status !== 'dead')
+    throw new UsageError(`--status: ${command} changes only dead messages`);
+  const reason = values.reason as DeadReason | undefined;
+  if (reason !== undefined && !REASONS.includes(reason))
+    throw new UsageError(`--reason: expected exhausted, rejected or expired, got ${JSON.stringify(reason)}`);
+  if (values.key !== undefined && values.unordered === true)
+    throw new UsageError('--key, --unordered: give one of them');
+  if (values.all === true && !BULK.includes(command as string))
+    throw new UsageError('--all: only for requeue and purge');
+  const ids = command === 'show' ? [...(shown === undefined ? [] : [shown]), ...(values.id ?? [])] : values.id;
+  if (command === 'show' && (ids?.length !== 1 || ids[0] === ''))
+    throw new UsageError('show: give the id of one message: show <id>');
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`--limit: expected a whole number >= 1, got ${values.limit}`);
@@ -115,9 +145,13 @@ export function parse(args: readonly string[]): Parsed | 'help' {
     filter: {
       ...(status === undefined ? (command === 'list' ? { status: 'pending' as const } : {}) : { status }),
       ...(values.topic === undefined ? {} : { topic: values.topic }),
-      ...(values.id === undefined ? {} : { ids: values.id }),
+      ...(values.unordered === true ? { key: null } : values.key === undefined ? {} : { key: values.key }),
+      ...(reason === undefined ? {} : { reason }),
+      ...(ids === undefined ? {} : { ids }),
+      olderThanMs: values['older-than'] === undefined ? 0 : parseAge(values['older-than']),
+      all: values.all === true,
     },
-    olderThanMs: values['older-than'] === undefined ? 0 : parseAge(values['older-than']),
+    id: ids?.[0] ?? '',
     limit,
     json: values.json === true,
     busyTimeoutMs,

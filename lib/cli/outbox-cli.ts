@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npx nestjs-messaging outbox list|retry|purge|stats|status|migrate|sql ...`: operations on an outbox and its schema.
+// `npx nestjs-messaging outbox list|show|requeue|purge|stats|status|migrate|sql ...`: operations on an outbox and its schema.
 // The Node.js version is checked before the command (and the database driver it loads) is imported.
 import { unsupportedNodeReason } from '../kernel/node-support.js';
 

@@ -1,5 +1,4 @@
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { createMessage } from '../kernel/message.factory.js';
 import { SqliteOutboxStore } from '../stores/sqlite/sqlite-outbox.store.js';
 import { PostgresOutboxStore } from '../stores/postgres/postgres-outbox.store.js';
 import { brokers } from '../../test/support/brokers.js';
+import { dropPostgresOutbox } from '../../test/support/outbox-store-kinds.js';
 import type { OutboxStore } from '../kernel/outbox-store.interface.js';
 import { runOutboxCommand } from './outbox-command.js';
 
@@ -66,7 +66,7 @@ describe('npx nestjs-messaging outbox', () => {
     expect((await runOutboxCommand(['outbox', 'purge', '--db', db, '--older-than', '1h'])).output).toBe(
       '0 message(s) purged.\n',
     );
-    expect((await runOutboxCommand(['outbox', 'purge', '--db', db])).output).toBe('1 message(s) purged.\n');
+    expect((await runOutboxCommand(['outbox', 'purge', '--db', db, '--all'])).output).toBe('1 message(s) purged.\n');
     expect((await runOutboxCommand(['outbox', 'stats', '--db', db])).output).toBe('pending 1\ndelivered 0\ndead 0\n');
   });
 
@@ -97,19 +97,16 @@ describe('npx nestjs-messaging outbox', () => {
         exitCode: 0,
         output: 'pending 1\ndelivered 0\ndead 1\n',
       });
-      expect((await runOutboxCommand(['outbox', 'retry', '--postgres', url, '--table', table])).output).toMatch(
-        /^1 dead/,
-      );
+      expect(
+        (await runOutboxCommand(['outbox', 'requeue', '--postgres', url, '--table', table, '--all'])).output,
+      ).toMatch(/^1 dead/);
       expect((await store.counts()).pending).toBe(2);
       const missing = await runOutboxCommand(['outbox', 'stats', '--postgres', url, '--table', 'no_such_outbox']);
       expect(missing.exitCode).toBe(1);
       expect(missing.output).toContain('table: no_such_outbox does not exist');
     } finally {
       await store.close();
-      const admin = new pg.Pool({ connectionString: url });
-      await admin.query(`DROP TABLE IF EXISTS ${table}`);
-      await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
-      await admin.end();
+      await dropPostgresOutbox(table);
     }
   });
 
@@ -119,7 +116,7 @@ describe('npx nestjs-messaging outbox', () => {
     application.exec('BEGIN IMMEDIATE');
     try {
       const started = Date.now();
-      const busy = await runOutboxCommand(['outbox', 'retry', '--db', db, '--busy-timeout', '200']);
+      const busy = await runOutboxCommand(['outbox', 'requeue', '--db', db, '--all', '--busy-timeout', '200']);
       const waited = Date.now() - started;
       expect(busy.exitCode).toBe(1);
       expect(busy.output).toContain('longer than --busy-timeout (200 ms); nothing was changed');
@@ -131,9 +128,9 @@ describe('npx nestjs-messaging outbox', () => {
       application.exec('ROLLBACK');
       application.close();
     }
-    expect((await runOutboxCommand(['outbox', 'retry', '--db', db, '--busy-timeout', '200'])).output).toMatch(
-      /^1 dead/,
-    );
+    expect(
+      (await runOutboxCommand(['outbox', 'requeue', '--db', db, '--all', '--busy-timeout', '200'])).output,
+    ).toMatch(/^1 dead/);
   });
 
   it('refuses a --busy-timeout that is not a whole number of ms, or given for PostgreSQL', async () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { OutboxAdminStore } from '../kernel/outbox-admin-store.interface.js';
 import type { OutboxEntry } from '../kernel/outbox-entry.interface.js';
+import { EmptyOutboxFilterError, toOutboxFilter } from '../kernel/outbox-selection.js';
 import { PostgresOutboxStore } from '../stores/postgres/postgres-outbox.store.js';
 import { isSqliteBusy, SqliteBusyError } from '../stores/sqlite/sqlite-busy.js';
 import { SqliteOutboxStore } from '../stores/sqlite/sqlite-outbox.store.js';
@@ -41,11 +42,15 @@ export async function runOutboxCommand(args: readonly string[]): Promise<Command
   }
   let store: OpenedStore | undefined;
   try {
+    // Refused before the store is opened: an empty filter changes nothing, wherever it is.
+    if (parsed.command === 'requeue' || parsed.command === 'retry' || parsed.command === 'purge')
+      toOutboxFilter(parsed.filter, Date.now(), parsed.command === 'purge' ? 'purge' : 'requeue');
     store = await open(parsed);
     return { exitCode: 0, output: await execute(store, parsed) };
   } catch (error) {
     // The store's own text names busyTimeoutMs, an option of the application's: say it in the command's terms.
     if (error instanceof SqliteBusyError || isSqliteBusy(error)) return { exitCode: 1, output: busyMessage(parsed) };
+    if (error instanceof EmptyOutboxFilterError) return { exitCode: 2, output: `${emptyFilterMessage(parsed)}\n` };
     return { exitCode: 1, output: `${error instanceof Error ? error.message : String(error)}\n` };
   } finally {
     await store?.close();
@@ -94,19 +99,53 @@ async function execute(store: OutboxAdminStore, parsed: Parsed): Promise<string>
       return `pending ${pending}\ndelivered ${delivered}\ndead ${dead}\n`;
     }
     case 'list': {
-      const entries = await store.list(parsed.filter, parsed.limit);
+      const entries = await store.list(toOutboxFilter(parsed.filter, now), parsed.limit);
       if (parsed.json) return entries.map((entry) => `${JSON.stringify(entry)}\n`).join('');
       return entries.length === 0 ? 'No messages match.\n' : entries.map(describeEntry).join('');
     }
+    case 'show': {
+      const entry = (await store.list({ ids: [parsed.id] }, 1)).at(0);
+      if (entry === undefined) throw new Error(`No message ${parsed.id} in the outbox`);
+      return parsed.json ? `${JSON.stringify(entry, undefined, 2)}\n` : describeInFull(entry);
+    }
+    case 'requeue':
     case 'retry': {
-      const count = await store.retry(parsed.filter, now);
+      const count = await store.retry(toOutboxFilter(parsed.filter, now, 'requeue'), now);
       return `${count} dead message(s) made pending again; a running application sends them within its poll interval.\n`;
     }
     case 'purge': {
-      const count = await store.purge({ ...parsed.filter, before: now - parsed.olderThanMs });
+      const count = await store.purge(toOutboxFilter(parsed.filter, now, 'purge'));
       return `${count} message(s) purged.\n`;
     }
   }
+}
+
+/** The refusal of an empty filter, in the command's terms. */
+function emptyFilterMessage(parsed: Parsed): string {
+  const what = parsed.command === 'purge' ? 'settled' : 'dead';
+  return (
+    `${parsed.command}: no filter (--id, --topic, --key, --unordered, --reason, --older-than) would ${parsed.command} ` +
+    `every ${what} message; nothing was changed. Give a filter, or --all to ${parsed.command} them all.`
+  );
+}
+
+/** `show`: the message, its state, its reason if dead, and every attempt, oldest first. */
+function describeInFull(entry: OutboxEntry): string {
+  const { message } = entry;
+  const lines = [
+    describeEntry(entry).trimEnd(),
+    `    key: ${message.key === null ? '(none)' : message.key}`,
+    `    stored: ${new Date(entry.createdAt).toISOString()}`,
+    ...(entry.deadReason === undefined ? [] : [`    dead reason: ${entry.deadReason}`]),
+    `    headers: ${JSON.stringify(message.headers)}`,
+    `    body: ${JSON.stringify(message.body)}`,
+    entry.history.length === 0 ? '    history: no failed attempts' : `    history (${entry.history.length}):`,
+    ...entry.history.map(
+      ({ at, error, messenger, counted }) =>
+        `      ${new Date(at).toISOString()}  ${messenger === '' ? '-' : messenger}  ${counted ? 'counted' : 'not counted'}  ${error}`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 function describeEntry(entry: OutboxEntry): string {
@@ -115,6 +154,7 @@ function describeEntry(entry: OutboxEntry): string {
     entry.status === 'pending'
       ? `next attempt ${new Date(entry.nextAttemptAt).toISOString()}`
       : `${entry.status} ${new Date(entry.settledAt ?? entry.createdAt).toISOString()}`;
+  const reason = entry.deadReason === undefined ? '' : `  reason ${entry.deadReason}`;
   const error = entry.lastError === undefined ? '' : `\n    last error: ${entry.lastError}`;
-  return `${message.id}  ${message.topic}  ${entry.status}  attempts ${entry.attempts}  ${when}${error}\n`;
+  return `${message.id}  ${message.topic}  ${entry.status}  attempts ${entry.attempts}  ${when}${reason}${error}\n`;
 }

@@ -1,4 +1,4 @@
-import type { OutboxEntry, OutboxStatus } from './outbox-entry.interface.js';
+import type { DeadReason, OutboxEntry, OutboxStatus } from './outbox-entry.interface.js';
 
 /**
  * Selects messages for listing, retrying and purging. Fields combine with
@@ -9,6 +9,13 @@ export interface OutboxFilter {
   /** Only these messages; an empty list selects none. */
   readonly ids?: readonly string[];
   readonly topic?: string;
+  /** Only messages of this ordering key (`Message.key`); `null`: only messages sent without ordering. */
+  readonly key?: string | null;
+  /**
+   * Only dead messages that died for this reason (`OutboxEntry.deadReason`); messages without a
+   * reason (pending, delivered, or dead before the store kept reasons) never match it.
+   */
+  readonly reason?: DeadReason;
   /**
    * Only messages stored (pending ones) or settled (delivered and dead ones)
    * strictly before this time, in ms since the epoch.
@@ -55,8 +62,10 @@ export interface OutboxAdminStore {
   /**
    * Makes dead messages matching `filter` (its `status` is ignored) pending
    * again, due at `now` (ms since the epoch), with attempts reset to 0 and
-   * `settledAt` cleared, `lastError` kept; they go out in their original
-   * place among their topic's pending messages. Resolves to how many.
+   * `settledAt` and `deadReason` cleared, `lastError` and `history` kept.
+   * They keep their place in acceptance order (their original sequence), so
+   * each goes out in its original place among its key's pending messages,
+   * not behind messages accepted after it. Resolves to how many.
    */
   retry(filter: OutboxFilter, now: number): Promise<number>;
   /**

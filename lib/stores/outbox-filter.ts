@@ -1,15 +1,17 @@
 import type { OutboxFilter } from '../kernel/outbox-admin-store.interface.js';
-import type { OutboxStatus } from '../kernel/outbox-entry.interface.js';
+import type { DeadReason, OutboxStatus } from '../kernel/outbox-entry.interface.js';
 import type { SqlParameters } from './sql-parameters.js';
 
 // The filter rule, once, in both forms the stores need: fields combine with AND; `ids: []`
-// selects nothing; `before` compares a pending message's storing time and a settled one's
+// selects nothing; `key: null` selects messages without ordering; `reason` only dead messages
+// with that reason; `before` compares a pending message's storing time and a settled one's
 // settling time (its storing time when it has none), strictly.
 
 /** What the filter looks at in a stored message (times in ms since the epoch). */
 export interface FilteredState {
-  readonly message: { readonly id: string; readonly topic: string };
+  readonly message: { readonly id: string; readonly topic: string; readonly key: string | null };
   readonly status: OutboxStatus;
+  readonly deadReason?: DeadReason | undefined;
   readonly createdAt: number;
   readonly settledAt: number | null | undefined;
 }
@@ -29,6 +31,8 @@ export function outboxFilterPredicate(filter: OutboxFilter): (state: FilteredSta
     if (filter.status !== undefined && state.status !== filter.status) return false;
     if (ids !== undefined && !ids.has(state.message.id)) return false;
     if (filter.topic !== undefined && state.message.topic !== filter.topic) return false;
+    if (filter.key !== undefined && state.message.key !== filter.key) return false;
+    if (filter.reason !== undefined && (state.status !== 'dead' || state.deadReason !== filter.reason)) return false;
     return filter.before === undefined || filterTimeOf(state) < filter.before;
   };
 }
@@ -50,6 +54,10 @@ export function outboxFilterSql(filter: OutboxFilter, dialect: OutboxSqlDialect,
   const conditions = ['1 = 1'];
   if (filter.status !== undefined) conditions.push(`status = ${parameters.bind(filter.status)}`);
   if (filter.topic !== undefined) conditions.push(`topic = ${parameters.bind(filter.topic)}`);
+  if (filter.key === null) conditions.push('ordering_key IS NULL');
+  else if (filter.key !== undefined) conditions.push(`ordering_key = ${parameters.bind(filter.key)}`);
+  if (filter.reason !== undefined)
+    conditions.push(`status = 'dead' AND dead_reason = ${parameters.bind(filter.reason)}`);
   if (filter.ids !== undefined)
     conditions.push(filter.ids.length === 0 ? '1 = 0' : dialect.idIn(filter.ids, parameters));
   if (filter.before !== undefined) {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutboxStore } from '../../lib/kernel/outbox-store.interface.js';
+import type { OutboxStoreContractSubject } from '../../lib/testing/outbox-store.contract.js';
 import { MemoryOutboxStore } from '../../lib/stores/memory-outbox.store.js';
 import { SqliteOutboxStore } from '../../lib/stores/sqlite/sqlite-outbox.store.js';
 import { PostgresOutboxStore } from '../../lib/stores/postgres/postgres-outbox.store.js';
@@ -15,6 +16,9 @@ export interface StoreKind {
   readonly ownClock: boolean;
   open(): OutboxStore;
   close(store: OutboxStore): Promise<void>;
+  /** Another store object on the same outbox as `store` (another process's), closed by `closeAnother`; none for memory. */
+  another?(store: OutboxStore): OutboxStore;
+  closeAnother?(store: OutboxStore): Promise<void>;
 }
 
 /**
@@ -36,6 +40,8 @@ export function outboxStoreKinds(prefix: string): StoreKind[] {
       ownClock: true,
       open: () => new SqliteOutboxStore({ path: join(folder, `store-${String(++files)}.db`) }),
       close: (store) => (store as SqliteOutboxStore).close(),
+      another: (store) => new SqliteOutboxStore({ path: (store as SqliteOutboxStore).path }),
+      closeAnother: (store) => (store as SqliteOutboxStore).close(),
     },
     {
       name: 'PostgresOutboxStore',
@@ -51,6 +57,12 @@ export function outboxStoreKinds(prefix: string): StoreKind[] {
         await postgres.close();
         await dropPostgresOutbox(postgres.table);
       },
+      another: (store) =>
+        new PostgresOutboxStore({
+          connectionString: brokers().postgres.url,
+          table: (store as PostgresOutboxStore).table,
+        }),
+      closeAnother: (store) => (store as PostgresOutboxStore).close(),
     },
   ];
 }
@@ -67,4 +79,32 @@ export async function dropPostgresOutbox(table: string): Promise<void> {
   } finally {
     await pool.end();
   }
+}
+
+/** `kind` as the exported store contract suite opens a store: fresh per case, with its `another()`. */
+export function contractSubject(kind: StoreKind): OutboxStoreContractSubject {
+  return {
+    ownClock: kind.ownClock,
+    open: () => {
+      const store = kind.open();
+      const others: OutboxStore[] = [];
+      const { another, closeAnother } = kind;
+      return {
+        store,
+        ...(another === undefined
+          ? {}
+          : {
+              another: () => {
+                const other = another(store);
+                others.push(other);
+                return other;
+              },
+            }),
+        close: async () => {
+          for (const other of others) await closeAnother?.(other);
+          await kind.close(store);
+        },
+      };
+    },
+  };
 }

@@ -1,0 +1,39 @@
+import pg from 'pg';
+import { createMessage } from '../../kernel/message.factory.js';
+import { brokers } from '../../../test/support/brokers.js';
+import { dropPostgresOutbox } from '../../../test/support/outbox-store-kinds.js';
+import { PostgresOutboxStore } from './postgres-outbox.store.js';
+
+// The transactional path: the statement an application's own transaction runs. (The store's other
+// behaviour is proven by the exported contract suite, lib/stores/outbox-store.spec.ts.)
+describe('PostgresOutboxStore.appendStatement', () => {
+  const table = `outbox_append_statement_${String(process.pid)}`;
+  let store: PostgresOutboxStore;
+  beforeEach(() => {
+    store = new PostgresOutboxStore({ connectionString: brokers().postgres.url, table, createSchema: true });
+  });
+  afterEach(async () => {
+    await store.close();
+    await dropPostgresOutbox(table);
+  });
+
+  it('writes keys and first due times, as append() does', async () => {
+    await store.onModuleInit();
+    const now = Date.now();
+    const messages = [createMessage('.t', { n: 1 }, { key: 'k' }), createMessage('.t', { n: 2 }, { key: null })];
+    const { text, values } = store.appendStatement(messages, {
+      availableAt: new Map([[messages[1].id, now + 30_000]]),
+    });
+    const client = new pg.Client({ connectionString: brokers().postgres.url });
+    await client.connect();
+    try {
+      await client.query(text, [...values]);
+    } finally {
+      await client.end();
+    }
+    const listed = await store.list({}, 10);
+    expect(listed.map(({ message }) => message)).toEqual(messages);
+    expect(listed[0].nextAttemptAt).toBe(listed[0].createdAt);
+    expect(Math.abs(listed[1].nextAttemptAt - (now + 30_000))).toBeLessThan(50);
+  });
+});
