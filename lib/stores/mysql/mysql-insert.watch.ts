@@ -53,7 +53,8 @@ export class MysqlInsertWatch {
         `SELECT MAX(sequence) AS last FROM ${this.connection.table}`,
       );
       const last = Number(rows.at(0)?.last ?? 0);
-      const grew = this.lastSequence !== undefined && last > this.lastSequence;
+      // The first look cannot tell what is new: rows there may be (a spurious wake is allowed).
+      const grew = last > (this.lastSequence ?? 0);
       this.lastSequence = last;
       if (this.failing) this.logger.log('Looking for new messages works again');
       this.failing = false;
