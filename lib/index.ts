@@ -63,7 +63,12 @@ export {
 } from './kernel/outbox-store.interface.js';
 export type { OutboxStoreFactory, OutboxStoreOption } from './module/outbox-store.factory.js';
 export { MemoryOutboxStore, type MemoryOutboxStoreOptions } from './stores/memory-outbox.store.js';
-export type { DispatchOptions, RetryOptions } from './delivery/dispatch-options.interface.js';
+export type {
+  DispatchOptions,
+  OnKeyFailure,
+  OrderingOptions,
+  RetryOptions,
+} from './delivery/dispatch-options.interface.js';
 export {
   OutboxAdmin,
   type OutboxPurgeFilter,

@@ -14,16 +14,18 @@ import {
 } from './delivery.events.js';
 import type { DeliveryLog } from './delivery.log.js';
 import type { DispatchConfig } from './dispatch-options.interface.js';
+import { markKeyHolds } from './key.holds.js';
 import type { OutboxCounters } from './outbox.counters.js';
 import { nextAttemptAt } from './retry-schedule.js';
 import { sendOutcome } from './send-outcome.js';
 
-/** What became of one attempt, as far as the order of its topics is concerned. */
+/** What became of one attempt, as far as the order of its ordering keys is concerned. */
 export interface AttemptResult {
   /**
-   * Topics of which a message went back into line: not sent, not counted as
-   * an attempt, due again at once (the bus was unreachable, a link dropped).
-   * Messages of these topics claimed after it must not go out before it.
+   * Ordering keys of which a message went back into line: not sent, not counted as
+   * an attempt, due again at once (the bus was unreachable, a link dropped), or
+   * failed and holds its key (`dispatch.ordering.onFailure: 'hold'`).
+   * Messages of these keys claimed after it must not go out before it.
    */
   readonly backInLine: ReadonlySet<string>;
 }
@@ -146,7 +148,7 @@ export class DeliveryAttempt {
         const due = Math.max(now, retryAt ?? now);
         failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt: due });
         events?.push({ message, reason, counted: false, attempts: entry.attempts, nextAttemptAt: due });
-        backInLine.add(message.topic);
+        if (message.key !== null) backInLine.add(message.key);
         continue;
       }
       const attempt = entry.attempts + 1;
@@ -157,7 +159,7 @@ export class DeliveryAttempt {
       if (next === undefined) dead.push({ message, attempt, reason });
       else retried.push({ message, attempt, nextAttemptAt: next, reason });
     }
-    await store.reschedule(owner, failures, now);
+    await store.reschedule(owner, markKeyHolds(dispatch.ordering, failures, byId, backInLine), now);
     counters.add('failedAttempts', retried.length + dead.length);
     counters.add('dead', dead.length);
     log.retrying(retried);

@@ -93,7 +93,8 @@ export class MessagingInterceptor implements NestInterceptor {
     try {
       for (const { topic, options } of emits) {
         const body: unknown = options.body ? options.body(result as never, context) : result;
-        batch.add(createMessage(topic, body as object, { headers: options.headers }));
+        const key = typeof options.key === 'function' ? options.key(result as never, context) : options.key;
+        batch.add(createMessage(topic, body as object, { headers: options.headers, key, delay: options.delay }));
       }
       messages = this.enrichment.apply(context, batch.take());
     } catch (error) {

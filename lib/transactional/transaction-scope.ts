@@ -1,3 +1,4 @@
+import { appendOptionsOf } from '../kernel/message-schedule.js';
 import type { Message } from '../kernel/message.interface.js';
 import { MessagingContextClosedError } from '../kernel/messaging.errors.js';
 import { OutboxWriteError } from '../kernel/outbox.errors.js';
@@ -50,7 +51,7 @@ export class TransactionScope {
     this.state = 'writing';
     if (this.store === undefined || this.messages.length === 0) return;
     try {
-      await execute(this.store.appendStatement(this.messages));
+      await execute(this.store.appendStatement(this.messages, appendOptionsOf(this.messages)));
     } catch (error) {
       // Rethrown inside the transaction callback: the transaction rolls back with its messages.
       throw new OutboxWriteError(
