@@ -12,8 +12,8 @@ export const CLAIM_LOCK = 1;
 export const PURGE_LOCK = 2;
 
 /**
- * The transaction-scoped advisory locks of the ordering keys in a `json_to_recordset` of rows
- * with a `key` column (`rows`, an SQL expression), as a common table expression
+ * The transaction-scoped advisory locks of the ordering keys in `rows` (a relation with a
+ * `key` column, such as an earlier common table expression), as a common table expression
  * `ordering_locks` of one row: every distinct lock taken in ascending order, in one statement,
  * so that writers with several keys never wait for each other in a cycle. The lock of a key
  * is `(hashtext('<table> ordering keys'), hashtext(key))` in the two-int4 key space: two keys
@@ -23,8 +23,7 @@ export const PURGE_LOCK = 2;
  */
 export const orderingLocksCte = (table: string, rows: string): string => `ordering_locks AS MATERIALIZED (
     SELECT count(pg_advisory_xact_lock(hashtext('${table} ordering keys'), k.lock)) AS taken
-    FROM (SELECT DISTINCT hashtext(r.key) AS lock FROM json_to_recordset(${rows}) AS r(key text)
-      WHERE r.key IS NOT NULL ORDER BY 1) k)`;
+    FROM (SELECT DISTINCT hashtext(r.key) AS lock FROM ${rows} r WHERE r.key IS NOT NULL ORDER BY 1) k)`;
 
 /**
  * The key of a lease owner's session-level advisory lock, as SQL: a 64-bit hash of the table

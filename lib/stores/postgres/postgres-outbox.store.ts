@@ -117,15 +117,16 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
     });
     const t = this.table;
     return {
-      // One parameter whatever the driver does with arrays; the recordset keeps the messages' order.
-      // The keys' locks come first (the rows need the CTE's one row), then each row's sequence:
-      // see orderingLocksCte. A duplicate id (a caller-supplied one) is skipped.
-      text: `WITH ${orderingLocksCte(t, '$1::json')}
+      // One parameter, once (Knex rewrites $n into ?), whatever the driver does with arrays; the
+      // recordset keeps the messages' order. The keys' locks come first (each row needs the
+      // CTE's one row), then each row's sequence: see orderingLocksCte. A duplicate id (a
+      // caller-supplied one) is skipped.
+      text: `WITH messages AS MATERIALIZED (SELECT * FROM json_to_recordset($1::json)
+          AS m(id text, topic text, key text, body json, headers json, "timestamp" bigint, due float8)),
+        ${orderingLocksCte(t, 'messages')}
         INSERT INTO ${t} (id, topic, ordering_key, body, headers, "timestamp", next_attempt_at, holds_key)
         SELECT m.id, m.topic, m.key, m.body, m.headers, m."timestamp", ${at('m.due')}, m.key IS NOT NULL AND m.due IS NOT NULL
-        FROM ordering_locks l, json_to_recordset($1::json)
-          AS m(id text, topic text, key text, body json, headers json, "timestamp" bigint, due float8)
-        WHERE l.taken >= 0
+        FROM ordering_locks l, messages m WHERE l.taken >= 0
         ON CONFLICT (id) DO NOTHING`,
       values: [JSON.stringify(rows)],
     };
