@@ -69,6 +69,8 @@ export type {
   BackoffFunction,
   BackoffOptions,
   DispatchOptions,
+  OnKeyFailure,
+  OrderingOptions,
   RetryIf,
   RetryOptions,
 } from './delivery/dispatch-options.interface.js';

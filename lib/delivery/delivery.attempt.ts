@@ -14,16 +14,18 @@ import {
 } from './delivery.events.js';
 import type { DeliveryLog } from './delivery.log.js';
 import type { DispatchConfig } from './dispatch-options.interface.js';
+import { markKeyHolds } from './key.holds.js';
 import type { OutboxCounters } from './outbox.counters.js';
 import { FailureClassifier } from './failure.classifier.js';
 import { sendOutcome } from './send-outcome.js';
 
-/** What became of one attempt, as far as the order of its topics is concerned. */
+/** What became of one attempt, as far as the order of its ordering keys is concerned. */
 export interface AttemptResult {
   /**
-   * Topics of which a message went back into line: not sent, not counted as
-   * an attempt, due again at once (the bus was unreachable, a link dropped).
-   * Messages of these topics claimed after it must not go out before it.
+   * Ordering keys of which a message went back into line: not sent, not counted as
+   * an attempt, due again at once (the bus was unreachable, a link dropped), or
+   * failed and holds its key (`dispatch.ordering.onFailure: 'hold'`).
+   * Messages of these keys claimed after it must not go out before it.
    */
   readonly backInLine: ReadonlySet<string>;
 }
@@ -150,7 +152,7 @@ export class DeliveryAttempt {
         const { attempts, nextAttemptAt } = verdict;
         failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt, messenger: messengerName });
         events?.push({ message, reason, counted: false, attempts, nextAttemptAt });
-        backInLine.add(message.topic);
+        if (message.key !== null) backInLine.add(message.key);
         continue;
       }
       const { attempt } = verdict;
@@ -172,7 +174,7 @@ export class DeliveryAttempt {
       else retried.push({ message, attempt, nextAttemptAt: verdict.nextAttemptAt, reason });
     }
     for (const [option, hookError] of classifier.hookErrors) log.hookFailed(option, hookError);
-    await store.reschedule(owner, failures, now);
+    await store.reschedule(owner, markKeyHolds(dispatch.ordering, failures, byId, backInLine), now);
     counters.add('failedAttempts', retried.length + dead.length);
     counters.add('dead', dead.length);
     log.retrying(retried);

@@ -71,6 +71,28 @@ export interface RetryConfig extends Required<BackoffOptions> {
 }
 
 /**
+ * What a failed message does to its ordering key while it waits for its retry:
+ * - `step-aside`: it steps out of line; the key's later messages go on without it, and it is
+ *   delivered later, after them (the behaviour before ordering keys had a choice);
+ * - `hold`: the key waits: none of its later messages is sent until this one is delivered or
+ *   dead (its retries spent, or refused for good), so the key's order is never broken, at the
+ *   cost of the key standing still while the message fails.
+ * Whatever the choice, messages of other keys, and messages without a key, go on.
+ */
+export type OnKeyFailure = 'step-aside' | 'hold';
+
+/** How ordering keys (`AddMessageOptions.key`) behave when their head fails. */
+export interface OrderingOptions {
+  /**
+   * For every key, or per key: a function given the ordering key that returns the choice for it
+   * (for example `(key) => (key.startsWith('account:') ? 'hold' : 'step-aside')`), called each
+   * time a message of the key fails and is kept for a retry; one that throws or returns
+   * anything else counts as `'step-aside'`. Default: `'step-aside'`.
+   */
+  onFailure?: OnKeyFailure | ((key: string) => OnKeyFailure);
+}
+
+/**
  * When a successful request's response is sent relative to its messages:
  * - `background`: as soon as they are in the outbox (written to disk, for a
  *   durable store); the delivery worker sends them meanwhile. Broker latency
@@ -140,6 +162,8 @@ export interface DispatchOptions {
   awaitTimeoutMs?: number;
   /** While messages are failing, how often to log one summary line. Default: `60000` ms. */
   summaryIntervalMs?: number;
+  /** What a failed message does to its ordering key. Default: `{ onFailure: 'step-aside' }`. */
+  ordering?: OrderingOptions;
 }
 
 /** `DispatchOptions` validated, with every default applied (internal: what the delivery worker reads). */
@@ -156,6 +180,7 @@ export interface DispatchConfig {
   readonly retainDeliveredMs: number;
   readonly awaitTimeoutMs: number;
   readonly summaryIntervalMs: number;
+  readonly ordering: Required<OrderingOptions>;
 }
 
 /** What delivery reads of the module's resolved options (`MESSAGING_OPTIONS`): internal. */

@@ -85,3 +85,25 @@ describe('dispatch.retry.backoff and retryIf', () => {
     ]);
   });
 });
+
+describe('dispatch.ordering', () => {
+  const issuesOf = (ordering: unknown): string[] => {
+    const issues: string[] = [];
+    checkDispatchOptions({ ordering }, issues);
+    return issues;
+  };
+
+  it("takes 'step-aside', 'hold' or a function of the key, defaulting to 'step-aside'", () => {
+    expect(issuesOf({ onFailure: 'hold' })).toEqual([]);
+    expect(issuesOf({ onFailure: () => 'hold' })).toEqual([]);
+    expect(resolveDispatchConfig({}).ordering.onFailure).toBe('step-aside');
+  });
+
+  it('names what is wrong', () => {
+    expect(issuesOf({ onFailure: 'wait', colour: 1 })).toEqual([
+      'dispatch.ordering.colour: unknown option (known: onFailure)',
+      "dispatch.ordering.onFailure: expected 'step-aside', 'hold' or a function of the key returning one, got \"wait\"",
+    ]);
+    expect(issuesOf('hold')).toEqual(['dispatch.ordering: expected an object, got "hold"']);
+  });
+});

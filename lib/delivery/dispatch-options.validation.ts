@@ -31,8 +31,9 @@ export function checkDispatchOptions(value: unknown, issues: string[]): void {
     return;
   }
   const dispatch = value as Record<string, unknown>;
-  checkFields('dispatch', dispatch, DISPATCH_CHECKS, ['retry'], issues);
+  checkFields('dispatch', dispatch, DISPATCH_CHECKS, ['retry', 'ordering'], issues);
   checkSendTimeout(dispatch, issues);
+  checkOrdering(dispatch.ordering, issues);
   const { retry } = dispatch;
   if (retry === undefined) return;
   if (retry === null || typeof retry !== 'object' || Array.isArray(retry)) {
@@ -81,6 +82,22 @@ function checkBackoff(retry: Record<string, unknown>, backoff: unknown, issues: 
 
 function describe(value: unknown): string {
   return typeof value === 'function' ? 'a function' : JSON.stringify(value);
+}
+
+function checkOrdering(ordering: unknown, issues: string[]): void {
+  if (ordering === undefined) return;
+  if (ordering === null || typeof ordering !== 'object' || Array.isArray(ordering)) {
+    issues.push(`dispatch.ordering: expected an object, got ${JSON.stringify(ordering)}`);
+    return;
+  }
+  for (const key of Object.keys(ordering))
+    if (key !== 'onFailure') issues.push(`dispatch.ordering.${key}: unknown option (known: onFailure)`);
+  const { onFailure } = ordering as { onFailure?: unknown };
+  if (onFailure === undefined || onFailure === 'step-aside' || onFailure === 'hold' || typeof onFailure === 'function')
+    return;
+  issues.push(
+    `dispatch.ordering.onFailure: expected 'step-aside', 'hold' or a function of the key returning one, got ${JSON.stringify(onFailure)}`,
+  );
 }
 
 /** `sendTimeoutMs` must end an attempt while the lease still holds. */
@@ -137,6 +154,7 @@ export function resolveDispatchConfig(options: DispatchOptions = {}): DispatchCo
     retainDeliveredMs: options.retainDeliveredMs ?? 0,
     awaitTimeoutMs: options.awaitTimeoutMs ?? 30_000,
     summaryIntervalMs: options.summaryIntervalMs ?? 60_000,
+    ordering: { onFailure: options.ordering?.onFailure ?? 'step-aside' },
     retry: {
       // With a backoff function, initialDelayMs still starts the waits while the bus is unreachable.
       initialDelayMs: schedule.initialDelayMs ?? retry.initialDelayMs ?? 1000,

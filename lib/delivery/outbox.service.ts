@@ -1,3 +1,4 @@
+import { appendOptionsOf, scheduledAt } from '../kernel/message-schedule.js';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Message } from '../kernel/message.interface.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
@@ -55,7 +56,7 @@ export class Outbox {
     if (store.appendNow !== undefined && !store.durable) {
       // Synchronous: nothing to wait for on success, no promise allocated.
       try {
-        store.appendNow(messages);
+        store.appendNow(messages, appendOptionsOf(messages));
       } catch (error) {
         return Promise.reject(this.refused(messages, error));
       }
@@ -64,7 +65,7 @@ export class Outbox {
     }
     let appending: Promise<void>;
     try {
-      appending = store.append(messages);
+      appending = store.append(messages, appendOptionsOf(messages));
     } catch (error) {
       // A store written in plain JavaScript may throw instead of rejecting.
       appending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -141,7 +142,10 @@ export class Outbox {
     // While the bus is unreachable, waiting would only hold the response until the next probe.
     // Nor once the shutdown drain has ended: nothing attempts them in this process any more.
     if (this.pause.isPaused() || this.worker.closed) return Promise.resolve();
-    return this.waiters.waitFor(messages, this.config.dispatch.awaitTimeoutMs);
+    // A delayed message is not attempted before its time: the response does not wait for it.
+    const due = messages.filter((message) => scheduledAt(message) === undefined);
+    if (due.length === 0) return Promise.resolve();
+    return this.waiters.waitFor(due, this.config.dispatch.awaitTimeoutMs);
   }
 }
 

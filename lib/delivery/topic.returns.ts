@@ -16,16 +16,17 @@ export interface ReturnsContext {
 
 /**
  * Claimed messages handed back to the store unsent (due now, not counted as
- * an attempt), and which topics had a message go back into line while a
- * claim was running: that claim may have skipped the older message (still
- * leased here when the store looked) and brought newer ones of its topic,
- * which must then go back too, so that the store's oldest-first claim
- * decides again.
+ * an attempt), and which ordering keys had a message go back into line (or
+ * start holding its key) while a claim was running: that claim may have
+ * skipped the older message (still leased here when the store looked) and
+ * brought newer ones of its key, which must then go back too, so that the
+ * store's oldest-first claim decides again. Messages without a key are never
+ * behind anything.
  */
 export class TopicReturns {
-  /** Topics with messages being given back, and how many give-backs each. */
+  /** Ordering keys with messages being given back, and how many give-backs each. */
   private readonly returning = new Map<string, number>();
-  /** Topics of which a message went back into line since the current claim was requested. */
+  /** Keys of which a message went back into line since the current claim was requested. */
   private readonly sinceClaim = new Set<string>();
 
   constructor(private readonly context: ReturnsContext) {}
@@ -40,14 +41,14 @@ export class TopicReturns {
     this.sinceClaim.clear();
   }
 
-  /** A message of `topic` went back into line (an attempt that did not count). */
-  wentBack(topic: string): void {
-    this.sinceClaim.add(topic);
+  /** A message of ordering key `key` went back into line (an attempt that did not count), or holds its key. */
+  wentBack(key: string): void {
+    this.sinceClaim.add(key);
   }
 
-  /** Whether messages of `topic` from the claim answering now may be behind an older one back in the store. */
-  mayOvertake(topic: string): boolean {
-    return this.returning.has(topic) || this.sinceClaim.has(topic);
+  /** Whether messages of `key` from the claim answering now may be behind an older one back in the store. */
+  mayOvertake(key: string): boolean {
+    return this.returning.has(key) || this.sinceClaim.has(key);
   }
 
   /** Hands `entries` (leased to this worker) back to the store, due now and not counted as an attempt. */
@@ -56,8 +57,9 @@ export class TopicReturns {
     const { store, owner, log, waiters } = this.context;
     // As after a failed attempt: the response that waits for them goes out now, the messages stay.
     waiters.attempted(entries.map(({ message }) => message.id));
-    const topics = new Set(entries.map(({ message }) => message.topic));
-    for (const topic of topics) this.returning.set(topic, (this.returning.get(topic) ?? 0) + 1);
+    const keys = new Set<string>();
+    for (const { message } of entries) if (message.key !== null) keys.add(message.key);
+    for (const key of keys) this.returning.set(key, (this.returning.get(key) ?? 0) + 1);
     const now = Date.now();
     const failures: FailedAttempt[] = entries.map(({ message }) => ({
       id: message.id,
@@ -73,11 +75,11 @@ export class TopicReturns {
         log.storeFailed(error);
       })
       .finally(() => {
-        for (const topic of topics) {
-          const count = (this.returning.get(topic) ?? 1) - 1;
-          if (count === 0) this.returning.delete(topic);
-          else this.returning.set(topic, count);
-          this.sinceClaim.add(topic);
+        for (const key of keys) {
+          const count = (this.returning.get(key) ?? 1) - 1;
+          if (count === 0) this.returning.delete(key);
+          else this.returning.set(key, count);
+          this.sinceClaim.add(key);
         }
         this.context.settled();
       });

@@ -1,39 +1,75 @@
-import { randomUUID } from 'node:crypto';
 import { snapshotBody } from './json-snapshot.js';
 import type { JsonObject, Message, MessageHeaders } from './message.interface.js';
 import { MessageSerializationError, MessagingOptionsError } from './messaging.errors.js';
+import { scheduledAt, scheduleMessage } from './message-schedule.js';
 import { assertValidTopic } from './topic.validation.js';
+import { uuidv7 } from './uuid-v7.js';
+
+/** The longest ordering key `add()` accepts, in UTF-16 code units (JavaScript string length). */
+export const MAX_KEY_LENGTH = 256;
+/** The longest caller-supplied message id `add()` accepts, in UTF-16 code units. */
+export const MAX_ID_LENGTH = 128;
 
 /** What `MessageQueue.add()` accepts besides topic and body. */
 export interface AddMessageOptions {
   /** Scalar headers carried beside the body. Default: none. */
   readonly headers?: MessageHeaders;
   /**
-   * The ordering key (`Message.key`): a non-empty string, or `null` for no ordering.
-   * Default: the topic.
+   * The ordering key (`Message.key`): messages of one key are delivered in order, one batch at a
+   * time; messages of different keys go out in parallel. A non-empty string of at most
+   * `MAX_KEY_LENGTH` (256) characters, or `null` for no ordering (the message neither waits for
+   * nor holds up any other). Default: the topic.
    */
   readonly key?: string | null;
+  /**
+   * Delay the message's first attempt by this many ms (a whole number >= 0), counted from
+   * `add()`. A delayed message keeps its place in its key: the key's later messages wait for it
+   * (unless its key is `null`). Not with `availableAt`. Default: `0` (due at once).
+   */
+  readonly delay?: number;
+  /**
+   * The earliest time of the message's first attempt: a `Date`, or ms since the epoch; a time
+   * in the past means at once. As `delay`, it holds the key's later messages. Not with `delay`.
+   * Default: at once.
+   */
+  readonly availableAt?: Date | number;
+  /**
+   * The message id, for idempotent producers (an event id of your own): 1 to `MAX_ID_LENGTH`
+   * (128) characters, no whitespace or control characters. A message whose id is already in the
+   * outbox (pending, dead, or delivered and retained) is accepted and dropped: the outbox keeps
+   * the first. Default: a new UUIDv7 (time-ordered).
+   */
+  readonly id?: string;
 }
 
 /**
  * Creates a validated, immutable `Message`: checks the topic, snapshots the
- * body and headers, assigns a new UUID and the ordering key (default: the
- * topic). Messengers' own tests can use it to build messages without a request.
+ * body and headers, assigns the id (default: a new UUIDv7) and the ordering key
+ * (default: the topic), and records a delay. Messengers' own tests can use it
+ * to build messages without a request.
  *
  * @throws InvalidTopicError when the topic cannot be published.
  * @throws MessageSerializationError when the body is not faithful JSON.
- * @throws MessagingOptionsError when `options.key` is neither a non-empty string nor `null`.
+ * @throws MessagingOptionsError naming `key`, `id`, `delay` or `availableAt` when one is invalid.
  */
 export function createMessage(topic: string, body: object, options: AddMessageOptions = {}): Message {
   assertValidTopic(topic);
-  return Object.freeze({
-    id: randomUUID(),
+  const timestamp = Date.now();
+  const issues: string[] = [];
+  const key = keyOf(topic, options.key, issues);
+  const id = idOf(options.id, issues);
+  const due = dueOf(options, timestamp, issues);
+  if (issues.length > 0) throw new MessagingOptionsError(issues, `options of the message on topic "${topic}"`);
+  const message: Message = Object.freeze({
+    id: id ?? uuidv7(timestamp),
     topic,
-    key: keyOf(topic, options.key),
+    key,
     body: snapshotBody(topic, body),
     headers: snapshotHeaders(topic, options.headers),
-    timestamp: Date.now(),
+    timestamp,
   });
+  if (due !== undefined) scheduleMessage(message, due);
+  return message;
 }
 
 /** Returns a message whose body also has `fields`; keys already in the body win. */
@@ -43,7 +79,7 @@ export function withBodyFields(message: Message, fields: Readonly<JsonObject>): 
   for (const key of Object.keys(original)) body[key] = original[key];
   for (const key of Object.keys(fields)) if (!(key in original)) body[key] = fields[key];
   // Spelled out rather than spread: this runs for every message of every request.
-  return Object.freeze({
+  const enriched: Message = Object.freeze({
     id: message.id,
     topic: message.topic,
     key: message.key,
@@ -51,6 +87,9 @@ export function withBodyFields(message: Message, fields: Readonly<JsonObject>): 
     headers: message.headers,
     timestamp: message.timestamp,
   });
+  const due = scheduledAt(message);
+  if (due !== undefined) scheduleMessage(enriched, due);
+  return enriched;
 }
 
 /**
@@ -61,7 +100,7 @@ export function withHeaders(message: Message, headers: MessageHeaders): Message 
   const merged: Record<string, string | number | boolean> = {};
   for (const key of Object.keys(headers)) merged[key] = headers[key];
   for (const key of Object.keys(message.headers)) merged[key] = message.headers[key];
-  return Object.freeze({
+  const traced: Message = Object.freeze({
     id: message.id,
     topic: message.topic,
     key: message.key,
@@ -69,17 +108,62 @@ export function withHeaders(message: Message, headers: MessageHeaders): Message 
     headers: Object.freeze(merged),
     timestamp: message.timestamp,
   });
+  const due = scheduledAt(message);
+  if (due !== undefined) scheduleMessage(traced, due);
+  return traced;
 }
 
-function keyOf(topic: string, key: unknown): string | null {
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
+
+/** Options often come from plain JavaScript: say what was given. */
+function given(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? JSON.stringify(value) : typeof value;
+}
+
+function keyOf(topic: string, key: unknown, issues: string[]): string | null {
   if (key === undefined) return topic;
-  if (key === null || (typeof key === 'string' && key !== '')) return key;
-  // Options often come from plain JavaScript: say what was given.
-  const given = typeof key === 'string' || typeof key === 'number' ? JSON.stringify(key) : typeof key;
-  throw new MessagingOptionsError(
-    [`key: expected a non-empty string or null, got ${given}`],
-    `options of the message on topic "${topic}"`,
+  if (key === null) return null;
+  if (typeof key === 'string' && key !== '' && key.length <= MAX_KEY_LENGTH) return key;
+  issues.push(
+    typeof key === 'string' && key.length > MAX_KEY_LENGTH
+      ? `key: expected at most ${String(MAX_KEY_LENGTH)} characters, got ${String(key.length)}`
+      : `key: expected a non-empty string or null, got ${given(key)}`,
   );
+  return null;
+}
+
+function idOf(id: unknown, issues: string[]): string | undefined {
+  if (id === undefined) return undefined;
+  if (typeof id === 'string' && id !== '' && id.length <= MAX_ID_LENGTH && !WHITESPACE_OR_CONTROL.test(id)) return id;
+  issues.push(
+    `id: expected 1 to ${String(MAX_ID_LENGTH)} characters without whitespace or control characters, got ${
+      typeof id === 'string' && id.length > MAX_ID_LENGTH ? `${String(id.length)} characters` : given(id)
+    }`,
+  );
+  return undefined;
+}
+
+/** The first due time in ms since the epoch, or `undefined` when due at once. */
+function dueOf(options: AddMessageOptions, now: number, issues: string[]): number | undefined {
+  const { delay, availableAt } = options as { delay?: unknown; availableAt?: unknown };
+  if (delay !== undefined && availableAt !== undefined) {
+    issues.push('delay, availableAt: give one of them, not both');
+    return undefined;
+  }
+  if (delay !== undefined) {
+    if (typeof delay === 'number' && Number.isSafeInteger(delay) && delay >= 0)
+      return delay === 0 ? undefined : now + delay;
+    issues.push(`delay: expected a whole number of ms >= 0, got ${given(delay)}`);
+    return undefined;
+  }
+  if (availableAt === undefined) return undefined;
+  const at = availableAt instanceof Date ? availableAt.getTime() : availableAt;
+  if (typeof at === 'number' && Number.isFinite(at) && at >= 0) return at > now ? Math.floor(at) : undefined;
+  issues.push(
+    `availableAt: expected a valid Date or ms since the epoch (>= 0), got ${availableAt instanceof Date ? 'an invalid Date' : given(availableAt)}`,
+  );
+  return undefined;
 }
 
 const EMPTY_HEADERS: MessageHeaders = Object.freeze({});

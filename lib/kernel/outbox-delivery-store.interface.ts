@@ -30,6 +30,12 @@ export interface FailedAttempt {
   readonly deadReason?: DeadReason;
   /** The class name of the messenger that tried, for the message's history. Default: `''`. */
   readonly messenger?: string;
+  /**
+   * Whether the message, due again at `nextAttemptAt`, holds its ordering key until then: the
+   * key's later messages are not claimed before it (`dispatch.ordering.onFailure: 'hold'`).
+   * Default: `false`, it steps out of line. Ignored for a message without a key, or declared dead.
+   */
+  readonly holdsKey?: boolean;
 }
 
 /** Options of `OutboxDeliveryStore.append()`. */
@@ -37,8 +43,9 @@ export interface AppendOptions {
   /**
    * The first due time of some of the messages, by message id, in ms since the epoch (the
    * caller's clock, as `ClaimRequest.now`): a delayed message is stored pending with its
-   * `nextAttemptAt` there, and no dispatcher claims it before. Messages not in the map are due
-   * at once. Default: none.
+   * `nextAttemptAt` there, no dispatcher claims it before, and it holds its ordering key until
+   * then (the key's later messages wait for it). Messages not in the map are due at once.
+   * Default: none.
    */
   readonly availableAt?: ReadonlyMap<string, number>;
 }
@@ -54,12 +61,15 @@ export interface TakenOverLeases {
  * dispatcher claims due messages under a lease, settles or reschedules
  * them, and asks when to look again.
  *
- * **Per-topic order** is the store's to keep, in `claim()`: due messages are
- * handed out oldest first (acceptance order), and a topic is blocked from its
- * first pending message leased to another owner onwards, so one dispatcher at
- * a time sends a topic. The caller's own leased messages (its batches in
- * flight) and messages waiting for a retry are skipped, not blocking: a
- * failed message steps out of line rather than holding its topic up.
+ * **Per-key order** is the store's to keep, in `claim()`: due messages are
+ * handed out oldest first (acceptance order; on PostgreSQL commit order within
+ * a key), and an ordering key (`Message.key`) is blocked from its first pending
+ * message leased to another owner, or holding its key and not due yet
+ * (delayed, or failed with `holdsKey`), onwards, so one dispatcher at a time
+ * sends a key and a held message is not overtaken. The caller's own leased
+ * messages (its batches in flight) and messages waiting for a retry without
+ * holding their key are skipped, not blocking: such a failed message steps out
+ * of line. Messages without a key (`null`) are never blocked and block nothing.
  *
  * **Leases.** `markDelivered()` and `reschedule()` change only messages still
  * pending and leased by the given owner; the others are left alone without an
@@ -96,7 +106,9 @@ export interface OutboxDeliveryStore {
    * Stores one request's messages, all or none, in order, as `pending`, due at
    * once (or at `options.availableAt`), with no attempts, an empty history and
    * their ordering key (`Message.key`). Resolves once they are durable (for a
-   * durable store). Ids are unique (`createMessage` makes them so).
+   * durable store). A message whose id is already in the store (pending, dead,
+   * or delivered and retained) is skipped, not an error: the store keeps the
+   * first (caller-supplied ids make idempotent producers).
    * @throws OutboxWriteError (as a rejection) when the messages cannot be stored; none of them is then.
    */
   append(messages: readonly Message[], options?: AppendOptions): Promise<void>;
@@ -109,7 +121,7 @@ export interface OutboxDeliveryStore {
   appendNow?(messages: readonly Message[], options?: AppendOptions): void;
   /**
    * Leases due, unleased pending messages to `owner` until `now + leaseMs`,
-   * oldest first, at most `limit`, keeping per-topic order (see above).
+   * oldest first, at most `limit`, keeping per-key order (see above).
    * Resolves to the leased entries (their `lease` set), oldest first; `[]`
    * when nothing is claimable.
    */

@@ -78,7 +78,7 @@ describe('validateMessagingOptions', () => {
       }),
     ).toEqual([
       'outbox: the object is not an OutboxStore (missing append, claim, markDelivered, reschedule, nextDueAt, list, counts, retry, purge); pass a store such as new SqliteOutboxStore({ path })',
-      'dispatch.colour: unknown option (known: batchSize, batchWindowMs, leaseMs, sendTimeoutMs, pollIntervalMs, busProbeIntervalMs, retainDeliveredMs, awaitTimeoutMs, summaryIntervalMs, retry)',
+      'dispatch.colour: unknown option (known: batchSize, batchWindowMs, leaseMs, sendTimeoutMs, pollIntervalMs, busProbeIntervalMs, retainDeliveredMs, awaitTimeoutMs, summaryIntervalMs, retry, ordering)',
       'dispatch.batchSize: expected a whole number >= 1, got 0',
       'dispatch.leaseMs: expected a whole number >= 1, got 1.5',
       'dispatch.retry.multiplier: expected a number >= 1, got 0.5',

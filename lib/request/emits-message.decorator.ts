@@ -12,6 +12,13 @@ export interface EmitsMessageOptions<TResult = unknown> {
   body?: (result: TResult, context: ExecutionContext) => object;
   /** Headers of the message. Default: none. */
   headers?: MessageHeaders;
+  /**
+   * The ordering key (see `AddMessageOptions.key`), or a function of the handler's result that
+   * returns it (for example the id of the entity the message is about). Default: the topic.
+   */
+  key?: string | null | ((result: TResult, context: ExecutionContext) => string | null);
+  /** Delay of the message's first attempt, in ms (see `AddMessageOptions.delay`). Default: `0`. */
+  delay?: number;
 }
 
 /** What `@EmitsMessage()` records on a handler. */

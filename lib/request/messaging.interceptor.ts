@@ -96,7 +96,8 @@ export class MessagingInterceptor implements NestInterceptor {
     try {
       for (const { topic, options } of emits) {
         const body: unknown = options.body ? options.body(result as never, context) : result;
-        const message = createMessage(topic, body as object, { headers: options.headers });
+        const key = typeof options.key === 'function' ? options.key(result as never, context) : options.key;
+        const message = createMessage(topic, body as object, { headers: options.headers, key, delay: options.delay });
         batch.add(this.tracer === undefined ? message : this.tracer.created(message));
       }
       messages = this.enrichment.apply(context, batch.take());

@@ -10,10 +10,10 @@ import type {
   OutboxFilter,
   OutboxStore,
 } from '../kernel/outbox-store.interface.js';
-import { claimableOfTopic } from './outbox-claim.rule.js';
+import { claimableOfKey } from './outbox-claim.rule.js';
 import { toOutboxEntry } from './outbox-entry.mapper.js';
 import { outboxFilterPredicate } from './outbox-filter.js';
-import { applyFailure, type OutboxRecord } from './outbox-record.js';
+import { applyFailure, newMessages, type OutboxRecord } from './outbox-record.js';
 
 /** Options of `MemoryOutboxStore`. */
 export interface MemoryOutboxStoreOptions {
@@ -42,8 +42,9 @@ export class MemoryOutboxStore implements OutboxStore {
   readonly durable = false;
   private readonly maxMessages: number;
   private readonly records = new Map<string, OutboxRecord>();
-  // Pending records per topic, oldest first: claim() walks only topic heads.
-  private readonly pendingByTopic = new Map<string, OutboxRecord[]>();
+  // Pending records per ordering key, oldest first: claim() walks only key heads. A message
+  // without a key is a lane of its own, under the message itself.
+  private readonly pendingByKey = new Map<string | Message, OutboxRecord[]>();
   private sequence = 0;
 
   /**
@@ -78,40 +79,44 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   /**
-   * Stores `messages` at once (what `Outbox` calls).
+   * Stores `messages` at once (what `Outbox` calls). Ids already held are skipped (idempotent).
    * @throws OutboxFullError when they would not fit in `maxMessages`; none of them is stored then.
    */
   appendNow(messages: readonly Message[], options?: AppendOptions): void {
-    if (this.records.size + messages.length > this.maxMessages) {
+    const fresh = newMessages(messages, (id) => this.records.has(id));
+    if (this.records.size + fresh.length > this.maxMessages) {
       throw new OutboxFullError(messages, this.maxMessages);
     }
     const now = Date.now();
     const availableAt = options?.availableAt;
-    for (const message of messages) {
+    for (const message of fresh) {
+      const due = availableAt?.get(message.id);
       const record: OutboxRecord = {
         message,
         sequence: ++this.sequence,
         createdAt: now,
         status: 'pending',
         attempts: 0,
-        nextAttemptAt: availableAt?.get(message.id) ?? now,
+        nextAttemptAt: due ?? now,
         lastError: undefined,
         deadReason: undefined,
         history: [],
         settledAt: undefined,
         leaseOwner: undefined,
         leaseExpiresAt: undefined,
+        // Delayed: its key's later messages wait for it.
+        holdsKey: due !== undefined && due > now && message.key !== null,
       };
       this.records.set(message.id, record);
-      this.queueOf(message.topic).push(record);
+      this.queueOf(record).push(record);
     }
   }
 
   claim({ owner, limit, now, leaseMs }: ClaimRequest): Promise<OutboxEntry[]> {
-    // Per-topic order: the shared claim rule on each topic's queue, then the oldest across topics.
+    // Per-key order: the shared claim rule on each key's queue, then the oldest across keys.
     const claimable: OutboxRecord[] = [];
-    for (const queue of this.pendingByTopic.values()) {
-      for (const record of claimableOfTopic(queue, owner, now, limit)) claimable.push(record);
+    for (const queue of this.pendingByKey.values()) {
+      for (const record of claimableOfKey(queue, owner, now, limit)) claimable.push(record);
     }
     claimable.sort((a, b) => a.sequence - b.sequence);
     const claimed = claimable.slice(0, limit);
@@ -151,11 +156,13 @@ export class MemoryOutboxStore implements OutboxStore {
 
   nextDueAt(): Promise<number | undefined> {
     let earliest: number | undefined;
-    for (const queue of this.pendingByTopic.values()) {
+    for (const queue of this.pendingByKey.values()) {
       for (const record of queue) {
         // A leased message becomes claimable again when its lease runs out.
         const due = Math.max(record.nextAttemptAt, record.leaseExpiresAt ?? 0);
         if (earliest === undefined || due < earliest) earliest = due;
+        // The key's later messages wait for a holding one.
+        if (record.holdsKey) break;
       }
     }
     return Promise.resolve(earliest);
@@ -186,9 +193,10 @@ export class MemoryOutboxStore implements OutboxStore {
       record.nextAttemptAt = now;
       record.settledAt = undefined;
       record.deadReason = undefined;
-      const queue = this.queueOf(record.message.topic);
+      record.holdsKey = false;
+      const queue = this.queueOf(record);
       queue.push(record);
-      // Back in its place among the topic's pending messages.
+      // Back in its place among the key's pending messages.
       queue.sort((a, b) => a.sequence - b.sequence);
     }
     return Promise.resolve(dead.length);
@@ -213,21 +221,23 @@ export class MemoryOutboxStore implements OutboxStore {
     return record?.status === 'pending' && record.leaseOwner === owner ? record : undefined;
   }
 
-  private queueOf(topic: string): OutboxRecord[] {
-    let queue = this.pendingByTopic.get(topic);
+  private queueOf({ message }: OutboxRecord): OutboxRecord[] {
+    const lane = message.key ?? message;
+    let queue = this.pendingByKey.get(lane);
     if (queue === undefined) {
       queue = [];
-      this.pendingByTopic.set(topic, queue);
+      this.pendingByKey.set(lane, queue);
     }
     return queue;
   }
 
   private unqueue(record: OutboxRecord): void {
-    const queue = this.pendingByTopic.get(record.message.topic);
+    const lane = record.message.key ?? record.message;
+    const queue = this.pendingByKey.get(lane);
     if (queue === undefined) return;
-    // Delivered messages are almost always the head of their topic's queue.
+    // Delivered messages are almost always the head of their key's queue.
     const index = queue[0] === record ? 0 : queue.indexOf(record);
     if (index >= 0) queue.splice(index, 1);
-    if (queue.length === 0) this.pendingByTopic.delete(record.message.topic);
+    if (queue.length === 0) this.pendingByKey.delete(lane);
   }
 }

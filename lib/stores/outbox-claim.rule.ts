@@ -1,13 +1,17 @@
 /*
- * The per-topic order rule of `OutboxDeliveryStore.claim()`, once, in the two forms the
- * stores need (in memory, and as SQL both SQL stores run):
+ * The per-key order rule of `OutboxDeliveryStore.claim()`, once, in the two forms the stores
+ * need (in memory, and as SQL both SQL stores run). The unit of order is the ordering key
+ * (`Message.key`, column `ordering_key`; by default the topic):
  *
  * - a pending message is claimable when it is due (`nextAttemptAt <= now`) and not leased
  *   (no lease, or one that ran out at or before `now`);
- * - a topic is blocked from its first pending message leased to another owner onwards:
- *   nothing of that topic at or after it is claimable, so one owner at a time sends a topic;
+ * - a key is blocked from its first pending message that is leased to another owner, or that
+ *   holds its key (`holdsKey`: delayed, or failed under `onFailure: 'hold'`) and is not due
+ *   yet, onwards: nothing of that key at or after it is claimable, so one owner at a time sends
+ *   a key, and a held or delayed message is not overtaken;
  * - the claimer's own leased messages (its batches in flight) and messages waiting for a
- *   retry are skipped, not blocking: a failed message steps out of line.
+ *   retry without holding their key are skipped, not blocking: a failed message steps out of line;
+ * - a message without a key (`null`) is never blocked and blocks nothing.
  */
 
 /** What the rule looks at in a pending message (times in ms since the epoch). */
@@ -15,14 +19,17 @@ export interface ClaimCandidate {
   readonly nextAttemptAt: number;
   readonly leaseOwner: string | undefined;
   readonly leaseExpiresAt: number | undefined;
+  /** Whether the message holds its key until it is due (see above). */
+  readonly holdsKey: boolean;
 }
 
 /**
- * The messages of one topic that `owner` may claim at `now`, oldest first, at most `limit`:
- * the in-memory form of the rule.
- * @param pending - the topic's pending messages, oldest first.
+ * The messages of one ordering key that `owner` may claim at `now`, oldest first, at most
+ * `limit`: the in-memory form of the rule. For messages without a key, call it with each
+ * message alone.
+ * @param pending - the key's pending messages, oldest first.
  */
-export function claimableOfTopic<T extends ClaimCandidate>(
+export function claimableOfKey<T extends ClaimCandidate>(
   pending: Iterable<T>,
   owner: string,
   now: number,
@@ -35,35 +42,41 @@ export function claimableOfTopic<T extends ClaimCandidate>(
       if (message.leaseOwner === owner) continue;
       break;
     }
-    if (message.nextAttemptAt > now) continue;
+    if (message.nextAttemptAt > now) {
+      if (message.holdsKey) break;
+      continue;
+    }
     claimable.push(message);
   }
   return claimable;
 }
 
 /**
- * The common table expression `blocked`: per topic, the sequence (`first_blocked`) of its
- * first pending message leased past `now` to an owner other than `exceptOwner` (to anyone
- * when it is omitted). Arguments are SQL expressions (placeholders or literals).
+ * The common table expression `blocked`: per ordering key, the sequence (`first_blocked`) of its
+ * first pending message leased past `leaseNow` to an owner other than `exceptOwner` (to anyone
+ * when it is omitted), or holding its key and due after `dueNow`. Arguments are SQL expressions
+ * (placeholders or literals). Rows without a key are left out (they never block).
  */
-export function blockedTopicsCte(table: string, now: string, exceptOwner?: string): string {
+export function blockedKeysCte(table: string, leaseNow: string, dueNow: string, exceptOwner?: string): string {
   const otherOwner = exceptOwner === undefined ? '' : ` AND lease_owner <> ${exceptOwner}`;
   return `blocked AS (
-    SELECT topic, MIN(sequence) AS first_blocked FROM ${table}
-    WHERE status = 'pending' AND lease_owner IS NOT NULL${otherOwner} AND lease_expires_at > ${now}
-    GROUP BY topic)`;
+    SELECT ordering_key, MIN(sequence) AS first_blocked FROM ${table}
+    WHERE status = 'pending' AND ordering_key IS NOT NULL AND (
+      (lease_owner IS NOT NULL${otherOwner} AND lease_expires_at > ${leaseNow})
+      OR (holds_key AND next_attempt_at > ${dueNow}))
+    GROUP BY ordering_key)`;
 }
 
 /**
  * A SELECT of the sequences (`claimable_sequence`) claimable by the owner given to
- * `blockedTopicsCte()`, which must precede it in the same `WITH`; oldest first, at most
+ * `blockedKeysCte()`, which must precede it in the same `WITH`; oldest first, at most
  * `limit`. Arguments are SQL expressions: `dueNow` is compared with retry times,
  * `leaseNow` with lease expiry (the SQL stores pass their database's clock there, the same
- * as to `blockedTopicsCte()`, so a caller's wrong clock never makes a live lease look
- * expired). A NULL `next_attempt_at` means due at once.
+ * as to `blockedKeysCte()`, so a caller's wrong clock never makes a live lease look
+ * expired). A NULL `next_attempt_at` means due at once; a NULL key is never blocked.
  */
 export function claimableSelect(table: string, dueNow: string, leaseNow: string, limit: string): string {
-  return `SELECT m.sequence AS claimable_sequence FROM ${table} m LEFT JOIN blocked b ON b.topic = m.topic
+  return `SELECT m.sequence AS claimable_sequence FROM ${table} m LEFT JOIN blocked b ON b.ordering_key = m.ordering_key
     WHERE m.status = 'pending'
       AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ${dueNow})
       AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= ${leaseNow})

@@ -26,6 +26,8 @@ export interface OutboxRecord {
   settledAt: number | undefined;
   leaseOwner: string | undefined;
   leaseExpiresAt: number | undefined;
+  /** Whether it holds its key until due (delayed, or failed with `holdsKey`). */
+  holdsKey: boolean;
 }
 
 /** Applies one failed attempt to a record leased by the caller (see `OutboxDeliveryStore.reschedule()`). */
@@ -42,5 +44,20 @@ export function applyFailure(record: OutboxRecord, failure: FailedAttempt, now: 
     record.deadReason = failure.deadReason ?? 'exhausted';
   } else {
     record.nextAttemptAt = failure.nextAttemptAt;
+    record.holdsKey = failure.holdsKey === true && record.message.key !== null;
   }
+}
+
+/**
+ * `messages` without those whose id `isHeld` (already in the store) or repeats an earlier one of
+ * them: a duplicate id is an idempotent no-op, the first message with it is kept.
+ */
+export function newMessages(messages: readonly Message[], isHeld: (id: string) => boolean): readonly Message[] {
+  if (messages.length === 1) return isHeld(messages[0]?.id ?? '') ? [] : messages;
+  const seen = new Set<string>();
+  return messages.filter(({ id }) => {
+    if (isHeld(id) || seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }

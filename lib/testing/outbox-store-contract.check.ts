@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import strict from 'node:assert/strict';
 import type { Message } from '../kernel/message.interface.js';
 import type { OutboxStore } from '../kernel/outbox-store.interface.js';
 import type { OutboxStoreContractSubject } from './outbox-store-contract.interface.js';
@@ -10,6 +10,34 @@ import type { OutboxStoreContractSubject } from './outbox-store-contract.interfa
 export function assertMatches(actual: unknown, expected: unknown, what: string): void {
   assert.deepStrictEqual(project(actual, expected), expected, what);
 }
+
+/**
+ * `value` rebuilt from plain arrays and objects of this module's realm. A store's arrays and
+ * objects may come from another realm (a native driver's rows under a test runner's VM
+ * context), which `deepStrictEqual` would tell apart by prototype although nothing differs.
+ */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return Array.from(value as unknown[], plain);
+  if (typeof value !== 'object' || value === null) return value;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== null && Object.getPrototypeOf(prototype) !== null) return value; // Date, Map, class instances
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) copy[key] = plain(item);
+  return copy;
+}
+
+/** `node:assert/strict`, with `deepStrictEqual` comparing values whatever realm built them. */
+const assert: {
+  ok: typeof strict.ok;
+  equal: typeof strict.equal;
+  deepStrictEqual(actual: unknown, expected: unknown, message?: string): void;
+} = {
+  ok: strict.ok,
+  equal: strict.equal,
+  deepStrictEqual(actual: unknown, expected: unknown, message?: string): void {
+    strict.deepStrictEqual(plain(actual), plain(expected), message);
+  },
+};
 
 /** `actual` cut down to the shape of `expected`, for a readable deep comparison. */
 function project(actual: unknown, expected: unknown): unknown {

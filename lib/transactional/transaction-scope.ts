@@ -1,18 +1,29 @@
+import { appendOptionsOf } from '../kernel/message-schedule.js';
 import type { Message } from '../kernel/message.interface.js';
 import { MessagingContextClosedError } from '../kernel/messaging.errors.js';
 import { OutboxWriteError } from '../kernel/outbox.errors.js';
 import type { SqlStatement, TransactionalOutboxStore } from '../kernel/outbox-store.interface.js';
+
+/** Orders `add()` calls across scopes, so that a released savepoint's messages merge in add order. */
+let addOrder = 0;
 
 /**
  * The messages added during one database transaction (or one savepoint):
  * inserted through that transaction just before it commits, forgotten if
  * its callback throws. Sealed when its callback settles: from then on its
  * messages are being written (or are gone), and a late `add()` throws.
+ *
+ * A savepoint writes nothing itself: once released, its messages join the
+ * enclosing transaction's, in add order, and all are inserted in one
+ * statement just before the outermost commit. So a transaction takes its
+ * ordering keys' locks (PostgreSQL) once, sorted, and for the shortest time.
  */
 export class TransactionScope {
-  private readonly messages: Message[] = [];
+  private messages: Message[] = [];
+  /** `addOrder` of each message, ascending. */
+  private orders: number[] = [];
   private store: TransactionalOutboxStore | undefined;
-  private readonly afterCommit: (() => void)[] = [];
+  private onCommit: ((messages: readonly Message[]) => void) | undefined;
   private state: 'open' | 'writing' | 'rolled back' = 'open';
 
   /** @param parent the enclosing transaction, for a savepoint. */
@@ -32,12 +43,9 @@ export class TransactionScope {
   add(message: Message, store: TransactionalOutboxStore, onCommit: (messages: readonly Message[]) => void): void {
     this.assertOpen(message.topic);
     this.store ??= store;
-    if (this.messages.length === 0) {
-      this.afterCommit.push(() => {
-        onCommit(this.messages);
-      });
-    }
+    this.onCommit ??= onCommit;
     this.messages.push(message);
+    this.orders.push(++addOrder);
   }
 
   /** The callback threw: the transaction (or savepoint) rolls back, and takes no more messages. */
@@ -45,12 +53,16 @@ export class TransactionScope {
     this.state = 'rolled back';
   }
 
-  /** Seals the scope and inserts its messages through `execute` (the transaction's own connection). */
+  /**
+   * Seals the scope and inserts its messages through `execute` (the transaction's own
+   * connection); a savepoint's wait for `released()` instead.
+   */
   async write(execute: (statement: SqlStatement) => Promise<unknown>): Promise<void> {
     this.state = 'writing';
+    if (this.parent !== undefined) return;
     if (this.store === undefined || this.messages.length === 0) return;
     try {
-      await execute(this.store.appendStatement(this.messages));
+      await execute(this.store.appendStatement(this.messages, appendOptionsOf(this.messages)));
     } catch (error) {
       // Rethrown inside the transaction callback: the transaction rolls back with its messages.
       throw new OutboxWriteError(
@@ -61,14 +73,30 @@ export class TransactionScope {
     }
   }
 
-  /** A savepoint that was released: its messages now commit (or roll back) with the enclosing transaction. */
+  /**
+   * A savepoint that was released: its messages now commit (or roll back) with the enclosing
+   * transaction, which inserts them with its own.
+   * @throws MessagingContextClosedError when the enclosing transaction's callback already settled
+   *   (the savepoint ran in work it did not await): its messages cannot join any more.
+   */
   released(): void {
-    this.parent?.afterCommit.push(...this.afterCommit);
+    const { parent } = this;
+    if (parent === undefined || this.messages.length === 0) return;
+    parent.assertOpen(this.messages[0]?.topic ?? '');
+    parent.store ??= this.store;
+    parent.onCommit ??= this.onCommit;
+    const merged = [...parent.entries(), ...this.entries()].sort((a, b) => a.order - b.order);
+    parent.messages = merged.map(({ message }) => message);
+    parent.orders = merged.map(({ order }) => order);
+  }
+
+  private entries(): { message: Message; order: number }[] {
+    return this.messages.map((message, index) => ({ message, order: this.orders[index] ?? 0 }));
   }
 
   /** The outermost transaction committed. */
   committed(): void {
-    for (const callback of this.afterCommit) callback();
+    if (this.messages.length > 0) this.onCommit?.(this.messages);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { ClaimRequest, FailedAttempt } from '../../kernel/outbox-delivery-store.interface.js';
 import { ATTEMPT_HISTORY_LIMIT, type OutboxEntry } from '../../kernel/outbox-entry.interface.js';
-import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
+import { blockedKeysCte, claimableSelect } from '../outbox-claim.rule.js';
 import type { MysqlOutboxConnection } from './mysql-outbox.connection.js';
 import {
   at,
@@ -39,8 +39,8 @@ export class MysqlOutboxDelivery {
       'a claim',
       async (connection) => {
         const [due] = (await connection.query(
-          `WITH ${blockedTopicsCte(t, NOW, '?')} ${claimableSelect(t, at('?'), NOW, '?')} FOR UPDATE SKIP LOCKED`,
-          [owner, clock.toDatabase(now), Math.max(0, Math.floor(limit))],
+          `WITH ${blockedKeysCte(t, NOW, at('?'), '?')} ${claimableSelect(t, at('?'), NOW, '?')} FOR UPDATE SKIP LOCKED`,
+          [owner, clock.toDatabase(now), clock.toDatabase(now), Math.max(0, Math.floor(limit))],
         )) as unknown as [{ claimable_sequence: number | string }[]];
         if (due.length === 0) return [];
         const sequences = due.map((row) => row.claimable_sequence);
@@ -123,9 +123,9 @@ export class MysqlOutboxDelivery {
     // not count (see the PostgreSQL store). A message never tried and not leased is due at once (0).
     const rows = await this.connection.query<{ due: number | string | null }[]>(
       'finding the next due message',
-      `WITH ${blockedTopicsCte(t, NOW)}
+      `WITH ${blockedKeysCte(t, NOW, "'1000-01-01'")}
        SELECT MIN(GREATEST(COALESCE(${ms('m.next_attempt_at')}, 0), COALESCE(${ms('m.lease_expires_at')}, 0))) AS due
-       FROM ${t} m LEFT JOIN blocked b ON b.topic = m.topic
+       FROM ${t} m LEFT JOIN blocked b ON b.ordering_key = m.ordering_key
        WHERE m.status = 'pending' AND (b.first_blocked IS NULL OR m.sequence <= b.first_blocked)`,
     );
     const found = rows.at(0)?.due ?? null;

@@ -118,6 +118,18 @@ DEALLOCATE PREPARE nestjs_messaging_ddl;
 UPDATE ${t} SET ordering_key = topic WHERE ordering_key = '';
 ${record(2)}`,
     },
+    {
+      version: 3,
+      description: 'holds_key: a delayed message, or one failed under onFailure hold, holds its key until due',
+      sql: `${versionTable}
+SET @nestjs_messaging_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
+  WHERE table_schema = ${schema} AND table_name = '${name}' AND column_name = 'holds_key') = 0,
+  'ALTER TABLE ${t} ADD COLUMN holds_key BOOLEAN NOT NULL DEFAULT FALSE', 'DO 0');
+PREPARE nestjs_messaging_ddl FROM @nestjs_messaging_ddl;
+EXECUTE nestjs_messaging_ddl;
+DEALLOCATE PREPARE nestjs_messaging_ddl;
+${record(3)}`,
+    },
   ];
 }
 

@@ -51,7 +51,7 @@ export class PostgresOutboxAdmin implements OutboxAdminStore {
     const { where, parameters } = this.whereOf({ ...filter, status: 'dead' });
     const { rowCount } = await this.connection.query(
       'retrying messages',
-      `UPDATE ${table} SET status = 'pending', attempts = 0, settled_at = NULL, dead_reason = NULL,
+      `UPDATE ${table} SET status = 'pending', attempts = 0, settled_at = NULL, dead_reason = NULL, holds_key = false,
          next_attempt_at = ${at(parameters.bind(clock.toDatabase(now)))} WHERE ${where}`,
       parameters.values,
     );

@@ -1,6 +1,6 @@
 import type { ClaimRequest, FailedAttempt } from '../../kernel/outbox-delivery-store.interface.js';
 import { ATTEMPT_HISTORY_LIMIT, type OutboxEntry } from '../../kernel/outbox-entry.interface.js';
-import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
+import { blockedKeysCte, claimableSelect } from '../outbox-claim.rule.js';
 import type { PostgresOutboxConnection } from './postgres-outbox.connection.js';
 import {
   at,
@@ -27,14 +27,16 @@ export class PostgresOutboxDelivery {
     await clock.refresh();
     // The lock (taken with BEGIN, in one round trip) makes claims take turns; the claim
     // statement, taken after it, sees every lease committed before it, so two dispatchers never
-    // split one topic between them. (The table name is a checked identifier.)
+    // split one key between them. (The table name is a checked identifier.) Rows of a key being
+    // inserted by a transaction still open are not seen, and cannot be overtaken: a later row of
+    // the key is inserted only after that transaction ended (appendStatement's key locks).
     const lock = `SELECT pg_advisory_xact_lock(hashtext('${t}'), ${String(CLAIM_LOCK)})`;
     const rows = await this.connection.inTransaction(
       'a claim',
       async (client) => {
-        // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
+        // Per-key order: the shared claim rule (outbox-claim.rule.ts).
         const result = await client.query<PostgresOutboxRow>(
-          `WITH ${blockedTopicsCte(t, 'statement_timestamp()', '$1')},
+          `WITH ${blockedKeysCte(t, 'statement_timestamp()', at('$2'), '$1')},
          due AS (${claimableSelect(t, at('$2'), 'statement_timestamp()', '$3')} FOR UPDATE OF m SKIP LOCKED)
          UPDATE ${t} SET lease_owner = $1, lease_expires_at = statement_timestamp() + $4::float8 * interval '1 millisecond'
          FROM due WHERE sequence = due.claimable_sequence
@@ -81,6 +83,7 @@ export class PostgresOutboxDelivery {
       next: failure.nextAttemptAt === undefined ? null : clock.toDatabase(failure.nextAttemptAt),
       reason: failure.deadReason ?? 'exhausted',
       messenger: failure.messenger ?? '',
+      holds: failure.holdsKey === true,
     }));
     const history = `CASE WHEN jsonb_array_length(o.attempt_history) >= ${String(ATTEMPT_HISTORY_LIMIT)}
       THEN o.attempt_history - 0 ELSE o.attempt_history END || jsonb_build_array(jsonb_build_object(
@@ -92,8 +95,10 @@ export class PostgresOutboxDelivery {
          dead_reason = CASE WHEN f.next IS NULL THEN f.reason ELSE NULL END,
          status = CASE WHEN f.next IS NULL THEN 'dead' ELSE 'pending' END,
          settled_at = CASE WHEN f.next IS NULL THEN ${at('$3')} ELSE NULL END,
-         next_attempt_at = CASE WHEN f.next IS NULL THEN o.next_attempt_at ELSE ${at('f.next')} END
-       FROM json_to_recordset($1::json) AS f(id text, error text, counted int, next float8, reason text, messenger text)
+         next_attempt_at = CASE WHEN f.next IS NULL THEN o.next_attempt_at ELSE ${at('f.next')} END,
+         holds_key = f.next IS NOT NULL AND f.holds AND o.ordering_key IS NOT NULL
+       FROM json_to_recordset($1::json)
+         AS f(id text, error text, counted int, next float8, reason text, messenger text, holds boolean)
        WHERE o.id = f.id AND o.status = 'pending' AND o.lease_owner = $2`,
       [JSON.stringify(rows), owner, clock.toDatabase(now)],
     );
@@ -103,15 +108,16 @@ export class PostgresOutboxDelivery {
   async nextDueAt(): Promise<number | undefined> {
     const { clock, table: t } = this.connection;
     await this.connection.whenReady();
-    // Messages queued behind a leased one of their topic cannot go before that lease ends (or its
-    // holder finishes, which polling notices): they do not count, or an instance that another
-    // one's leases hold up would ask again every few milliseconds. Blocked as in the claim rule,
-    // by anyone's lease (this query does not know the caller).
+    // Messages queued behind a leased or holding one of their key cannot go before that lease
+    // ends (or its holder finishes, which polling notices) or that message is due: they do not
+    // count, or an instance that another one's leases hold up would ask again every few
+    // milliseconds. Blocked as in the claim rule, by anyone's lease (this query does not know
+    // the caller), and by any holding message, due or not.
     const { rows } = await this.connection.query<{ due: number | null }>(
       'finding the next due message',
-      `WITH ${blockedTopicsCte(t, 'clock_timestamp()')}
+      `WITH ${blockedKeysCte(t, 'clock_timestamp()', "'-infinity'::timestamptz")}
        SELECT ${ms(`min(greatest(coalesce(m.next_attempt_at, '-infinity'), coalesce(m.lease_expires_at, '-infinity')))`)} AS due
-       FROM ${t} m LEFT JOIN blocked b ON b.topic = m.topic
+       FROM ${t} m LEFT JOIN blocked b ON b.ordering_key = m.ordering_key
        WHERE m.status = 'pending' AND (b.first_blocked IS NULL OR m.sequence <= b.first_blocked)`,
     );
     const due = rows[0]?.due ?? null;

@@ -37,7 +37,11 @@ function checkedName(table: string): string {
  *    `dead_reason` (`exhausted`, `rejected`, `expired`; NULL for messages that died before),
  *    `attempt_history` (jsonb array of attempt records, at most `ATTEMPT_HISTORY_LIMIT`), and an
  *    index of pending messages by key then sequence, for claims by key. It updates every row
- *    once (the backfill): on a large table, run it at a quiet time.
+ *    once (the backfill): on a large table, run it at a quiet time;
+ * 3. `holds_key` (true: a pending message that its key's later messages wait for until it is
+ *    due: delayed, or failed under `dispatch.ordering.onFailure: 'hold'`; false for existing
+ *    rows, which step aside as before), and an index of the pending rows that may block their
+ *    key (leased or holding). A column with a constant default: no rewrite of the table.
  *
  * @param table the table name (optionally `schema.table`); default `nestjs_messaging_outbox`.
  * @throws Error when `table` is not a lower-case SQL identifier.
@@ -104,6 +108,15 @@ DROP TRIGGER IF EXISTS ${name}_default_key ON ${table};
 CREATE TRIGGER ${name}_default_key BEFORE INSERT ON ${table} FOR EACH ROW WHEN (NEW.ordering_key = '')
   EXECUTE FUNCTION ${name}_default_key();
 ${record(2)}`,
+    },
+    {
+      version: 3,
+      description: 'messages that hold their ordering key (delayed, or failed under onFailure: hold)',
+      sql: `${versionTable}
+ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS holds_key boolean NOT NULL DEFAULT false;
+CREATE INDEX IF NOT EXISTS ${name}_pending_blocking ON ${table} (ordering_key, sequence)
+  WHERE status = 'pending' AND (lease_owner IS NOT NULL OR holds_key);
+${record(3)}`,
     },
   ];
 }

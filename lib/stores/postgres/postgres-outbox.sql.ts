@@ -12,6 +12,20 @@ export const CLAIM_LOCK = 1;
 export const PURGE_LOCK = 2;
 
 /**
+ * The transaction-scoped advisory locks of the ordering keys in `rows` (a relation with a
+ * `key` column, such as an earlier common table expression), as a common table expression
+ * `ordering_locks` of one row: every distinct lock taken in ascending order, in one statement,
+ * so that writers with several keys never wait for each other in a cycle. The lock of a key
+ * is `(hashtext('<table> ordering keys'), hashtext(key))` in the two-int4 key space: two keys
+ * whose hashes collide share a lock (they then wait for each other's commit, no more).
+ * Writers of a key thereby take turns from the insert to the commit, so the key's sequence
+ * numbers follow commit order.
+ */
+export const orderingLocksCte = (table: string, rows: string): string => `ordering_locks AS MATERIALIZED (
+    SELECT count(pg_advisory_xact_lock(hashtext('${table} ordering keys'), k.lock)) AS taken
+    FROM (SELECT DISTINCT hashtext(r.key) AS lock FROM ${rows} r WHERE r.key IS NOT NULL ORDER BY 1) k)`;
+
+/**
  * The key of a lease owner's session-level advisory lock, as SQL: a 64-bit hash of the table
  * and the owner id (`owner`, an SQL expression), in the one-bigint key space, which never
  * meets the two-int4 keys above.

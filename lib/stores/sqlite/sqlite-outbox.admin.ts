@@ -52,7 +52,7 @@ export class SqliteOutboxAdmin implements OutboxAdminStore {
 
   retry(filter: OutboxFilter, now: number): Promise<number> {
     const { where, parameters } = whereOf({ ...filter, status: 'dead' });
-    const sql = `UPDATE ${this.table} SET status = 'pending', attempts = 0, next_attempt_at = ${parameters.bind(now)}, settled_at = NULL, dead_reason = NULL WHERE ${where}`;
+    const sql = `UPDATE ${this.table} SET status = 'pending', attempts = 0, next_attempt_at = ${parameters.bind(now)}, settled_at = NULL, dead_reason = NULL, holds_key = 0 WHERE ${where}`;
     return this.whenUnlocked(() => this.db.prepare(sql).run(named(parameters)).changes, 'retrying dead messages');
   }
 

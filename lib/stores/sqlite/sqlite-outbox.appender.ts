@@ -52,8 +52,9 @@ export class SqliteOutboxAppender {
     private readonly busyTimeoutMs: number,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO ${table} (id, topic, ordering_key, body, headers, timestamp, created_at, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      // A duplicate id (a caller-supplied one) is skipped: the first message with it stays.
+      `INSERT INTO ${table} (id, topic, ordering_key, body, headers, timestamp, created_at, next_attempt_at, holds_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
     this.insertGroups = db.transaction((groups: readonly AppendGroup[], now: number) => {
       for (const { appends } of groups) for (const append of appends) this.insertAll(append, now);
@@ -194,7 +195,9 @@ export class SqliteOutboxAppender {
   private insertAll({ messages, availableAt }: PendingAppend, now: number): void {
     for (const { id, topic, key, body, headers, timestamp } of messages) {
       const due = availableAt?.get(id) ?? now;
-      this.insert.run(id, topic, key, JSON.stringify(body), JSON.stringify(headers), timestamp, now, due);
+      // Delayed: its key's later messages wait for it.
+      const holds = due > now && key !== null ? 1 : 0;
+      this.insert.run(id, topic, key, JSON.stringify(body), JSON.stringify(headers), timestamp, now, due, holds);
     }
   }
 }

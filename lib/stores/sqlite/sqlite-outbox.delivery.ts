@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ClaimRequest, FailedAttempt, TakenOverLeases } from '../../kernel/outbox-delivery-store.interface.js';
 import { ATTEMPT_HISTORY_LIMIT, type OutboxEntry } from '../../kernel/outbox-entry.interface.js';
-import { blockedTopicsCte, claimableSelect } from '../outbox-claim.rule.js';
+import { blockedKeysCte, claimableSelect } from '../outbox-claim.rule.js';
 import { outboxRowToEntry } from '../outbox-entry.mapper.js';
 import type { SqliteOutboxRow } from './sqlite-outbox.database.js';
 
@@ -33,9 +33,9 @@ export class SqliteOutboxDelivery {
     table: string,
   ) {
     const t = table;
-    // Per-topic order: the shared claim rule (outbox-claim.rule.ts).
+    // Per-key order: the shared claim rule (outbox-claim.rule.ts).
     this.claimQuery = db.prepare(
-      `WITH ${blockedTopicsCte(t, SQLITE_NOW_MS, '@owner')} ${claimableSelect(t, '@now', SQLITE_NOW_MS, '@limit')}`,
+      `WITH ${blockedKeysCte(t, SQLITE_NOW_MS, '@now', '@owner')} ${claimableSelect(t, '@now', SQLITE_NOW_MS, '@limit')}`,
     );
     this.leaseUpdate = db.prepare(
       `UPDATE ${t} SET lease_owner = @owner, lease_expires_at = ${SQLITE_NOW_MS} + @leaseMs
@@ -56,10 +56,16 @@ export class SqliteOutboxDelivery {
         dead_reason = CASE WHEN @next IS NULL THEN @reason ELSE NULL END,
         status = CASE WHEN @next IS NULL THEN 'dead' ELSE 'pending' END,
         settled_at = CASE WHEN @next IS NULL THEN @now ELSE NULL END,
-        next_attempt_at = COALESCE(@next, next_attempt_at)
+        next_attempt_at = COALESCE(@next, next_attempt_at),
+        holds_key = CASE WHEN @next IS NOT NULL AND ordering_key IS NOT NULL THEN @holds ELSE 0 END
       WHERE id = @id AND status = 'pending' AND lease_owner = @owner`);
+    // Messages queued behind a leased or holding one of their key cannot go before it: they do
+    // not count (else a key held by a delayed message would make the dispatcher poll at once).
     this.nextDueQuery = db.prepare(
-      `SELECT MIN(MAX(next_attempt_at, COALESCE(lease_expires_at, 0))) AS due FROM ${t} WHERE status = 'pending'`,
+      `WITH ${blockedKeysCte(t, SQLITE_NOW_MS, '-1')}
+       SELECT MIN(MAX(m.next_attempt_at, COALESCE(m.lease_expires_at, 0))) AS due
+       FROM ${t} m LEFT JOIN blocked b ON b.ordering_key = m.ordering_key
+       WHERE m.status = 'pending' AND (b.first_blocked IS NULL OR m.sequence <= b.first_blocked)`,
     );
     const unexpiredOf = `status = 'pending' AND lease_owner IN (SELECT value FROM json_each(?)) AND lease_expires_at > ${SQLITE_NOW_MS}`;
     this.leasesOfQuery = db.prepare(
@@ -114,6 +120,7 @@ export class SqliteOutboxDelivery {
           next: failure.nextAttemptAt ?? null,
           reason: failure.deadReason ?? 'exhausted',
           messenger: failure.messenger ?? '',
+          holds: failure.holdsKey === true ? 1 : 0,
         });
       }
     })();

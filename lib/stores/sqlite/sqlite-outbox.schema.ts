@@ -26,7 +26,9 @@ VALUES ('${table}', ${String(version)}, CAST(ROUND((julianday('now') - 2440587.5
  * 2. `ordering_key` (NULL: no ordering; existing rows get their topic), `dead_reason`
  *    (`exhausted`, `rejected`, `expired`; NULL for messages that died before), `attempt_history`
  *    (a JSON array of attempt records, at most `ATTEMPT_HISTORY_LIMIT`), and an index of pending
- *    messages by key then sequence, for claims by key.
+ *    messages by key then sequence, for claims by key;
+ * 3. `holds_key` (1: a pending message that its key's later messages wait for until it is due:
+ *    delayed, or failed under `dispatch.ordering.onFailure: 'hold'`; 0 for existing rows).
  */
 export function sqliteOutboxMigrations(table: string): OutboxMigration[] {
   return [
@@ -66,6 +68,13 @@ ALTER TABLE ${table} ADD COLUMN attempt_history TEXT NOT NULL DEFAULT '[]';
 UPDATE ${table} SET ordering_key = topic;
 CREATE INDEX IF NOT EXISTS ${table}_pending_key ON ${table} (ordering_key, sequence) WHERE status = 'pending';
 ${record(table, 2)}`,
+    },
+    {
+      version: 3,
+      description: 'messages that hold their ordering key (delayed, or failed under onFailure: hold)',
+      sql: `${VERSION_TABLE}
+ALTER TABLE ${table} ADD COLUMN holds_key INTEGER NOT NULL DEFAULT 0;
+${record(table, 3)}`,
     },
   ];
 }

@@ -40,13 +40,17 @@ describe('SqliteOutboxStore durability', () => {
       const existing = createMessage('.a', {});
       await store.append([existing]);
       const good = [createMessage('.a', { n: 1 })];
+      // A row the table refuses (topic NOT NULL), as a store written in plain JavaScript might hand it.
+      const bad = { ...createMessage('.c', {}), topic: null as unknown as string };
       const results = await Promise.allSettled([
         store.append(good),
-        store.append([existing]),
+        store.append([bad]),
         store.append([createMessage('.b', {})]),
+        // A duplicate id is an idempotent no-op, not a failure.
+        store.append([existing]),
       ]);
-      expect(results.map(({ status }) => status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      expect(String((results[1] as PromiseRejectedResult).reason)).toContain(`in the outbox (${existing.id})`);
+      expect(results.map(({ status }) => status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toContain(`in the outbox (${bad.id})`);
       expect(await store.counts()).toEqual({ pending: 3, delivered: 0, dead: 0 });
     } finally {
       await store.close();

@@ -1,0 +1,85 @@
+import { randomFillSync } from 'node:crypto';
+
+/*
+ * UUID version 7 (RFC 9562, section 5.7): 48 bits of Unix time in ms, then the version (7),
+ * 12 bits, the variant (10), 62 bits. Node's crypto.randomUUID() makes version 4 only.
+ *
+ * Monotonic within a process (RFC 9562 section 6.2, method 1, "fixed bit-length dedicated
+ * counter"): the 12 bits after the version and the first 18 bits after the variant form a
+ * 30-bit counter, seeded at random (its top bit clear, leaving room to count) every
+ * millisecond and incremented for each further id in the same millisecond. Should the counter
+ * overflow, or the clock step back, the timestamp is carried forward by one ms instead, so
+ * every id is greater than the previous one, compared as strings or as bytes.
+ */
+
+const COUNTER_BITS = 30;
+const COUNTER_MAX = 2 ** COUNTER_BITS - 1;
+const POOL_SIZE = 4096;
+
+const pool = Buffer.allocUnsafe(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+let lastMs = -1;
+let counter = 0;
+
+function randomBytes(length: number): Buffer {
+  if (poolOffset + length > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const bytes = pool.subarray(poolOffset, poolOffset + length);
+  poolOffset += length;
+  return bytes;
+}
+
+/**
+ * A new UUIDv7 string (lower-case, `xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx`), time-ordered: ids
+ * made later by this process sort after earlier ones, as strings.
+ *
+ * @param now the time to embed, in ms since the epoch. Default: `Date.now()`. Earlier than the
+ *   previous id's time (a clock stepping back), the previous time is used.
+ */
+export function uuidv7(now: number = Date.now()): string {
+  const random = randomBytes(10);
+  let ms = Math.floor(now);
+  if (ms > lastMs) {
+    lastMs = ms;
+    // Seeded with its top bit clear: at least 2^29 ids fit in one ms before it carries.
+    counter =
+      (random.readUInt8(0) & 0x1f) * 2 ** 24 +
+      random.readUInt8(1) * 2 ** 16 +
+      random.readUInt8(2) * 2 ** 8 +
+      random.readUInt8(3);
+  } else if (counter < COUNTER_MAX) {
+    ms = lastMs;
+    counter++;
+  } else {
+    ms = ++lastMs;
+    counter = 0;
+  }
+  const bytes = Buffer.allocUnsafe(16);
+  bytes.writeUIntBE(ms, 0, 6);
+  // Version 7 and the counter's top 12 bits.
+  const high = Math.floor(counter / 2 ** 18);
+  bytes[6] = 0x70 | (high >> 8);
+  bytes[7] = high & 0xff;
+  // Variant 10 and the counter's low 18 bits, then 48 random bits.
+  const low = counter % 2 ** 18;
+  bytes[8] = 0x80 | (low >> 12);
+  bytes[9] = (low >> 4) & 0xff;
+  bytes[10] = ((low & 0x0f) << 4) | (random.readUInt8(4) & 0x0f);
+  random.copy(bytes, 11, 5, 10);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * The time embedded in a UUIDv7, in ms since the epoch; `undefined` when `id` is not a UUIDv7
+ * (another version, a caller-supplied id).
+ */
+export function uuidv7Time(id: string): number | undefined {
+  const lower = id.toLowerCase();
+  if (!UUID_V7.test(lower)) return undefined;
+  return parseInt(lower.slice(0, 8) + lower.slice(9, 13), 16);
+}
