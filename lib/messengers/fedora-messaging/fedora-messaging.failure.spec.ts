@@ -32,6 +32,19 @@ describe('fedoraMessagingFailure', () => {
     });
   });
 
+  it('is not retryable, and counts, when the broker closed the channel over its size; the others of the channel stay retryable', () => {
+    const big = createMessage('.a.b', { pad: 'x'.repeat(4990) });
+    const size = Buffer.byteLength(JSON.stringify(big.body));
+    const reply = `406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - message size ${size} is larger than configured max size 4096"`;
+    expect(fedoraMessagingFailure(big, 'org.a.b', 'channel-closed', reply, false)).toMatchObject({
+      counted: true,
+      retryable: false,
+    });
+    const other = fedoraMessagingFailure(message, 'org.a.b', 'channel-closed', reply, false);
+    expect(other.counted).toBe(false);
+    expect(other).not.toHaveProperty('retryable');
+  });
+
   it.each([
     ['nack', 'the broker nacked it', true],
     ['timeout', 'no confirm within 5000 ms', true],

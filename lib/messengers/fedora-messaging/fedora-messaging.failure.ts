@@ -15,11 +15,16 @@ import type { FedoraMessagingFailure, FedoraMessagingOutcome } from './fedora-me
  *   (topic permissions), or naming no topic (no write permission on the
  *   exchange, an internal exchange): every message of the channel is refused alike;
  * - `channel-closed` with `404` NOT_FOUND (the exchange does not exist: the only
- *   404 a publish can cause), for every message of the channel.
+ *   404 a publish can cause), for every message of the channel;
+ * - `channel-closed` with `406` PRECONDITION_FAILED over `max_message_size`
+ *   (RabbitMQ: `message size 5000 is larger than configured max size 4096`)
+ *   when its body has that many bytes: then it also counts, being the
+ *   message the broker refused (its size names it, as the routing key names
+ *   the one refused by topic permissions); the others were caught up in it.
  *
  * A `nack`, a `timeout`, a lost connection, a `403` naming another message's
- * topic, or any other closure stay retryable. `counted` is as the messenger
- * says (see `FedoraMessagingSendError`).
+ * topic, or any other closure stay retryable. `counted` is otherwise as the
+ * messenger says (see `FedoraMessagingSendError`).
  */
 export function fedoraMessagingFailure(
   message: Message,
@@ -37,7 +42,15 @@ export function fedoraMessagingFailure(
     reason: `${outcome} (routing key ${routingKey}): ${reply}`,
     counted,
   };
+  if (outcome === 'channel-closed' && isOversize(reply, message))
+    return { ...failure, counted: true, retryable: false };
   return isFinal(outcome, reply, routingKey) ? { ...failure, retryable: false } : failure;
+}
+
+/** Whether the broker closed the channel over this message's size (the body, as the wire format encodes it). */
+function isOversize(reply: string, message: Message): boolean {
+  const size = /^406\b.*message size (\d+) is larger than configured max size/.exec(reply);
+  return size !== null && Number(size[1]) === Buffer.byteLength(JSON.stringify(message.body), 'utf8');
 }
 
 function isFinal(outcome: FedoraMessagingOutcome, reply: string, routingKey: string): boolean {
