@@ -49,7 +49,8 @@ export type FedoraMessagingOutcome = 'nack' | 'returned' | 'channel-closed' | 't
  * `false` (delivery declares it dead at once, reason `rejected`, with the
  * broker's reply in `reason`) for `invalid`, `returned`, and `channel-closed`
  * with `403` ACCESS_REFUSED on its own routing key (topic permissions) or on
- * the exchange, or `404` NOT_FOUND (no such exchange); absent (retried) for
+ * the exchange, `404` NOT_FOUND (no such exchange), or `406` over
+ * `max_message_size` for the message of the size named; absent (retried) for
  * `nack`, `timeout`, `connection-lost` and any other closure, such as a 403
  * over another message's topic.
  */
