@@ -65,10 +65,13 @@ describe('FedoraMessagingMessenger when the broker closes the channel with confi
     expect(failures.find(({ messageId }) => messageId === forbidden.id)).toMatchObject({
       outcome: 'channel-closed',
       counted: true,
+      retryable: false,
     });
     expect(failures.find(({ messageId }) => messageId === forbidden.id)?.reply).toMatch(/403.*ACCESS_REFUSED/);
-    for (const failure of failures.filter(({ messageId }) => messageId !== forbidden.id))
+    for (const failure of failures.filter(({ messageId }) => messageId !== forbidden.id)) {
       expect(failure).toMatchObject({ outcome: 'channel-closed', counted: false });
+      expect(failure).not.toHaveProperty('retryable');
+    }
     expect(acceptedIds.length + failures.length).toBe(batch.length);
     // Every id reported accepted was confirmed, so already in the durable queue (others may be there too).
     const keptAccepted = batch.filter(({ id, topic }) => topic === '.allowed.kept' && acceptedIds.includes(id));
@@ -86,7 +89,7 @@ describe('FedoraMessagingMessenger with a message amqplib cannot encode', () => 
       .catch((caught: unknown) => caught as FedoraMessagingSendError);
     expect(error).toBeInstanceOf(FedoraMessagingSendError);
     expect((error as FedoraMessagingSendError).failures).toEqual([
-      expect.objectContaining({ messageId: bad.id, outcome: 'invalid', counted: true }),
+      expect.objectContaining({ messageId: bad.id, outcome: 'invalid', counted: true, retryable: false }),
     ]);
     // Confirms still match their messages: later sends resolve (no confirm slot left behind by the bad one).
     await expect(messenger.send([createMessage('.trouble.a', {})])).resolves.toBeUndefined();
@@ -126,6 +129,7 @@ describe('FedoraMessagingMessenger when the broker blocks the connection (memory
       expect(inFlight).toBeInstanceOf(FedoraMessagingSendError);
       const { failures, unavailable } = inFlight as FedoraMessagingSendError;
       expect(failures).toEqual([expect.objectContaining({ outcome: 'timeout', counted: false })]);
+      expect(failures[0]).not.toHaveProperty('retryable');
       expect(failures[0].reply).toContain('low on memory');
       expect(unavailable).toContain('low on memory');
       expect(messenger.state).toMatchObject({ status: 'reconnecting', condition: 'blocked' });

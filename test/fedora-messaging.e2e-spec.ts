@@ -131,6 +131,7 @@ describe('FedoraMessagingMessenger against RabbitMQ (the shared node, AMQP 0-9-1
         messageId: unroutable.id,
         outcome: 'returned',
         counted: true,
+        retryable: false,
         routingKey: `${key}.nowhere`,
       }),
     ]);
@@ -164,7 +165,12 @@ describe('FedoraMessagingMessenger against RabbitMQ (the shared node, AMQP 0-9-1
     expect(error).toBeInstanceOf(FedoraMessagingSendError);
     const { failures, acceptedIds, message } = error as FedoraMessagingSendError;
     const refusal = failures.find(({ messageId }) => messageId === forbidden.id);
-    expect(refusal).toMatchObject({ outcome: 'channel-closed', counted: true, routingKey: 'org.forbidden.two' });
+    expect(refusal).toMatchObject({
+      outcome: 'channel-closed',
+      counted: true,
+      retryable: false,
+      routingKey: 'org.forbidden.two',
+    });
     expect(refusal?.reply).toMatch(/403.*ACCESS_REFUSED.*access to topic 'org\.forbidden\.two'/);
     expect(acceptedIds.concat(failures.map(({ messageId }) => messageId)).sort()).toEqual(
       [allowed.id, forbidden.id].sort(),

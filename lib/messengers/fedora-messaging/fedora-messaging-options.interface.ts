@@ -57,14 +57,16 @@ export interface FedoraMessagingMessengerOptions {
   /**
    * Names the message is about, per kind, for the `fedora_messaging_<kind>_<name>: true`
    * filter headers (e.g. `(m) => ({ user: [String(m.body.author)] })`). Called once per
-   * send of each message; a throw fails that message's attempt. Default: no filter headers.
+   * send of each message; a throw fails that message (`invalid`: dead at once, reason
+   * `rejected`, since it throws again for the same message). Default: no filter headers.
    */
   readonly filters?: (message: Message) => FedoraMessagingFilters;
   /**
    * Publish with the `mandatory` flag: a message no queue is bound for comes
-   * back (`basic.return`) and `send()` reports it as failed, instead of the
-   * broker acknowledging and dropping it. fedora-messaging itself publishes
-   * without it and so loses such messages silently. Default: `true`.
+   * back (`basic.return`) and `send()` reports it as failed (not retryable:
+   * dead at once, reason `rejected`), instead of the broker acknowledging and
+   * dropping it. fedora-messaging itself publishes without it and so loses
+   * such messages silently. Default: `true`.
    */
   readonly mandatory?: boolean;
   /** PEM file with the CA certificate(s) of the brokers (fedora-messaging's `tls.ca_cert`). Default: the system's CAs. */

@@ -44,7 +44,16 @@ export class FedoraMessagingConnectionError extends MessengerUnavailableError {
  */
 export type FedoraMessagingOutcome = 'nack' | 'returned' | 'channel-closed' | 'timeout' | 'connection-lost' | 'invalid';
 
-/** One message of a batch the broker did not confirm, and why. */
+/**
+ * One message of a batch the broker did not confirm, and why. `retryable` is
+ * `false` (delivery declares it dead at once, reason `rejected`, with the
+ * broker's reply in `reason`) for `invalid`, `returned`, and `channel-closed`
+ * with `403` ACCESS_REFUSED on its own routing key (topic permissions) or on
+ * the exchange, `404` NOT_FOUND (no such exchange), or `406` over
+ * `max_message_size` for the message of the size named; absent (retried) for
+ * `nack`, `timeout`, `connection-lost` and any other closure, such as a 403
+ * over another message's topic.
+ */
 export interface FedoraMessagingFailure extends MessageSendFailure {
   readonly topic: string;
   readonly routingKey: string;
@@ -60,6 +69,7 @@ export interface FedoraMessagingFailure extends MessageSendFailure {
  * lost connection sets `unavailable`; a message the broker closed the
  * channel over, nacked, returned or did not confirm in time counts as an
  * attempt; one caught up in another message's channel closure does not.
+ * What the broker refuses for good is not retryable (see `FedoraMessagingFailure`).
  */
 export class FedoraMessagingSendError extends MessengerSendError {
   declare readonly failures: readonly FedoraMessagingFailure[];

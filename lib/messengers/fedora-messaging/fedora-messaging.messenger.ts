@@ -9,6 +9,7 @@ import type {
 } from './fedora-messaging-options.interface.js';
 import { resolveFedoraMessagingOptions } from './fedora-messaging-options.validation.js';
 import { FedoraMessagingSendError, type FedoraMessagingFailure } from './fedora-messaging.errors.js';
+import { fedoraMessagingFailure as failure } from './fedora-messaging.failure.js';
 import { fedoraMessagingRoutingKey, sentAt, toFedoraMessagingPublish } from './fedora-messaging.wire-format.js';
 import { loadAmqplib } from './load-amqplib.js';
 
@@ -24,7 +25,8 @@ const STARTING: MessengerState = { status: 'starting', since: new Date() };
  * when the broker has confirmed every message of the batch; a nack, an
  * unroutable message (published `mandatory`), a channel the broker closed
  * (403 ACCESS_REFUSED for a topic outside the user's permitted prefix, say)
- * or a timeout rejects with `FedoraMessagingSendError` (partial success).
+ * or a timeout rejects with `FedoraMessagingSendError` (partial success);
+ * what the broker refuses for good is marked not retryable (dead at once).
  * The channel is re-opened after the broker closed it; the connection
  * re-opened with backoff across `urls` after a drop; a refused login or
  * failed TLS verification shows as `state.status` `refused`, retried every
@@ -226,22 +228,4 @@ export class FedoraMessagingMessenger implements StatefulMessenger, OnModuleInit
     // The broker names the routing key it refused: that message counts, the others were caught up in it.
     return failure(message, routingKey, 'channel-closed', closed.reply, closed.reply.includes(`'${routingKey}'`));
   }
-}
-
-function failure(
-  message: Message,
-  routingKey: string,
-  outcome: FedoraMessagingFailure['outcome'],
-  reply: string,
-  counted: boolean,
-): FedoraMessagingFailure {
-  return {
-    messageId: message.id,
-    topic: message.topic,
-    routingKey,
-    outcome,
-    reply,
-    reason: `${outcome} (routing key ${routingKey}): ${reply}`,
-    counted,
-  };
 }
