@@ -1,4 +1,5 @@
 import type { SqlStatement } from '../kernel/outbox-store.interface.js';
+import { drizzleSql } from './drizzle-statement.js';
 
 /**
  * Runs the outbox insert on a transaction object of one ORM or query
@@ -34,3 +35,15 @@ export const knexOutboxWriter: OutboxTransactionWriter<KnexTransactionLike> = as
 /** Writes through a node-postgres client that holds the transaction (`@nestjs-cls/transactional-adapter-pg`). */
 export const pgOutboxWriter: OutboxTransactionWriter<PgClientLike> = (client, { text, values }) =>
   client.query(text, [...values]);
+
+/** What the Drizzle writer needs of `TransactionHost.tx`: a Drizzle transaction (node-postgres, mysql2, ...). */
+export interface DrizzleTransactionLike {
+  execute(query: never): PromiseLike<unknown>;
+}
+
+/**
+ * Writes through a Drizzle transaction (`@nestjs-cls/transactional-adapter-drizzle-orm`), with Drizzle's
+ * own `sql` template, so the parameters are bound in the database's style. Loads `drizzle-orm` at the first write.
+ */
+export const drizzleOutboxWriter: OutboxTransactionWriter<DrizzleTransactionLike> = async (tx, statement) =>
+  tx.execute((await drizzleSql(statement)) as never);
