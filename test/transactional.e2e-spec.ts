@@ -24,7 +24,7 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
 const names = (received: readonly RheaMessage[]): string[] =>
   received.map((message) => (JSON.parse(message.body as string) as { name: string }).name).sort();
 
-describe.each(['typeorm', 'knex'] as const)(
+describe.each(['typeorm', 'knex', 'drizzle'] as const)(
   'transactional messaging with %s, the built app against PostgreSQL and RabbitMQ',
   (orm) => {
     const tables = {

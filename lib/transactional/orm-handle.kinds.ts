@@ -115,15 +115,19 @@ export const mikroOrmHandle: TransactionHandleKind<MikroOrmHandleLike> = {
   },
 };
 
+const PRISMA_TRANSACTION_SCOPE = Symbol.for('prisma.client.transaction.scope_context');
+
 /** Prisma: the `tx` client of `prisma.$transaction(async (tx) => ...)` (interactive transactions). */
 export const prismaHandle: TransactionHandleKind<PrismaHandleLike> = {
   name: 'Prisma',
   matches: (handle): handle is PrismaHandleLike => hasMethod(handle, '$executeRawUnsafe'),
-  // The transaction client has no $transaction (Prisma removes it); a closed one throws on use.
+  // Prisma 7 marks its transaction clients with this symbol (they keep a $transaction, for nested ones);
+  // Prisma 5 and 6 remove $transaction from them. A closed one throws on use.
   notInTransaction: (client) =>
-    hasMethod(client, '$transaction')
-      ? 'a PrismaClient (its pool): pass the tx of prisma.$transaction(async (tx) => ...).'
-      : undefined,
+    (client as unknown as Record<symbol, unknown>)[PRISMA_TRANSACTION_SCOPE] !== undefined ||
+    !hasMethod(client, '$transaction')
+      ? undefined
+      : 'a PrismaClient (its pool): pass the tx of prisma.$transaction(async (tx) => ...).',
   write: (tx, { text, values }) => Promise.resolve(tx.$executeRawUnsafe(text, ...values)),
 };
 

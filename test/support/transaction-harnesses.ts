@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, type ControlledTransaction } from 'kysely';
 import pg from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { brokers } from './brokers.js';
+import { prismaPgHarness } from './prisma-harness.js';
 
 /** A handle that is not inside a transaction, and the cause the refusal must name. */
 export interface OutsideHandle {
@@ -256,5 +257,6 @@ export function transactionHarnesses(products: string): TransactionHarness[] {
       lazy(() => new DataSource({ type: 'postgres', url: url(), poolSize: 4 }).initialize()),
     ),
     openDrizzle(products),
+    prismaPgHarness(products, url()),
   ];
 }

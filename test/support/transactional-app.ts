@@ -6,7 +6,7 @@ import { brokers } from './brokers.js';
  * RabbitMQ node.
  */
 export function transactionalAppEnv(
-  orm: 'typeorm' | 'knex',
+  orm: 'typeorm' | 'knex' | 'drizzle',
   tables: { readonly products: string; readonly outbox: string },
   extra: Record<string, string> = {},
 ): Record<string, string> {
