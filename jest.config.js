@@ -11,6 +11,7 @@ export default {
     '^nestjs-messaging/fedora-messaging$': '<rootDir>/lib/messengers/fedora-messaging/index.ts',
     '^nestjs-messaging/sqlite$': '<rootDir>/lib/stores/sqlite/index.ts',
     '^nestjs-messaging/postgres$': '<rootDir>/lib/stores/postgres/index.ts',
+    '^nestjs-messaging/mysql$': '<rootDir>/lib/stores/mysql/index.ts',
     '^nestjs-messaging/transactional$': '<rootDir>/lib/transactional/index.ts',
     '^nestjs-messaging/graphql$': '<rootDir>/lib/graphql/index.ts',
     '^nestjs-messaging/terminus$': '<rootDir>/lib/terminus/index.ts',

@@ -5,8 +5,12 @@ import { join } from 'node:path';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import autocannon from 'autocannon';
+import mysql2 from 'mysql2/promise';
+import pg from 'pg';
 import { MemoryOutboxStore, MessagingModule, OutboxAdmin, type OutboxStore } from 'nestjs-messaging';
 import { AMQP_ADDRESS, AmqpMessenger } from 'nestjs-messaging/amqp';
+import { MysqlOutboxStore } from 'nestjs-messaging/mysql';
+import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import { SqliteOutboxStore } from 'nestjs-messaging/sqlite';
 import { messages, rawRheaRate, resetQueue, split, URL } from './amqp-bench.js';
 import { startServer } from './bench-server.js';
@@ -15,6 +19,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1000);
 const DRAIN_MESSAGES = Number(process.env.BENCH_DRAIN_MESSAGES ?? 50_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// The databases test/brokers/setup.sh (run by bench/run.sh) makes sure of.
+const POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/nestjs_messaging_test';
+const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/nestjs_messaging_test';
+const DRAIN_TABLE = `bench_drain_${String(process.pid)}`;
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -142,7 +150,27 @@ async function filled<T extends OutboxStore>(store: T): Promise<T> {
   return store;
 }
 
-/** Drains a backlog of DRAIN_MESSAGES from the SQLite and the memory outbox, against raw rhea. */
+/** Drops the drain table (and what its migrations made beside it) from both databases. */
+async function dropDrainTables(): Promise<void> {
+  const postgres = new pg.Client({ connectionString: POSTGRES_URL });
+  await postgres.connect();
+  try {
+    await postgres.query(`DROP TABLE IF EXISTS ${DRAIN_TABLE}`);
+    await postgres.query(`DROP FUNCTION IF EXISTS ${DRAIN_TABLE}_notify(), ${DRAIN_TABLE}_default_key()`);
+    await postgres.query('DELETE FROM nestjs_messaging_schema WHERE table_name = $1', [DRAIN_TABLE]).catch(() => 0);
+  } finally {
+    await postgres.end();
+  }
+  const mysql = await mysql2.createConnection(MYSQL_URL);
+  try {
+    await mysql.query(`DROP TABLE IF EXISTS ${DRAIN_TABLE}`);
+    await mysql.query('DELETE FROM nestjs_messaging_schema WHERE table_name = ?', [DRAIN_TABLE]).catch(() => 0);
+  } finally {
+    await mysql.end();
+  }
+}
+
+/** Drains a backlog of DRAIN_MESSAGES from each store, against raw rhea. */
 export async function runDrainBenchmark(): Promise<void> {
   Logger.overrideLogger(['error']);
   console.log(`\nDrain: ${DRAIN_MESSAGES} stored messages to RabbitMQ (${URL}), durable, awaiting acceptance`);
@@ -157,6 +185,15 @@ export async function runDrainBenchmark(): Promise<void> {
     await resetQueue();
     const memory = await drainRate(await filled(new MemoryOutboxStore({ maxMessages: DRAIN_MESSAGES })));
     await resetQueue();
+    await dropDrainTables();
+    const postgres = await drainRate(
+      await filled(new PostgresOutboxStore({ connectionString: POSTGRES_URL, table: DRAIN_TABLE, createSchema: true })),
+    );
+    await resetQueue();
+    const mysql = await drainRate(
+      await filled(new MysqlOutboxStore({ connectionString: MYSQL_URL, table: DRAIN_TABLE, createSchema: true })),
+    );
+    await resetQueue();
     console.log(`  raw rhea, batches of 50   ${raw.toFixed(0).padStart(6)} msg/s`);
     console.log(
       `  SQLite outbox drain       ${sqlite.toFixed(0).padStart(6)} msg/s   ratio ${(sqlite / raw).toFixed(2)}`,
@@ -164,7 +201,14 @@ export async function runDrainBenchmark(): Promise<void> {
     console.log(
       `  memory outbox drain       ${memory.toFixed(0).padStart(6)} msg/s   ratio ${(memory / raw).toFixed(2)}`,
     );
+    console.log(
+      `  PostgreSQL outbox drain   ${postgres.toFixed(0).padStart(6)} msg/s   ratio ${(postgres / raw).toFixed(2)}`,
+    );
+    console.log(
+      `  MariaDB outbox drain      ${mysql.toFixed(0).padStart(6)} msg/s   ratio ${(mysql / raw).toFixed(2)}`,
+    );
   } finally {
     rmSync(folder, { recursive: true, force: true });
+    await dropDrainTables();
   }
 }

@@ -49,6 +49,7 @@ const ENTRY_POINTS: Record<string, string> = {
   'fedora-messaging': 'lib/messengers/fedora-messaging/index.ts',
   sqlite: 'lib/stores/sqlite/index.ts',
   postgres: 'lib/stores/postgres/index.ts',
+  mysql: 'lib/stores/mysql/index.ts',
   transactional: 'lib/transactional/index.ts',
   graphql: 'lib/graphql/index.ts',
   terminus: 'lib/terminus/index.ts',
@@ -116,7 +117,7 @@ describe('package manifest', () => {
   });
 
   it('makes broker and database client libraries optional peers, so an app installs only what it uses', () => {
-    for (const client of ['zeromq', 'rhea', 'amqplib', 'better-sqlite3', 'pg', 'drizzle-orm']) {
+    for (const client of ['zeromq', 'rhea', 'amqplib', 'better-sqlite3', 'pg', 'mysql2', 'drizzle-orm']) {
       expect(manifest.peerDependencies?.[client]).toBeDefined();
       expect(manifest.peerDependenciesMeta?.[client]?.optional).toBe(true);
     }
@@ -180,12 +181,12 @@ describe('package manifest', () => {
             'amqplib',
             'better-sqlite3',
             'pg',
+            'mysql2',
             '@nestjs-cls/transactional',
             'typeorm',
             'knex',
             'kysely',
             'drizzle-orm',
-            'mysql2',
             '@mikro-orm/core',
             '@prisma/client',
             '@opentelemetry/api',

@@ -4,8 +4,8 @@ import type { OutboxStatus } from '../kernel/outbox-entry.interface.js';
 
 // The command line of `npx nestjs-messaging outbox`: usage text and parsing.
 
-export const USAGE = `Usage: nestjs-messaging outbox <command> (--db <file> | --postgres <url>) [options]
-       nestjs-messaging outbox sql --dialect <postgres|sqlite> [--table <name>] [--from <version>]
+export const USAGE = `Usage: nestjs-messaging outbox <command> (--db <file> | --postgres <url> | --mysql <url>) [options]
+       nestjs-messaging outbox sql --dialect <postgres|mysql|sqlite> [--table <name>] [--from <version>]
 
 Commands:
   stats                       counts of pending, delivered and dead messages
@@ -19,6 +19,7 @@ Commands:
 Options:
   --db <file>                 the SQLite outbox file
   --postgres <url>            the PostgreSQL outbox: postgres://user@host:5432/database
+  --mysql <url>               the MySQL/MariaDB outbox: mysql://user:password@host:3306/database
   --table <name>              the outbox table (default: nestjs_messaging_outbox)
   --status <status>           list: pending, delivered or dead; purge: delivered or dead (default: both)
   --topic <topic>             only messages on this topic
@@ -26,7 +27,7 @@ Options:
   --older-than <age>          purge: only those settled this long ago: 30s, 15m, 12h, 7d (default: 0)
   --limit <n>                 list: at most n messages (default: 100)
   --json                      list: one JSON object per line
-  --dialect <name>            sql: postgres or sqlite
+  --dialect <name>            sql: postgres, mysql (MySQL and MariaDB) or sqlite
   --from <version>            sql: only the migrations above this schema version (default: 0, all)
   --busy-timeout <ms>         --db: how long to wait for another process's lock on the file,
                               such as the running application's write (default: 5000)
@@ -43,12 +44,14 @@ const COMMANDS = ['stats', 'list', 'retry', 'purge', 'status', 'migrate', 'sql']
 /** A command line, checked. */
 export interface Parsed {
   readonly command: (typeof COMMANDS)[number];
-  /** `sql`: the dialect (`--dialect`, or the one of `--db` / `--postgres`). */
-  readonly dialect: 'postgres' | 'sqlite';
+  /** `sql`: the dialect (`--dialect`, or the one of `--db` / `--postgres` / `--mysql`). */
+  readonly dialect: SqlDialect;
   /** `sql`: print the migrations above this version. */
   readonly from: number;
   readonly db: string | undefined;
   readonly postgres: string;
+  /** `--mysql`: the MySQL/MariaDB URL, or `undefined`. */
+  readonly mysql: string | undefined;
   readonly table: string | undefined;
   readonly filter: OutboxFilter;
   readonly olderThanMs: number;
@@ -66,6 +69,7 @@ export function parse(args: readonly string[]): Parsed | 'help' {
     options: {
       db: { type: 'string' },
       postgres: { type: 'string' },
+      mysql: { type: 'string' },
       table: { type: 'string' },
       status: { type: 'string' },
       topic: { type: 'string' },
@@ -89,8 +93,11 @@ export function parse(args: readonly string[]): Parsed | 'help' {
     throw new UsageError(`Unknown command ${JSON.stringify(command ?? '')}: expected ${COMMANDS.join(', ')}`);
   if (extra.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`);
   const { dialect, from } = parseSqlOptions(command as Parsed['command'], values);
-  if (command !== 'sql' && (values.db === undefined) === (values.postgres === undefined))
-    throw new UsageError('Give the outbox: --db <file> (SQLite) or --postgres <url> (PostgreSQL), one of them');
+  const targets = [values.db, values.postgres, values.mysql].filter((value) => value !== undefined).length;
+  if (command !== 'sql' && targets !== 1)
+    throw new UsageError(
+      'Give the outbox: --db <file> (SQLite), --postgres <url> (PostgreSQL) or --mysql <url> (MySQL/MariaDB), one of them',
+    );
   const status = values.status as OutboxStatus | undefined;
   if (status !== undefined && !STATUSES.includes(status))
     throw new UsageError(`--status: expected pending, delivered or dead, got ${JSON.stringify(status)}`);
@@ -111,6 +118,7 @@ export function parse(args: readonly string[]): Parsed | 'help' {
     from,
     db: values.db,
     postgres: values.postgres ?? '',
+    mysql: values.mysql,
     table: values.table,
     filter: {
       ...(status === undefined ? (command === 'list' ? { status: 'pending' as const } : {}) : { status }),
@@ -131,20 +139,28 @@ export function parseAge(text: string): number {
   return Number(match[1]) * UNITS[match.at(2) ?? 'ms'];
 }
 
-/** `--dialect` and `--from`, for `sql` only; the dialect defaults to that of `--db` / `--postgres`. */
+/** The SQL dialects the schema commands know. */
+export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
+
+/** The dialect of the outbox the command line names (`--db`, `--mysql`, else PostgreSQL). */
+function dialectOf(values: { db?: string; postgres?: string; mysql?: string }): SqlDialect {
+  return values.db !== undefined ? 'sqlite' : values.mysql !== undefined ? 'mysql' : 'postgres';
+}
+
+/** `--dialect` and `--from`, for `sql` only; the dialect defaults to that of `--db` / `--postgres` / `--mysql`. */
 function parseSqlOptions(
   command: Parsed['command'],
-  values: { dialect?: string; from?: string; db?: string; postgres?: string },
-): { dialect: 'postgres' | 'sqlite'; from: number } {
+  values: { dialect?: string; from?: string; db?: string; postgres?: string; mysql?: string },
+): { dialect: SqlDialect; from: number } {
   if (command !== 'sql') {
     if (values.dialect !== undefined || values.from !== undefined)
       throw new UsageError('--dialect, --from: only for the sql command');
-    return { dialect: values.db === undefined ? 'postgres' : 'sqlite', from: 0 };
+    return { dialect: dialectOf(values), from: 0 };
   }
-  const dialect =
-    values.dialect ?? (values.db !== undefined ? 'sqlite' : values.postgres !== undefined ? 'postgres' : '');
-  if (dialect !== 'postgres' && dialect !== 'sqlite')
-    throw new UsageError(`--dialect: expected postgres or sqlite, got ${JSON.stringify(values.dialect ?? '')}`);
+  const named = values.db !== undefined || values.postgres !== undefined || values.mysql !== undefined;
+  const dialect = values.dialect ?? (named ? dialectOf(values) : '');
+  if (dialect !== 'postgres' && dialect !== 'mysql' && dialect !== 'sqlite')
+    throw new UsageError(`--dialect: expected postgres, mysql or sqlite, got ${JSON.stringify(values.dialect ?? '')}`);
   const from = values.from === undefined ? 0 : Number(values.from);
   if (values.from?.trim() === '' || !Number.isInteger(from) || from < 0)
     throw new UsageError(`--from: expected a schema version (a whole number >= 0), got ${String(values.from)}`);

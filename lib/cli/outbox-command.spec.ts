@@ -74,7 +74,7 @@ describe('npx nestjs-messaging outbox', () => {
     const noDb = await runOutboxCommand(['outbox', 'list']);
     expect(noDb.exitCode).toBe(2);
     expect(noDb.output).toMatch(
-      /^Give the outbox: --db <file> \(SQLite\) or --postgres <url> \(PostgreSQL\), one of them\n\nUsage: nestjs-messaging outbox/,
+      /^Give the outbox: --db <file> \(SQLite\), --postgres <url> \(PostgreSQL\) or --mysql <url> \(MySQL\/MariaDB\), one of them\n\nUsage: nestjs-messaging outbox/,
     );
     expect((await runOutboxCommand(['outbox', 'purge', '--db', db, '--status', 'pending'])).output).toMatch(
       /^--status: purge never deletes pending messages/,

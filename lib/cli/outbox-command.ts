@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { OutboxAdminStore } from '../kernel/outbox-admin-store.interface.js';
 import type { OutboxEntry } from '../kernel/outbox-entry.interface.js';
+import { MysqlOutboxStore } from '../stores/mysql/mysql-outbox.store.js';
 import { PostgresOutboxStore } from '../stores/postgres/postgres-outbox.store.js';
 import { isSqliteBusy, SqliteBusyError } from '../stores/sqlite/sqlite-busy.js';
 import { SqliteOutboxStore } from '../stores/sqlite/sqlite-outbox.store.js';
@@ -62,7 +63,10 @@ async function open(parsed: Parsed): Promise<OpenedStore> {
       createSchema: false,
       ...table,
     });
-  const store = new PostgresOutboxStore({ connectionString: parsed.postgres, listen: false, ...table });
+  const store =
+    parsed.mysql !== undefined
+      ? new MysqlOutboxStore({ connectionString: parsed.mysql, ...table })
+      : new PostgresOutboxStore({ connectionString: parsed.postgres, listen: false, ...table });
   try {
     // Connects and checks the table's schema version: never creates nor migrates it.
     await store.onModuleInit();

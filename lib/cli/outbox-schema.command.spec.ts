@@ -30,9 +30,9 @@ describe('npx nestjs-messaging outbox status | migrate | sql', () => {
     expect((await runOutboxCommand(['outbox', 'sql', '--dialect', 'sqlite', '--from', '2'])).output).toBe(
       '-- nestjs_messaging_outbox: no migration above schema version 2\n',
     );
-    const bad = await runOutboxCommand(['outbox', 'sql', '--dialect', 'mysql']);
+    const bad = await runOutboxCommand(['outbox', 'sql', '--dialect', 'oracle']);
     expect(bad.exitCode).toBe(2);
-    expect(bad.output).toContain('--dialect: expected postgres or sqlite, got "mysql"');
+    expect(bad.output).toContain('--dialect: expected postgres, mysql or sqlite, got "oracle"');
     expect((await runOutboxCommand(['outbox', 'stats', '--db', 'x.db', '--from', '1'])).output).toContain(
       '--dialect, --from: only for the sql command',
     );

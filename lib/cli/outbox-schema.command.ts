@@ -1,8 +1,11 @@
 import type { Parsed } from './outbox-args.js';
+import { mysqlSchemaTarget } from './outbox-mysql.target.js';
 import { loadPg } from '../stores/postgres/load-pg.js';
 import { DEFAULT_POSTGRES_TABLE, postgresOutboxMigrations } from '../stores/postgres/postgres-outbox.schema.js';
 import { migratePostgresOutbox, postgresSchemaStatus } from '../stores/postgres/postgres-schema.migrator.js';
 import { resolvePostgresOutboxOptions } from '../stores/postgres/postgres-outbox.options.js';
+import { mysqlOutboxMigrations } from '../stores/mysql/mysql-outbox.schema.js';
+import { resolveMysqlOutboxOptions } from '../stores/mysql/mysql-outbox.options.js';
 import { pendingMigrations, type OutboxMigration, type SchemaStatus } from '../stores/schema-version.js';
 import { loadBetterSqlite3 } from '../stores/sqlite/load-better-sqlite3.js';
 import { resolveSqliteOutboxOptions } from '../stores/sqlite/sqlite-outbox.options.js';
@@ -16,7 +19,7 @@ interface SchemaCommandResult {
 }
 
 /** What `status` and `migrate` need of a database, whichever it is. */
-interface SchemaTarget {
+export interface SchemaTarget {
   readonly table: string;
   status(): Promise<SchemaStatus>;
   migrate(): Promise<{ from: number; to: number; applied: readonly OutboxMigration[] }>;
@@ -55,7 +58,9 @@ function migrationSql(parsed: Parsed): string {
   const all =
     parsed.dialect === 'postgres'
       ? postgresOutboxMigrations(resolvePostgresOutboxOptions({ connectionString: 'unused', table }).table)
-      : sqliteOutboxMigrations(resolveSqliteOutboxOptions({ path: 'unused', table }).table);
+      : parsed.dialect === 'mysql'
+        ? mysqlOutboxMigrations(resolveMysqlOutboxOptions({ connectionString: 'mysql://unused', table }).table)
+        : sqliteOutboxMigrations(resolveSqliteOutboxOptions({ path: 'unused', table }).table);
   const chosen = pendingMigrations(all, parsed.from);
   if (chosen.length === 0) return `-- ${table}: no migration above schema version ${String(parsed.from)}\n`;
   return chosen
@@ -78,6 +83,7 @@ function describeStatus(status: SchemaStatus): string {
 }
 
 async function openTarget(parsed: Parsed): Promise<SchemaTarget> {
+  if (parsed.mysql !== undefined) return mysqlSchemaTarget(parsed.mysql, parsed.table);
   if (parsed.db !== undefined) {
     const { path, table, busyTimeoutMs } = resolveSqliteOutboxOptions({
       path: parsed.db,

@@ -14,10 +14,24 @@ export type {
 } from './outbox-delivery-store.interface.js';
 export type { OutboxAdminStore, OutboxCounts, OutboxFilter, PurgeOptions } from './outbox-admin-store.interface.js';
 
-/** One SQL statement with positional parameters (`$1`, `$2`, ... as `pg` writes them). */
+/**
+ * How an `SqlStatement` marks its parameters: `'dollar'` numbered `$1`, `$2`, ... as `pg` (and
+ * PostgreSQL) writes them; `'question'` one `?` per value, in order, as `mysql2` (and MySQL,
+ * MariaDB, Knex) writes them.
+ */
+export type SqlPlaceholders = 'dollar' | 'question';
+
+/** One SQL statement with positional parameters. */
 export interface SqlStatement {
+  /** The SQL, its parameters written as `placeholders` says. */
   readonly text: string;
+  /** The parameters' values, in order. */
   readonly values: readonly unknown[];
+  /**
+   * How `text` marks its parameters. Absent: `'dollar'` (`$1`, `$2`, ...), as every statement
+   * of `PostgresOutboxStore` is written; `MysqlOutboxStore` writes `'question'`.
+   */
+  readonly placeholders?: SqlPlaceholders;
 }
 
 /**

@@ -20,6 +20,7 @@ export {
 export type { TransactionHostLike } from './connection-transactions.js';
 export {
   isTransactionalOutboxStore,
+  type SqlPlaceholders,
   type SqlStatement,
   type TransactionalOutboxStore,
 } from '../kernel/outbox-store.interface.js';

@@ -8,3 +8,5 @@ PROJECT_DIST_PORT=25682
 BROKERS_JSON=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.test-brokers/brokers.json
 POSTGRES_DB=nestjs_messaging_test
 POSTGRES_URL=postgres://postgres@127.0.0.1:5432/$POSTGRES_DB
+MYSQL_DB=nestjs_messaging_test
+MYSQL_URL=mysql://root@127.0.0.1:3306/$MYSQL_DB

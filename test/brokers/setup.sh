@@ -12,6 +12,9 @@
 #    certificate's CN (pdc-client, no password) may use the default vhost.
 #  - the machine's PostgreSQL on 127.0.0.1:5432 (started, or installed from
 #    Debian's postgresql, when there is none), with a database of the tests' own.
+#  - the machine's MariaDB on 127.0.0.1:3306 (root, empty password; started,
+#    or installed from Debian's mariadb-server, when there is none), with a
+#    database of the tests' own.
 # Safe to run twice: a project node left from an earlier run is stopped and
 # started afresh. teardown.sh stops what this script started.
 # --shared-only: just the shared node (what the benchmarks need).
@@ -71,6 +74,23 @@ ensure_postgres() {
   if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$POSTGRES_DB'" | grep -q 1; then
     psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $POSTGRES_DB" >/dev/null
   fi
+}
+
+ensure_mariadb() {
+  if ! port_open 3306; then
+    if [ ! -x /usr/sbin/mariadbd ]; then
+      log "installing mariadb-server from Debian"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+    fi
+    log "no MariaDB on 127.0.0.1:3306: starting the machine's server"
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    wait_port 3306 60
+    touch "$STATE_DIR/started-mariadb"
+  fi
+  # Root connects over TCP without a password on this machine kind (as over the socket).
+  mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE IF NOT EXISTS $MYSQL_DB"
 }
 
 generate_pki() {
@@ -135,6 +155,7 @@ write_brokers_json() {
 {
   "shared": { "url": "amqp://127.0.0.1:5672", "username": "guest", "password": "guest" },
   "postgres": { "url": "$POSTGRES_URL" },
+  "mysql": { "url": "$MYSQL_URL" },
   "project": {
     "url": "amqp://127.0.0.1:$PROJECT_PLAIN_PORT",
     "tlsUrl": "amqps://localhost:$PROJECT_TLS_PORT",
@@ -156,10 +177,11 @@ JSON
 ensure_rabbitmq_installed
 ensure_shared_node
 ensure_postgres
+ensure_mariadb
 if [ "${1:-}" = "--shared-only" ]; then
-  log "shared node amqp://127.0.0.1:5672 (AMQP 1.0 enabled), PostgreSQL $POSTGRES_URL"
+  log "shared node amqp://127.0.0.1:5672 (AMQP 1.0 enabled), PostgreSQL $POSTGRES_URL, MariaDB $MYSQL_URL"
   exit 0
 fi
 start_project_node
 write_brokers_json
-log "PostgreSQL $POSTGRES_URL, shared node amqp://127.0.0.1:5672, project node amqp://127.0.0.1:$PROJECT_PLAIN_PORT and amqps://localhost:$PROJECT_TLS_PORT"
+log "PostgreSQL $POSTGRES_URL, MariaDB $MYSQL_URL, shared node amqp://127.0.0.1:5672, project node amqp://127.0.0.1:$PROJECT_PLAIN_PORT and amqps://localhost:$PROJECT_TLS_PORT"

@@ -13,3 +13,7 @@ if [ -f "$STATE_DIR/started-postgres" ]; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main stop >/dev/null 2>&1 || true
   rm -f "$STATE_DIR/started-postgres"
 fi
+if [ -f "$STATE_DIR/started-mariadb" ]; then
+  start-stop-daemon --stop --oknodo --retry 30 --exec /usr/sbin/mariadbd >/dev/null 2>&1 || true
+  rm -f "$STATE_DIR/started-mariadb"
+fi

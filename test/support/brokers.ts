@@ -9,6 +9,8 @@ import rhea, { type Connection, type EventContext, type Message as RheaMessage }
 export interface Brokers {
   readonly shared: { readonly url: string; readonly username: string; readonly password: string };
   readonly postgres: { readonly url: string };
+  /** MariaDB (or MySQL): `mysql://root@127.0.0.1:3306/<the tests' database>`. */
+  readonly mysql: { readonly url: string };
   readonly project: {
     readonly url: string;
     readonly tlsUrl: string;

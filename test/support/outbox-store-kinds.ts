@@ -1,3 +1,4 @@
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import type { OutboxStore } from '../../lib/kernel/outbox-store.interface.js';
 import { MemoryOutboxStore } from '../../lib/stores/memory-outbox.store.js';
 import { SqliteOutboxStore } from '../../lib/stores/sqlite/sqlite-outbox.store.js';
 import { PostgresOutboxStore } from '../../lib/stores/postgres/postgres-outbox.store.js';
+import { MysqlOutboxStore } from '../../lib/stores/mysql/mysql-outbox.store.js';
 import { brokers } from './brokers.js';
 
 /** One of the shipped stores, opened fresh per test by the store contract specs. */
@@ -18,8 +20,8 @@ export interface StoreKind {
 }
 
 /**
- * The three shipped stores: memory, SQLite (a file per test in a temporary folder removed after
- * the spec) and PostgreSQL (a table per test, created by the store, dropped after it).
+ * The shipped stores: memory, SQLite (a file per test in a temporary folder removed after the
+ * spec), PostgreSQL and MySQL/MariaDB (a table per test, created by the store, dropped after it).
  * Call at the top level of a spec (it registers an `afterAll`).
  */
 export function outboxStoreKinds(prefix: string): StoreKind[] {
@@ -52,7 +54,41 @@ export function outboxStoreKinds(prefix: string): StoreKind[] {
         await dropPostgresOutbox(postgres.table);
       },
     },
+    {
+      name: 'MysqlOutboxStore',
+      ownClock: true,
+      open: () =>
+        new MysqlOutboxStore({
+          connectionString: mysqlUrl(),
+          table: `${tablePrefix}_${String(process.pid)}_${String(++files)}`,
+          createSchema: true,
+        }),
+      close: async (store) => {
+        const mysqlStore = store as MysqlOutboxStore;
+        await mysqlStore.close();
+        await dropMysqlOutbox(mysqlStore.table);
+      },
+    },
   ];
+}
+
+/** The tests' MariaDB database, as test/brokers/setup.sh wrote it down (a failure saying so when it did not). */
+export function mysqlUrl(): string {
+  const url = (brokers() as Partial<ReturnType<typeof brokers>>).mysql?.url;
+  if (url === undefined)
+    throw new Error('.test-brokers/brokers.json names no MariaDB: run "bash test/brokers/setup.sh" (npm test does)');
+  return url;
+}
+
+/** Drops a MySQL outbox table made by the migrations, and its version rows. */
+export async function dropMysqlOutbox(table: string): Promise<void> {
+  const connection = await mysql.createConnection(mysqlUrl());
+  try {
+    await connection.query(`DROP TABLE IF EXISTS ${table}`);
+    await connection.query('DELETE FROM nestjs_messaging_schema WHERE table_name = ?', [table]).catch(() => undefined);
+  } finally {
+    await connection.end();
+  }
 }
 
 /** Drops a PostgreSQL outbox table made by the migrations: the table, its functions, its version rows. */

@@ -1,42 +1,15 @@
-/** Re-measure at most this often; keep the old offset unless it moved by more than `TOLERANCE_MS`. */
-const REMEASURE_MS = 5 * 60_000;
-const TOLERANCE_MS = 20;
+import { DatabaseClock } from '../database-clock.js';
 
-/**
- * Translates this process's clock into the database's. Several hosts share
- * one outbox, and leases and retry times compare across them: every time the
- * store writes or compares is in database time, so hosts whose clocks drift
- * apart still agree on when a lease expires.
- */
-export class PostgresClock {
-  private offsetMs = 0;
-  private measuredAt = 0;
-
+/** This process's clock translated into PostgreSQL's (`clock_timestamp()`); see `DatabaseClock`. */
+export class PostgresClock extends DatabaseClock {
   /** @param query - runs a statement on the pool (`purpose` names it in errors). */
-  constructor(private readonly query: (purpose: string, text: string) => Promise<{ rows: { now: number }[] }>) {}
-
-  /** Database time for a local time. */
-  toDatabase(localMs: number): number {
-    return localMs + this.offsetMs;
-  }
-
-  /** Local time for a database time. */
-  toLocal(databaseMs: number): number {
-    return databaseMs - this.offsetMs;
-  }
-
-  /** Measures the offset when it is stale (every few minutes); cheap otherwise. */
-  async refresh(): Promise<void> {
-    if (Date.now() - this.measuredAt < REMEASURE_MS) return;
-    this.measuredAt = Date.now();
-    const sentAt = Date.now();
-    const { rows } = await this.query(
-      'measuring the clock',
-      'SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS now',
-    );
-    const receivedAt = Date.now();
-    const offset = Math.round((rows[0]?.now ?? receivedAt) - (sentAt + receivedAt) / 2);
-    // Small jitter is round-trip noise: keeping the old value keeps times stable for callers.
-    if (Math.abs(offset - this.offsetMs) > TOLERANCE_MS) this.offsetMs = offset;
+  constructor(query: (purpose: string, text: string) => Promise<{ rows: { now: number }[] }>) {
+    super(async () => {
+      const { rows } = await query(
+        'measuring the clock',
+        'SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS now',
+      );
+      return rows[0]?.now;
+    });
   }
 }
