@@ -1,5 +1,5 @@
 import type { SqlStatement } from '../kernel/outbox-store.interface.js';
-import { hasMethod, questionMarks, type TransactionHandleKind } from './transaction-handle.js';
+import { hasMethod, placeholdersAs, type TransactionHandleKind } from './transaction-handle.js';
 
 /** What the explicit-transaction API needs of a node-postgres `Client` or `PoolClient` (or sees of a `Pool`). */
 export interface PgHandleLike {
@@ -43,7 +43,7 @@ export const pgHandle: TransactionHandleKind<PgHandleLike> = {
       ? 'a pg client that is not inside a transaction: no BEGIN ran on it, or its transaction already committed or rolled back.'
       : 'a pg client that has not connected yet: connect it and run BEGIN first.';
   },
-  write: (handle, { text, values }) => handle.query(text, [...values]),
+  write: (handle, statement) => handle.query(placeholdersAs('dollar', statement), [...statement.values]),
 };
 
 async function pgStatusBySql(handle: PgHandleLike): Promise<'T' | 'I'> {
@@ -83,8 +83,6 @@ export const mysql2Handle: TransactionHandleKind<Mysql2HandleLike> = {
       : 'a mysql2 connection that is not inside a transaction: beginTransaction() was not called on it, ' +
           'or its transaction already committed or rolled back.';
   },
-  write: (handle, statement: SqlStatement) => {
-    const { text, values } = questionMarks(statement);
-    return handle.query(text, [...values]);
-  },
+  write: (handle, statement: SqlStatement) =>
+    handle.query(placeholdersAs('question', statement), [...statement.values]),
 };

@@ -10,7 +10,7 @@ let loading: Promise<SqlTag> | undefined;
  * renders them in its dialect's style (`$n` for PostgreSQL, `?` for MySQL). Loads `drizzle-orm` (an
  * optional peer) at the first call.
  */
-export async function drizzleSql({ text, values }: SqlStatement): Promise<unknown> {
+export async function drizzleSql({ text, values, placeholders = 'dollar' }: SqlStatement): Promise<unknown> {
   loading ??= import('drizzle-orm').then(
     (module) => (module as unknown as { sql: SqlTag }).sql,
     (error: unknown) => {
@@ -21,8 +21,8 @@ export async function drizzleSql({ text, values }: SqlStatement): Promise<unknow
     },
   );
   const sql = await loading;
-  // `$n` (PostgreSQL stores) or `?` (MySQL) appear once each, in order: the text splits into the literal parts.
-  const parts = text.split(/\$\d/.test(text) ? /\$\d+/ : /\?/);
+  // Each parameter is marked once, in order: the text splits into the template's literal parts.
+  const parts = text.split(placeholders === 'dollar' ? /\$\d+/ : /\?/);
   const strings = Object.assign([...parts], { raw: [...parts] }) as unknown as TemplateStringsArray;
   return sql(strings, ...values);
 }

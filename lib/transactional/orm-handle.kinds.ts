@@ -1,6 +1,6 @@
 import type { SqlStatement } from '../kernel/outbox-store.interface.js';
 import { drizzleSql } from './drizzle-statement.js';
-import { hasMethod, questionMarks, type TransactionHandleKind } from './transaction-handle.js';
+import { hasMethod, placeholdersAs, type TransactionHandleKind } from './transaction-handle.js';
 
 /** What the explicit-transaction API needs of a Knex transaction (`trx`), or sees of a Knex instance. */
 export interface KnexHandleLike {
@@ -54,10 +54,7 @@ export const knexHandle: TransactionHandleKind<KnexHandleLike> = {
     }
     return trx.isCompleted?.() === true ? 'a Knex transaction that already committed or rolled back.' : undefined;
   },
-  write: (trx, statement) => {
-    const { text, values } = questionMarks(statement);
-    return Promise.resolve(trx.raw(text, values));
-  },
+  write: (trx, statement) => Promise.resolve(trx.raw(placeholdersAs('question', statement), statement.values)),
   onCommit: (trx, committed) => {
     // Committed when this transaction and every one around it (savepoints released, the outermost committed) resolved.
     const chain: Promise<unknown>[] = [];
@@ -109,10 +106,8 @@ export const mikroOrmHandle: TransactionHandleKind<MikroOrmHandleLike> = {
       ? undefined
       : 'a MikroORM EntityManager that is not inside a transaction: pass the em of em.transactional(async (em) => ...), ' +
         'or call em.begin() first.',
-  write: (em, statement) => {
-    const { text, values } = questionMarks(statement);
-    return em.execute(text, [...values], 'run');
-  },
+  // MikroORM binds `?` on every database (it renumbers them for PostgreSQL).
+  write: (em, statement) => em.execute(placeholdersAs('question', statement), [...statement.values], 'run'),
 };
 
 const PRISMA_TRANSACTION_SCOPE = Symbol.for('prisma.client.transaction.scope_context');

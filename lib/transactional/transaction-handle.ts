@@ -1,4 +1,4 @@
-import type { SqlStatement } from '../kernel/outbox-store.interface.js';
+import type { SqlPlaceholders, SqlStatement } from '../kernel/outbox-store.interface.js';
 
 /** What a `TransactionHandleKind` knows of a transaction handle before it looks: an object (or Knex's function). */
 export type TransactionHandle = object;
@@ -32,9 +32,14 @@ export interface TransactionHandleKind<TTx extends TransactionHandle = Transacti
   onCommit?(handle: TTx, committed: () => void): boolean;
 }
 
-/** The statement with each `$n` replaced by `?`, for clients that bind `?` (the store writes each `$n` once, in order). */
-export function questionMarks({ text, values }: SqlStatement): SqlStatement {
-  return { text: text.replace(/\$\d+/g, '?'), values };
+/**
+ * The statement's text with its parameters marked as a client binds them: `?` for Knex, MikroORM and
+ * mysql2, `$n` for node-postgres. Each parameter is marked once, in order, in the store's statements.
+ */
+export function placeholdersAs(style: SqlPlaceholders, { text, placeholders = 'dollar' }: SqlStatement): string {
+  if (style === placeholders) return text;
+  let n = 0;
+  return style === 'question' ? text.replace(/\$\d+/g, '?') : text.replace(/\?/g, () => `$${String(++n)}`);
 }
 
 /** Whether `value` has a method `name`. */

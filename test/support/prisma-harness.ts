@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { TransactionHarness } from './transaction-harnesses.js';
 
@@ -21,7 +22,9 @@ const root = join(import.meta.dirname, '../..');
  * `generate` reads the schema with its WebAssembly engine; it only checks that a schema engine binary is
  * there, which PRISMA_SCHEMA_ENGINE_BINARY satisfies without a download (any existing file: generate never runs it).
  */
-async function generatedClient(schema: string): Promise<new (options: { adapter: unknown }) => PrismaClientLike> {
+async function generatedClient(
+  schema: 'postgres' | 'mysql',
+): Promise<new (options: { adapter: unknown }) => PrismaClientLike> {
   const cli = createRequire(import.meta.url).resolve('prisma/build/index.js');
   execFileSync(process.execPath, [cli, 'generate', '--schema', join(root, `test/support/prisma/${schema}.prisma`)], {
     cwd: root,
@@ -34,23 +37,25 @@ async function generatedClient(schema: string): Promise<new (options: { adapter:
   return module.PrismaClient;
 }
 
-/** Prisma's interactive transactions, through @prisma/adapter-pg. */
-export function prismaPgHarness(products: string, url: string): TransactionHarness {
+/** Prisma's interactive transactions, through a driver adapter; a $transaction inside one is a savepoint (Prisma 7). */
+function prismaHarness(
+  database: TransactionHarness['database'],
+  schema: 'postgres' | 'mysql',
+  adapter: () => unknown,
+  insert: string,
+): TransactionHarness {
   let client: Promise<PrismaClientLike> | undefined;
   const prisma = (): Promise<PrismaClientLike> =>
-    (client ??= generatedClient('postgres').then(
-      (PrismaClient) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 4 }) }),
-    ));
+    (client ??= generatedClient(schema).then((PrismaClient) => new PrismaClient({ adapter: adapter() })));
   return {
     orm: 'Prisma',
-    database: 'PostgreSQL',
+    database,
     transaction: async (fn) => {
       await (await prisma()).$transaction((tx) => fn(tx));
     },
-    // Prisma 7 runs a $transaction inside one as a savepoint.
     savepoint: (tx, fn) => (tx as PrismaClientLike).$transaction((nested) => fn(nested)).then(swallow, swallow),
     insert: async (tx, name) => {
-      await (tx as PrismaTxLike).$executeRawUnsafe(`INSERT INTO ${products} (name) VALUES ($1)`, name);
+      await (tx as PrismaTxLike).$executeRawUnsafe(insert, name);
     },
     outside: async () => [{ what: 'the PrismaClient', handle: await prisma(), cause: /a PrismaClient \(its pool\)/ }],
     close: async () => {
@@ -58,3 +63,21 @@ export function prismaPgHarness(products: string, url: string): TransactionHarne
     },
   };
 }
+
+/** Prisma on PostgreSQL through @prisma/adapter-pg. */
+export const prismaPgHarness = (products: string, url: string): TransactionHarness =>
+  prismaHarness(
+    'PostgreSQL',
+    'postgres',
+    () => new PrismaPg({ connectionString: url, max: 4 }),
+    `INSERT INTO ${products} (name) VALUES ($1)`,
+  );
+
+/** Prisma on MariaDB through @prisma/adapter-mariadb (the mariadb driver). */
+export const prismaMariaDbHarness = (products: string, url: string): TransactionHarness =>
+  prismaHarness(
+    'MariaDB',
+    'mysql',
+    () => new PrismaMariaDb(url.replace(/^mysql:/, 'mariadb:')),
+    `INSERT INTO ${products} (name) VALUES (?)`,
+  );
