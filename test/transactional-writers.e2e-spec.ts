@@ -51,7 +51,7 @@ const postgres = (): TestDatabase => {
       await admin.query(`DROP FUNCTION IF EXISTS ${outboxTable}_notify()`);
       await admin.end();
     },
-    harnesses: () => transactionHarnesses(products),
+    harnesses: () => transactionHarnesses(products, brokers().postgres.url),
   };
 };
 
@@ -73,7 +73,7 @@ const mariaDb = (): TestDatabase => {
       await dropMysqlOutbox(outboxTable);
       await admin.end();
     },
-    harnesses: () => mariaDbHarnesses(products),
+    harnesses: () => mariaDbHarnesses(products, mysqlUrl()),
   };
 };
 

@@ -6,7 +6,6 @@ import { Kysely, MysqlDialect, type ControlledTransaction } from 'kysely';
 import { createPool } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { DataSource, type EntityManager } from 'typeorm';
-import { mysqlUrl } from './outbox-store-kinds.js';
 import { prismaMariaDbHarness } from './prisma-harness.js';
 import type { TransactionHarness } from './transaction-harnesses.js';
 
@@ -14,8 +13,8 @@ const swallow = (): undefined => undefined;
 const database = 'MariaDB' as const;
 
 /** mysql2/promise: a pool connection, beginTransaction() and SAVEPOINT by hand. */
-function mysql2Harness(products: string): TransactionHarness {
-  const pool = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 4 });
+function mysql2Harness(products: string, url: string): TransactionHarness {
+  const pool = mysql.createPool({ uri: url, connectionLimit: 4 });
   const held: mysql.PoolConnection[] = [];
   return {
     orm: 'mysql2',
@@ -73,8 +72,8 @@ function mysql2Harness(products: string): TransactionHarness {
   };
 }
 
-function knexHarness(products: string): TransactionHarness {
-  const db = knex({ client: 'mysql2', connection: mysqlUrl(), pool: { min: 0, max: 4 } });
+function knexHarness(products: string, url: string): TransactionHarness {
+  const db = knex({ client: 'mysql2', connection: url, pool: { min: 0, max: 4 } });
   return {
     orm: 'Knex',
     database,
@@ -92,9 +91,9 @@ function knexHarness(products: string): TransactionHarness {
 
 type Db = Record<string, { name: string }>;
 
-function kyselyHarness(products: string): TransactionHarness {
+function kyselyHarness(products: string, url: string): TransactionHarness {
   const db = new Kysely<Db>({
-    dialect: new MysqlDialect({ pool: createPool({ uri: mysqlUrl(), connectionLimit: 4 }) }),
+    dialect: new MysqlDialect({ pool: createPool({ uri: url, connectionLimit: 4 }) }),
   });
   return {
     orm: 'Kysely',
@@ -126,11 +125,11 @@ function kyselyHarness(products: string): TransactionHarness {
   };
 }
 
-function mikroOrmHarness(products: string): TransactionHarness {
+function mikroOrmHarness(products: string, url: string): TransactionHarness {
   let orm: Promise<MikroORM> | undefined;
   const open = (): Promise<MikroORM> =>
     (orm ??= MikroORM.init({
-      clientUrl: mysqlUrl(),
+      clientUrl: url,
       entities: [],
       discovery: { warnWhenNoEntities: false },
       pool: { max: 4 },
@@ -158,10 +157,10 @@ function mikroOrmHarness(products: string): TransactionHarness {
   };
 }
 
-function typeOrmHarness(products: string): TransactionHarness {
+function typeOrmHarness(products: string, url: string): TransactionHarness {
   let source: Promise<DataSource> | undefined;
   const open = (): Promise<DataSource> =>
-    (source ??= new DataSource({ type: 'mariadb', url: mysqlUrl(), poolSize: 4 }).initialize());
+    (source ??= new DataSource({ type: 'mariadb', url: url, poolSize: 4 }).initialize());
   return {
     orm: 'TypeORM',
     database,
@@ -185,8 +184,8 @@ function typeOrmHarness(products: string): TransactionHarness {
   };
 }
 
-function drizzleHarness(products: string): TransactionHarness {
-  const pool = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 4 });
+function drizzleHarness(products: string, url: string): TransactionHarness {
+  const pool = mysql.createPool({ uri: url, connectionLimit: 4 });
   const db = drizzle(pool);
   type Tx = Parameters<Parameters<typeof db.transaction>[0]>[0];
   return {
@@ -204,15 +203,15 @@ function drizzleHarness(products: string): TransactionHarness {
   };
 }
 
-/** Every ORM (and mysql2) on the tests' MariaDB, on the products table `products`. */
-export function mariaDbHarnesses(products: string): TransactionHarness[] {
+/** Every ORM (and mysql2) on the MariaDB (or MySQL) at `url` (`mysql://...`), on the products table `products`. */
+export function mariaDbHarnesses(products: string, url: string): TransactionHarness[] {
   return [
-    mysql2Harness(products),
-    knexHarness(products),
-    kyselyHarness(products),
-    mikroOrmHarness(products),
-    typeOrmHarness(products),
-    drizzleHarness(products),
-    prismaMariaDbHarness(products, mysqlUrl()),
+    mysql2Harness(products, url),
+    knexHarness(products, url),
+    kyselyHarness(products, url),
+    mikroOrmHarness(products, url),
+    typeOrmHarness(products, url),
+    drizzleHarness(products, url),
+    prismaMariaDbHarness(products, url),
   ];
 }

@@ -5,7 +5,6 @@ import knex from 'knex';
 import { Kysely, PostgresDialect, type ControlledTransaction } from 'kysely';
 import pg from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
-import { brokers } from './brokers.js';
 import { prismaPgHarness } from './prisma-harness.js';
 
 /** A handle that is not inside a transaction, and the cause the refusal must name. */
@@ -33,16 +32,15 @@ export interface TransactionHarness {
   close(): Promise<void>;
 }
 
-type Open = (products: string) => TransactionHarness;
+type Open = (products: string, url: string) => TransactionHarness;
 
-const url = (): string => brokers().postgres.url;
 const swallow = (): undefined => undefined;
 
 /** node-postgres: a PoolClient, BEGIN / SAVEPOINT by hand. `oldPg` hides getTransactionStatus() (pg before 8.17). */
 const openPg =
   (oldPg: boolean): Open =>
-  (products) => {
-    const pool = new pg.Pool({ connectionString: url(), max: 4 });
+  (products, url) => {
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
     const connect = async (): Promise<pg.PoolClient> => {
       const client = await pool.connect();
       if (oldPg) Object.defineProperty(client, 'getTransactionStatus', { value: undefined, configurable: true });
@@ -101,8 +99,8 @@ const openPg =
     };
   };
 
-const openKnex: Open = (products) => {
-  const db = knex({ client: 'pg', connection: url(), pool: { min: 0, max: 4 } });
+const openKnex: Open = (products, url) => {
+  const db = knex({ client: 'pg', connection: url, pool: { min: 0, max: 4 } });
   let done: object | undefined;
   return {
     orm: 'Knex',
@@ -126,9 +124,9 @@ const openKnex: Open = (products) => {
   };
 };
 
-const openKysely: Open = (products) => {
+const openKysely: Open = (products, url) => {
   const db = new Kysely<Record<string, { name: string }>>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url(), max: 4 }) }),
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 4 }) }),
   });
   let committed: object | undefined;
   return {
@@ -220,8 +218,8 @@ const openTypeOrm = (products: string, source: () => Promise<DataSource>): Trans
   },
 });
 
-const openDrizzle: Open = (products) => {
-  const pool = new pg.Pool({ connectionString: url(), max: 4 });
+const openDrizzle: Open = (products, url) => {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
   const db = drizzle(pool);
   type Tx = Parameters<Parameters<typeof db.transaction>[0]>[0];
   return {
@@ -239,24 +237,24 @@ const openDrizzle: Open = (products) => {
   };
 };
 
-/** Every ORM × database the spec runs, opened on the products table `products`. */
-export function transactionHarnesses(products: string): TransactionHarness[] {
+/** Every ORM (and pg) on the PostgreSQL at `url`, on the products table `products`. */
+export function transactionHarnesses(products: string, url: string): TransactionHarness[] {
   return [
-    openPg(false)(products),
-    openPg(true)(products),
-    openKnex(products),
-    openKysely(products),
+    openPg(false)(products, url),
+    openPg(true)(products, url),
+    openKnex(products, url),
+    openKysely(products, url),
     openMikroOrm(
       products,
       lazy(() =>
-        MikroORM.init({ clientUrl: url(), entities: [], discovery: { warnWhenNoEntities: false }, pool: { max: 4 } }),
+        MikroORM.init({ clientUrl: url, entities: [], discovery: { warnWhenNoEntities: false }, pool: { max: 4 } }),
       ),
     ),
     openTypeOrm(
       products,
-      lazy(() => new DataSource({ type: 'postgres', url: url(), poolSize: 4 }).initialize()),
+      lazy(() => new DataSource({ type: 'postgres', url: url, poolSize: 4 }).initialize()),
     ),
-    openDrizzle(products),
-    prismaPgHarness(products, url()),
+    openDrizzle(products, url),
+    prismaPgHarness(products, url),
   ];
 }
