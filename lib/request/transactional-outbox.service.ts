@@ -20,7 +20,7 @@ import { MESSAGE_TRACER, type MessageTracer } from './message-tracer.interface.j
  * `@nestjs-cls/transactional`: `add(tx, topic, body)` inserts the outbox row
  * **through `tx`**, the ORM's or driver's own transaction handle, so the
  * message commits and rolls back with your change. Needs a
- * `TransactionalOutboxStore` (`PostgresOutboxStore`) in the same database.
+ * `TransactionalOutboxStore` (`PostgresOutboxStore`, `MysqlOutboxStore`) in the same database.
  *
  * Handles recognised (structurally: no ORM is loaded for this): a Knex `trx`,
  * a Kysely `Transaction` or `ControlledTransaction`, a MikroORM `EntityManager`
@@ -114,7 +114,7 @@ export class TransactionalOutbox {
     if (isTransactionalOutboxStore(this.store)) return this.store;
     throw new MessagingOptionsError([
       `outbox: TransactionalOutbox.add() on topic "${topic}" needs an outbox in the same database as the transaction ` +
-        `(PostgresOutboxStore); the configured store is ${this.store.constructor.name}`,
+        `(PostgresOutboxStore, MysqlOutboxStore); the configured store is ${this.store.constructor.name}`,
     ]);
   }
 }
