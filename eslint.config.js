@@ -3,7 +3,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.ci/', '*.config.js'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.ci/', '.prisma-test/', '*.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

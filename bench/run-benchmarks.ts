@@ -6,6 +6,7 @@ import { runFedmsgBenchmark } from './fedmsg-bench.js';
 import { runFedoraMessagingBenchmark } from './fedora-messaging-bench.js';
 import { runDrainBenchmark, runLatencyBenchmark } from './outbox-bench.js';
 import { runTransactionalBenchmark } from './transactional-bench.js';
+import { runWritersBenchmark } from './writers-bench.js';
 import { startServer } from './bench-server.js';
 import type { HttpVariant } from './http-bench.app.js';
 
@@ -85,7 +86,7 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-const only = process.env.BENCH_ONLY; // "http", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain" or "transactional" to run one part
+const only = process.env.BENCH_ONLY; // "http", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain", "transactional" or "writers" to run one part
 
 // Every figure depends on the runtime (AsyncLocalStorage costs differ a lot between majors): say which one.
 console.log(`Node.js ${process.version} (${process.execPath}), ${process.platform}-${process.arch}\n`);
@@ -98,6 +99,7 @@ if (only === undefined || only === 'fedora-messaging') await runFedoraMessagingB
 if (only === undefined || only === 'latency') await runLatencyBenchmark();
 if (only === undefined || only === 'drain') await runDrainBenchmark();
 if (only === undefined || only === 'transactional') await runTransactionalBenchmark();
+if (only === undefined || only === 'writers') await runWritersBenchmark();
 
 async function runHttpBenchmark(title: string, cases: readonly Case[]): Promise<void> {
   console.log(

@@ -123,7 +123,7 @@ export async function runTransactionalBenchmark(): Promise<void> {
       `\nTransactional messaging: POST /products inserts a row (and adds one message) in one PostgreSQL transaction, ` +
         `20 connections, ${SECONDS} s, ${ROUNDS} round(s), median`,
     );
-    for (const orm of ['typeorm', 'knex']) {
+    for (const orm of ['typeorm', 'knex', 'drizzle']) {
       const samples = new Map<Variant, number[]>(VARIANTS.map(({ mode }) => [mode, []]));
       // Interleaved rounds: machine drift hits every variant alike.
       for (let round = 0; round < ROUNDS; round++) {

@@ -23,6 +23,7 @@ export type {
   MessagingModuleOptions,
 } from './module/messaging-options.interface.js';
 export { MessageQueue } from './request/message-queue.service.js';
+export { TransactionalOutbox } from './request/transactional-outbox.service.js';
 export { EmitsMessage, type EmitsMessageOptions } from './request/emits-message.decorator.js';
 export { DEFAULT_COMMENT_HEADER, defaultAuthorOf } from './request/message-enricher.js';
 export { createMessage, type AddMessageOptions } from './kernel/message.factory.js';
@@ -37,6 +38,7 @@ export {
   MessagingOptionsError,
   MessengerUnavailableError,
   NonRetryableMessageError,
+  NotInTransactionError,
 } from './kernel/messaging.errors.js';
 export {
   MessengerSendError,

@@ -12,6 +12,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   engines: { node: string };
   scripts: Record<string, string | undefined>;
   exports: Record<string, unknown>;
+  overrides?: Record<string, Record<string, string> | string>;
 };
 
 function sourceFiles(dir: string): string[] {
@@ -60,7 +61,45 @@ const ENTRY_POINTS: Record<string, string> = {
 const packageName = (specifier: string): string =>
   specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
 
+const installed = (name: string): { version: string; peerDependencies?: Record<string, string> } =>
+  JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as {
+    version: string;
+    peerDependencies?: Record<string, string>;
+  };
+
+/** Whether `version` is in a range of caret alternatives (`^6.3.0 || ^7.0.0`), the form the nestjs-cls peers take. */
+function satisfies(version: string, range: string): boolean {
+  const parse = (text: string): number[] => text.split('.').map(Number);
+  const [major, minor, patch] = parse(version);
+  return range.split('||').some((alternative) => {
+    const caret = /^\s*\^(\d+\.\d+\.\d+)\s*$/.exec(alternative);
+    if (caret === null) throw new Error(`unexpected range form: ${range}`);
+    const [bMajor, bMinor, bPatch] = parse(caret[1]);
+    if (major !== bMajor) return false;
+    return minor > bMinor || (minor === bMinor && patch >= bPatch);
+  });
+}
+
 describe('package manifest', () => {
+  it('overrides nestjs-cls for each @nestjs-cls/transactional package whose peer range excludes the nestjs-cls in use', () => {
+    // Checked on the registry (November 2026): @nestjs-cls/transactional 3.3.0 (the latest) peers nestjs-cls
+    // ^6.3.0, the TypeORM adapter 1.4.1 ^6.3.0, the Drizzle adapter 1.2.1 ^6.1.0. The README tells users the same.
+    const cls = installed('nestjs-cls').version;
+    const packages = ['@nestjs-cls/transactional', ...Object.keys(manifest.devDependencies ?? {})].filter((name) =>
+      name.startsWith('@nestjs-cls/transactional'),
+    );
+    const excluded = [...new Set(packages)].filter((name) => {
+      const range = installed(name).peerDependencies?.['nestjs-cls'];
+      return range !== undefined && !satisfies(cls, range);
+    });
+    expect(excluded.length).toBeGreaterThan(0); // when this fails, the overrides (and the README's advice) can go
+    expect(
+      excluded.filter(
+        (name) => (manifest.overrides?.[name] as Record<string, string> | undefined)?.['nestjs-cls'] !== '$nestjs-cls',
+      ),
+    ).toEqual([]);
+  });
+
   it('declares every package the library imports', () => {
     const declared = new Set([
       ...Object.keys(manifest.peerDependencies ?? {}),
@@ -78,7 +117,7 @@ describe('package manifest', () => {
   });
 
   it('makes broker and database client libraries optional peers, so an app installs only what it uses', () => {
-    for (const client of ['zeromq', 'rhea', 'amqplib', 'better-sqlite3', 'pg', 'mysql2']) {
+    for (const client of ['zeromq', 'rhea', 'amqplib', 'better-sqlite3', 'pg', 'mysql2', 'drizzle-orm']) {
       expect(manifest.peerDependencies?.[client]).toBeDefined();
       expect(manifest.peerDependenciesMeta?.[client]?.optional).toBe(true);
     }
@@ -146,6 +185,10 @@ describe('package manifest', () => {
             '@nestjs-cls/transactional',
             'typeorm',
             'knex',
+            'kysely',
+            'drizzle-orm',
+            '@mikro-orm/core',
+            '@prisma/client',
             '@opentelemetry/api',
           ].includes(packageName(specifier))
         )

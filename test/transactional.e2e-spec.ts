@@ -1,16 +1,49 @@
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { Message as RheaMessage } from 'rhea';
 import { brokers, consume, declareTopicQueue } from './support/brokers.js';
 import { request } from './support/http-app.js';
+import { dropMysqlOutbox, mysqlUrl } from './support/outbox-store-kinds.js';
 import { startSampleApp, stop, TRANSACTIONAL_APP, type SampleAppProcess } from './support/sample-app-process.js';
-import { transactionalAppEnv } from './support/transactional-app.js';
+import { transactionalAppEnv, type TransactionalAppDatabase } from './support/transactional-app.js';
 
 const { shared, postgres } = brokers();
-const admin = new pg.Pool({ connectionString: postgres.url });
-afterAll(() => admin.end());
 
-async function count(table: string, where = 'true'): Promise<number> {
-  return (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`)).rows[0].n;
+/** What the spec asks of the app's database directly. */
+interface Admin {
+  rows<T>(sql: string): Promise<T[]>;
+  createProducts(table: string): Promise<void>;
+  drop(tables: { readonly products: string; readonly outbox: string }): Promise<void>;
+  end(): Promise<void>;
+}
+
+function adminOf(database: TransactionalAppDatabase): Admin {
+  if (database === 'postgres') {
+    const pool = new pg.Pool({ connectionString: postgres.url });
+    return {
+      rows: async <T>(sql: string) => (await pool.query(sql)).rows as T[],
+      createProducts: async (table) => {
+        await pool.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, name text NOT NULL)`);
+      },
+      drop: async ({ products, outbox }) => {
+        await pool.query(`DROP TABLE IF EXISTS ${products}, ${outbox}`);
+        await pool.query(`DROP FUNCTION IF EXISTS ${outbox}_notify()`);
+      },
+      end: () => pool.end(),
+    };
+  }
+  const pool = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 2 });
+  return {
+    rows: async <T>(sql: string) => (await pool.query(sql))[0] as T[],
+    createProducts: async (table) => {
+      await pool.query(`CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL)`);
+    },
+    drop: async ({ products, outbox }) => {
+      await pool.query(`DROP TABLE IF EXISTS ${products}`);
+      await dropMysqlOutbox(outbox);
+    },
+    end: () => pool.end(),
+  };
 }
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -24,27 +57,35 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
 const names = (received: readonly RheaMessage[]): string[] =>
   received.map((message) => (JSON.parse(message.body as string) as { name: string }).name).sort();
 
-describe.each(['typeorm', 'knex'] as const)(
-  'transactional messaging with %s, the built app against PostgreSQL and RabbitMQ',
-  (orm) => {
+const CASES = (['postgres', 'mariadb'] as const).flatMap((database) =>
+  (['typeorm', 'knex', 'drizzle'] as const).map((orm) => [orm, database] as const),
+);
+
+describe.each(CASES)(
+  'transactional messaging with %s on %s, the built app against its database and RabbitMQ',
+  (orm, database) => {
+    const tag = `${orm}_${database}`;
     const tables = {
-      products: `tx_products_${orm}_${String(process.pid)}`,
-      outbox: `tx_outbox_${orm}_${String(process.pid)}`,
+      products: `tx_products_${tag}_${String(process.pid)}`,
+      outbox: `tx_outbox_${tag}_${String(process.pid)}`,
     };
-    const queue = `Consumer.tx-${orm}.VirtualTopic.eng.pdc.products.${orm}`;
-    // Topics of this ORM only: other tests publish under eng.pdc.products too.
-    const topic = `.products.${orm}`;
+    const queue = `Consumer.tx-${orm}-${database}.VirtualTopic.eng.pdc.products.${orm}-${database}`;
+    // Topics of this case only: other tests publish under eng.pdc.products too.
+    const topic = `.products.${orm}-${database}`;
+    const admin = adminOf(database);
+    const count = async (table: string, where = 'true'): Promise<number> =>
+      Number((await admin.rows<{ n: number | string }>(`SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0].n);
     let app: SampleAppProcess;
 
     beforeAll(async () => {
-      await admin.query(`CREATE TABLE ${tables.products} (id serial PRIMARY KEY, name text NOT NULL)`);
-      await declareTopicQueue(shared.url, queue, `eng.pdc.products.${orm}.#`);
-      app = await startSampleApp(transactionalAppEnv(orm, tables), TRANSACTIONAL_APP);
+      await admin.createProducts(tables.products);
+      await declareTopicQueue(shared.url, queue, `eng.pdc.products.${orm}-${database}.#`);
+      app = await startSampleApp(transactionalAppEnv(orm, tables, {}, database), TRANSACTIONAL_APP);
     }, 60_000);
     afterAll(async () => {
       await stop(app.child);
-      await admin.query(`DROP TABLE IF EXISTS ${tables.products}, ${tables.outbox}`);
-      await admin.query(`DROP FUNCTION IF EXISTS ${tables.outbox}_notify()`);
+      await admin.drop(tables);
+      await admin.end();
     });
 
     const post = async (path: string, body: object): Promise<number> =>
@@ -98,7 +139,7 @@ describe.each(['typeorm', 'knex'] as const)(
         ].sort(),
       );
       // Rolled back: neither the product nor its message; the request-scoped messages of failed requests: dropped.
-      const products = (await admin.query<{ name: string }>(`SELECT name FROM ${tables.products} ORDER BY name`)).rows;
+      const products = await admin.rows<{ name: string }>(`SELECT name FROM ${tables.products} ORDER BY name`);
       expect(products.map(({ name }) => name)).toEqual(
         [
           `${orm}-commit`,

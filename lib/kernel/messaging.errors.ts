@@ -75,6 +75,25 @@ export class MessagingContextClosedError extends MessagingContextError {
 }
 
 /**
+ * Thrown by `TransactionalOutbox.add(tx, ...)` when `tx` is not inside a
+ * database transaction, so the outbox row would not commit or roll back with
+ * the application's change: a pool (each query may take another connection),
+ * a connection on which no `BEGIN` ran (or whose transaction already ended),
+ * an ORM's root instance instead of its transaction object, or a transaction
+ * that already failed. Nothing was written.
+ */
+export class NotInTransactionError extends MessagingContextError {
+  constructor(
+    /** Topic of the message that was refused. */
+    readonly topic: string,
+    /** What the handle is and why it is not a transaction, e.g. `a pg Pool: ...`. */
+    readonly reason: string,
+  ) {
+    super(`Cannot add a message on topic "${topic}" through ${reason}`);
+  }
+}
+
+/**
  * Thrown by `MessageQueue.add()` when one request, `run()` or database
  * transaction already holds `maxMessagesPerRequest` messages (a module option).
  */

@@ -6,6 +6,7 @@ import { Messenger } from '../kernel/messenger.interface.js';
 import { resolveEnricher } from '../request/message-enricher.js';
 import { MessageBatchContext } from '../request/message-batch.context.js';
 import { MessageQueue } from '../request/message-queue.service.js';
+import { TransactionalOutbox } from '../request/transactional-outbox.service.js';
 import { MessageEnrichment, type EnrichmentConfig } from '../request/message-enrichment.service.js';
 import type { MessagingModuleOptions } from './messaging-options.interface.js';
 import { validateMessagingOptions } from './messaging-options.validation.js';
@@ -65,6 +66,7 @@ const providers: Provider[] = [
   MessageBatchContext,
   MessageEnrichment,
   MessageQueue,
+  TransactionalOutbox,
   { provide: APP_INTERCEPTOR, useClass: MessagingInterceptor },
   // Microservice handlers, which a hybrid app's global interceptors do not reach.
   RpcHandlerBinding,
@@ -98,7 +100,7 @@ const providers: Provider[] = [
   imports: [ClsModule, DiscoveryModule],
   providers,
   // BusPause (internal, not in the root entry): what nestjs-messaging/terminus reads of delivery.
-  exports: [MessageQueue, Messenger, OutboxStore, OutboxAdmin, BusPause],
+  exports: [MessageQueue, TransactionalOutbox, Messenger, OutboxStore, OutboxAdmin, BusPause],
 })
 export class MessagingModule extends ConfigurableMessagingModule {
   /**

@@ -7,9 +7,11 @@ export {
   type TransactionOf,
 } from './with-transactional-outbox.js';
 export {
+  drizzleOutboxWriter,
   knexOutboxWriter,
   pgOutboxWriter,
   typeormOutboxWriter,
+  type DrizzleTransactionLike,
   type KnexTransactionLike,
   type OutboxTransactionWriter,
   type PgClientLike,
@@ -22,3 +24,14 @@ export {
   type SqlStatement,
   type TransactionalOutboxStore,
 } from '../kernel/outbox-store.interface.js';
+export type { TransactionHandle, TransactionHandleKind } from './transaction-handle.js';
+export { TRANSACTION_HANDLE_KINDS } from './transaction-handle.kinds.js';
+export type { Mysql2HandleLike, PgHandleLike } from './client-handle.kinds.js';
+export type {
+  DrizzleHandleLike,
+  KnexHandleLike,
+  KyselyHandleLike,
+  MikroOrmHandleLike,
+  PrismaHandleLike,
+  TypeOrmHandleLike,
+} from './orm-handle.kinds.js';

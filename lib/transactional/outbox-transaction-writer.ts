@@ -1,4 +1,6 @@
 import type { SqlStatement } from '../kernel/outbox-store.interface.js';
+import { drizzleSql } from './drizzle-statement.js';
+import { placeholdersAs } from './transaction-handle.js';
 
 /**
  * Runs the outbox insert on a transaction object of one ORM or query
@@ -27,10 +29,22 @@ export const typeormOutboxWriter: OutboxTransactionWriter<TypeOrmTransactionLike
   manager.query(text, [...values]);
 
 /** Writes through a Knex transaction (`@nestjs-cls/transactional-adapter-knex`). */
-export const knexOutboxWriter: OutboxTransactionWriter<KnexTransactionLike> = async (trx, { text, values }) =>
-  // Knex binds `?`; the statement's `$n` appear once each, in order.
-  trx.raw(text.replace(/\$\d+/g, '?'), values);
+export const knexOutboxWriter: OutboxTransactionWriter<KnexTransactionLike> = async (trx, statement) =>
+  // Knex binds `?` whatever the database.
+  trx.raw(placeholdersAs('question', statement), statement.values);
 
 /** Writes through a node-postgres client that holds the transaction (`@nestjs-cls/transactional-adapter-pg`). */
-export const pgOutboxWriter: OutboxTransactionWriter<PgClientLike> = (client, { text, values }) =>
-  client.query(text, [...values]);
+export const pgOutboxWriter: OutboxTransactionWriter<PgClientLike> = (client, statement) =>
+  client.query(placeholdersAs('dollar', statement), [...statement.values]);
+
+/** What the Drizzle writer needs of `TransactionHost.tx`: a Drizzle transaction (node-postgres, mysql2, ...). */
+export interface DrizzleTransactionLike {
+  execute(query: never): PromiseLike<unknown>;
+}
+
+/**
+ * Writes through a Drizzle transaction (`@nestjs-cls/transactional-adapter-drizzle-orm`), with Drizzle's
+ * own `sql` template, so the parameters are bound in the database's style. Loads `drizzle-orm` at the first write.
+ */
+export const drizzleOutboxWriter: OutboxTransactionWriter<DrizzleTransactionLike> = async (tx, statement) =>
+  tx.execute((await drizzleSql(statement)) as never);

@@ -1,0 +1,120 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Outbox } from '../delivery/outbox.service.js';
+import { createMessage, type AddMessageOptions } from '../kernel/message.factory.js';
+import type { Message } from '../kernel/message.interface.js';
+import { MessagingOptionsError, NotInTransactionError } from '../kernel/messaging.errors.js';
+import { OutboxWriteError } from '../kernel/outbox.errors.js';
+import {
+  isTransactionalOutboxStore,
+  OutboxStore,
+  type TransactionalOutboxStore,
+} from '../kernel/outbox-store.interface.js';
+import { kindOf, type TransactionHandle } from '../transactional/transaction-handle.js';
+import { TRANSACTION_HANDLE_KINDS } from '../transactional/transaction-handle.kinds.js';
+import { MessageBatchContext } from './message-batch.context.js';
+import { MessageEnrichment } from './message-enrichment.service.js';
+import { MESSAGE_TRACER, type MessageTracer } from './message-tracer.interface.js';
+
+/**
+ * Messages in a database transaction you hold yourself, without
+ * `@nestjs-cls/transactional`: `add(tx, topic, body)` inserts the outbox row
+ * **through `tx`**, the ORM's or driver's own transaction handle, so the
+ * message commits and rolls back with your change. Needs a
+ * `TransactionalOutboxStore` (`PostgresOutboxStore`, `MysqlOutboxStore`) in the same database.
+ *
+ * Handles recognised (structurally: no ORM is loaded for this): a Knex `trx`,
+ * a Kysely `Transaction` or `ControlledTransaction`, a MikroORM `EntityManager`
+ * in a transaction, Prisma's interactive-transaction client, a TypeORM
+ * `EntityManager` of `dataSource.transaction()`, a Drizzle `tx`, a node-postgres
+ * `PoolClient`/`Client` after `BEGIN`, a `mysql2/promise` connection after
+ * `beginTransaction()`. Savepoints (nested transactions) work as the database
+ * makes them: a rolled-back savepoint takes its rows with it.
+ *
+ * @example
+ * ```ts
+ * constructor(private readonly db: Kysely<DB>, private readonly outbox: TransactionalOutbox) {}
+ *
+ * create(release: NewRelease) {
+ *   return this.db.transaction().execute(async (trx) => {
+ *     const row = await trx.insertInto('releases').values(release).returningAll().executeTakeFirstOrThrow();
+ *     await this.outbox.add(trx, '.releases.added', { new_value: row });
+ *     return row;
+ *   });
+ * }
+ * ```
+ */
+@Injectable()
+export class TransactionalOutbox {
+  constructor(
+    private readonly batches: MessageBatchContext,
+    private readonly outbox: Outbox,
+    private readonly enrichment: MessageEnrichment,
+    @Inject(OutboxStore) private readonly store: OutboxStore,
+    @Optional() @Inject(MESSAGE_TRACER) private readonly tracer?: MessageTracer,
+  ) {}
+
+  /**
+   * Inserts one message into the outbox through `tx` now (one statement; with a `mysql2` connection, or a
+   * `pg` client older than 8.17, one more round trip first to ask the server whether a transaction is open),
+   * and resolves with it. Once the transaction commits the message is delivered; if it (or the savepoint
+   * around this call) rolls back, the row is gone and nothing is sent. Inside a request, the request's
+   * enrichment (author, comment) applies. Await it inside the transaction: a failed insert rejects, so your
+   * transaction callback throws and rolls back.
+   *
+   * When the handle tells when its transaction committed (Knex), the messages are announced to this
+   * process's dispatcher at once (and counted `accepted`); otherwise the store's own wake-up does it
+   * (PostgreSQL: the `NOTIFY` of the insert trigger, which the database delivers on commit only).
+   *
+   * @param tx the transaction handle of your ORM or driver (see above).
+   * @param topic for example `.releases.added`; no whitespace or wildcards.
+   * @param body a JSON object, copied now.
+   * @throws NotInTransactionError (a `MessagingContextError`) when `tx` is not inside an open transaction (a
+   *   pool, a client before `BEGIN` or after `COMMIT`, an ORM's root instance) or is no handle recognised; nothing is written.
+   * @throws MessagingOptionsError naming `outbox` when the configured store cannot join transactions.
+   * @throws InvalidTopicError, MessageSerializationError as `MessageQueue.add()`.
+   * @throws OutboxWriteError (the promise rejects) when the insert failed; the transaction should roll back.
+   */
+  async add(tx: TransactionHandle, topic: string, body: object, options?: AddMessageOptions): Promise<Message> {
+    const store = this.transactionalStore(topic);
+    const kind = kindOf(tx, TRANSACTION_HANDLE_KINDS);
+    if (kind === undefined) {
+      throw new NotInTransactionError(
+        topic,
+        `an object that is none of the transaction handles this library knows (${TRANSACTION_HANDLE_KINDS.map(
+          ({ name }) => name,
+        ).join(', ')}).`,
+      );
+    }
+    const message = this.create(topic, body, options);
+    const refusal = await kind.notInTransaction(tx);
+    if (refusal !== undefined) throw new NotInTransactionError(topic, refusal);
+    try {
+      await kind.write(tx, store.appendStatement([message]));
+    } catch (error) {
+      throw new OutboxWriteError(
+        [message],
+        `the transaction could not insert it: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    kind.onCommit?.(tx, () => {
+      this.outbox.acceptCommitted([message]);
+    });
+    return message;
+  }
+
+  private create(topic: string, body: object, options: AddMessageOptions | undefined): Message {
+    let message = createMessage(topic, body, options);
+    if (this.tracer !== undefined) message = this.tracer.created(message);
+    const request = this.batches.current()?.context;
+    return request === undefined ? message : (this.enrichment.apply(request, [message]).at(0) ?? message);
+  }
+
+  private transactionalStore(topic: string): TransactionalOutboxStore {
+    if (isTransactionalOutboxStore(this.store)) return this.store;
+    throw new MessagingOptionsError([
+      `outbox: TransactionalOutbox.add() on topic "${topic}" needs an outbox in the same database as the transaction ` +
+        `(PostgresOutboxStore, MysqlOutboxStore); the configured store is ${this.store.constructor.name}`,
+    ]);
+  }
+}

@@ -1,0 +1,191 @@
+import { Test } from '@nestjs/testing';
+import type { INestApplicationContext } from '@nestjs/common';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { NotInTransactionError, TransactionalOutbox } from 'nestjs-messaging';
+import { MysqlOutboxStore } from 'nestjs-messaging/mysql';
+import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
+import { CapturingMessenger, MessagingTestingModule } from 'nestjs-messaging/testing';
+import type { TransactionalOutboxStore } from 'nestjs-messaging/transactional';
+import { brokers } from './support/brokers.js';
+import { mariaDbHarnesses } from './support/mariadb-harnesses.js';
+import { dropMysqlOutbox, mysqlUrl } from './support/outbox-store-kinds.js';
+import { transactionHarnesses, type TransactionHarness } from './support/transaction-harnesses.js';
+import { waitFor } from './support/wait-for.js';
+
+// TransactionalOutbox.add(tx, ...) with each ORM's (or driver's) own transaction handle, on a real
+// PostgreSQL and a real MariaDB: what commits is delivered, what rolls back (the transaction, or a
+// savepoint around the call) never is, and a handle outside any transaction is refused before anything
+// is written.
+const products = `tw_products_${String(process.pid)}`;
+const outboxTable = `tw_outbox_${String(process.pid)}`;
+
+/** One database: its outbox store, an admin connection to count rows, and the ORMs that run on it. */
+interface TestDatabase {
+  readonly name: string;
+  store(): TransactionalOutboxStore;
+  /** Rows of `table` where the SQL expression `column` equals `value`. */
+  count(table: string, column: string, value: string): Promise<number>;
+  /** The SQL expression of the outbox body's `name`. */
+  readonly bodyName: string;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  harnesses(): TransactionHarness[];
+}
+
+const postgres = (): TestDatabase => {
+  const admin = new pg.Pool({ connectionString: brokers().postgres.url, max: 2 });
+  return {
+    name: 'PostgreSQL',
+    store: () =>
+      new PostgresOutboxStore({ connectionString: brokers().postgres.url, table: outboxTable, createSchema: true }),
+    count: async (table, column, value) =>
+      (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [value]))
+        .rows[0].n,
+    bodyName: "body->>'name'",
+    setUp: async () => {
+      await admin.query(`CREATE TABLE ${products} (id serial PRIMARY KEY, name text NOT NULL)`);
+    },
+    tearDown: async () => {
+      await admin.query(`DROP TABLE IF EXISTS ${products}, ${outboxTable}`);
+      await admin.query(`DROP FUNCTION IF EXISTS ${outboxTable}_notify()`);
+      await admin.end();
+    },
+    harnesses: () => transactionHarnesses(products, brokers().postgres.url),
+  };
+};
+
+const mariaDb = (): TestDatabase => {
+  const admin = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 2 });
+  return {
+    name: 'MariaDB',
+    store: () => new MysqlOutboxStore({ connectionString: mysqlUrl(), table: outboxTable, createSchema: true }),
+    count: async (table, column, value) => {
+      const [rows] = await admin.query(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`, [value]);
+      return Number((rows as { n: number | string }[])[0].n);
+    },
+    bodyName: "JSON_UNQUOTE(JSON_EXTRACT(body, '$.name'))",
+    setUp: async () => {
+      await admin.query(`CREATE TABLE ${products} (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL)`);
+    },
+    tearDown: async () => {
+      await admin.query(`DROP TABLE IF EXISTS ${products}`);
+      await dropMysqlOutbox(outboxTable);
+      await admin.end();
+    },
+    harnesses: () => mariaDbHarnesses(products, mysqlUrl()),
+  };
+};
+
+describe.each([postgres(), mariaDb()].map((database) => [database.name, database] as const))(
+  'on %s',
+  (_name, database) => {
+    let app: INestApplicationContext;
+    let outbox: TransactionalOutbox;
+    let capture: CapturingMessenger;
+
+    beforeAll(async () => {
+      await database.setUp();
+      const moduleRef = await Test.createTestingModule({
+        imports: [MessagingTestingModule.forRoot({ delivery: 'background', outbox: database.store() })],
+      }).compile();
+      app = await moduleRef.init();
+      outbox = app.get(TransactionalOutbox);
+      capture = app.get(CapturingMessenger);
+    });
+    afterAll(async () => {
+      await app.close();
+      await database.tearDown();
+    });
+
+    const delivered = (topic: string): string[] =>
+      capture.messages.filter((message) => message.topic === topic).map(({ body }) => (body as { name: string }).name);
+    const rows = (table: string, where: string, value: string): Promise<number> => database.count(table, where, value);
+
+    describe.each(database.harnesses().map((harness) => [harness.orm, harness.database, harness] as const))(
+      'TransactionalOutbox.add(tx) with %s on %s',
+      (orm, _database, harness: TransactionHarness) => {
+        const slug = orm.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+        const topic = `.writers.${slug}`;
+        const add = (tx: object, name: string): Promise<unknown> => outbox.add(tx, topic, { name });
+        afterAll(() => harness.close());
+
+        it('writes the row through the transaction: invisible until COMMIT, then delivered', async () => {
+          const name = `${slug}-commit`;
+          let invisibleInside: number | undefined;
+          await harness.transaction(async (tx) => {
+            await harness.insert(tx, name);
+            const message = await outbox.add(tx, topic, { name });
+            // Another connection does not see the uncommitted row, so no dispatcher can claim it yet.
+            invisibleInside = await rows(outboxTable, 'id', message.id);
+          });
+          expect(invisibleInside).toBe(0);
+          await waitFor(() => delivered(topic).includes(name), 10_000, `${name} to be delivered`);
+          expect(await rows(products, 'name', name)).toBe(1);
+        });
+
+        it('never delivers the message of a transaction that rolled back', async () => {
+          const name = `${slug}-rolled-back`;
+          await expect(
+            harness.transaction(async (tx) => {
+              await harness.insert(tx, name);
+              await add(tx, name);
+              throw new Error('the handler failed');
+            }),
+          ).rejects.toThrow('the handler failed');
+          // A later commit is delivered: had the rolled-back message existed, the dispatcher would have sent it too.
+          const after = `${slug}-after-rollback`;
+          await harness.transaction((tx) => add(tx, after).then(() => undefined));
+          await waitFor(() => delivered(topic).includes(after), 10_000, `${after} to be delivered`);
+          expect(delivered(topic)).not.toContain(name);
+          expect(await rows(products, 'name', name)).toBe(0);
+          expect(await rows(outboxTable, database.bodyName, name)).toBe(0);
+        });
+
+        it('drops the message of a savepoint that rolled back, and delivers the rest of the transaction', async () => {
+          const names = { before: `${slug}-sp-before`, inside: `${slug}-sp-inside`, after: `${slug}-sp-after` };
+          await harness.transaction(async (tx) => {
+            await harness.insert(tx, names.before);
+            await add(tx, names.before);
+            await harness.savepoint(tx, async (nested) => {
+              await harness.insert(nested, names.inside);
+              await add(nested, names.inside);
+              throw new Error('the nested work failed');
+            });
+            await add(tx, names.after);
+          });
+          await waitFor(
+            () => delivered(topic).includes(names.before) && delivered(topic).includes(names.after),
+            10_000,
+            'the messages around the savepoint to be delivered',
+          );
+          expect(delivered(topic)).not.toContain(names.inside);
+          expect(await rows(products, 'name', names.inside)).toBe(0);
+          expect(await rows(outboxTable, database.bodyName, names.inside)).toBe(0);
+          expect(await rows(products, 'name', names.before)).toBe(1);
+        });
+
+        it('refuses a handle that is not inside a transaction, naming the cause, and writes nothing', async () => {
+          const outside = await harness.outside();
+          expect(outside.length).toBeGreaterThan(0);
+          for (const { what, handle, cause } of outside) {
+            const name = `${slug}-outside-${what}`;
+            const refusal = await add(handle, name).then(
+              () => undefined,
+              (error: unknown) => error,
+            );
+            expect({ what, refused: refusal instanceof NotInTransactionError }).toEqual({ what, refused: true });
+            expect((refusal as Error).message).toMatch(cause);
+            expect(await rows(outboxTable, database.bodyName, name)).toBe(0);
+          }
+        });
+      },
+    );
+
+    it('refuses an object that is no transaction handle, listing the ones it knows', async () => {
+      await expect(outbox.add({ query: 'not a function' }, '.writers.other', {})).rejects.toThrow(
+        /none of the transaction handles this library knows \(Knex, Prisma, MikroORM, Kysely, TypeORM, Drizzle, pg, mysql2\)/,
+      );
+    });
+  },
+);
