@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
+import type { MessengerState } from 'nestjs-messaging';
 import { AmqpMessenger } from 'nestjs-messaging/amqp';
 import { FedoraMessagingMessenger } from 'nestjs-messaging/fedora-messaging';
 import { waitFor } from './support/wait-for.js';
@@ -26,7 +27,7 @@ async function droppingListener(): Promise<{ port: number; connections: () => nu
 }
 
 interface Stateful {
-  readonly state: { readonly status: string; readonly since: Date };
+  readonly state: MessengerState;
   onModuleInit(): Promise<void>;
   onApplicationShutdown(): Promise<void>;
 }
