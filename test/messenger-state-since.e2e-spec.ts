@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { MessengerState } from 'nestjs-messaging';
 import { AmqpMessenger } from 'nestjs-messaging/amqp';
@@ -10,10 +10,8 @@ Logger.overrideLogger(['error']);
 /** A TCP listener that drops every connection at once and counts them: a broker that is not there. */
 async function droppingListener(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
   let count = 0;
-  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     count++;
-    sockets.add(socket);
     socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -22,7 +20,12 @@ async function droppingListener(): Promise<{ port: number; connections: () => nu
   return {
     port: address.port,
     connections: () => count,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }
 
