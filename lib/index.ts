@@ -98,4 +98,5 @@ export {
   type MessageDeadEvent,
   type MessageDeliveredEvent,
 } from './kernel/delivery-events.js';
+export type { MessengerState, MessengerStatus, StatefulMessenger } from './kernel/messenger-state.js';
 export { OutboxClosedError, OutboxFullError, OutboxWriteError } from './kernel/outbox.errors.js';

@@ -172,7 +172,7 @@ describe('MessagingHealthIndicator with the memory store', () => {
     );
     expect(error).toBeInstanceOf(MessagingOptionsError);
     expect((error as MessagingOptionsError).issues).toEqual([
-      'thresholds.colour: unknown option (known: downStatuses, maxPending, maxOldestPendingMs, maxDead, downWhenPaused)',
+      'thresholds.colour: unknown option (known: downStatuses, maxPending, maxOldestPendingMs, maxDead, downWhenPaused, storeTimeoutMs)',
       'thresholds.maxPending: expected a whole number >= 0, got 1.5',
       'thresholds.maxDead: expected a number >= 0, got -1',
       'thresholds.downStatuses: expected a list of starting, connected, reconnecting, refused, stopped; got ["gone"]',

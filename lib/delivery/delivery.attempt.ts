@@ -112,7 +112,7 @@ export class DeliveryAttempt {
           Math.max(0, deadline - Date.now()),
         );
       });
-      await Promise.race([tracedSend(messenger, messages), timeout]);
+      await tracedSend(messenger, messages, timeout);
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error ?? new Error('send() rejected without a reason') };

@@ -17,15 +17,17 @@ export function publishAccepted(messages: readonly Message[], acceptedAt: number
 }
 
 /**
- * `messenger.send(messages)`, inside the `batch.send` tracing channel when it has subscribers
- * (called directly otherwise). A messenger that throws synchronously throws here too.
+ * `messenger.send(messages)` raced against `timeout` (the attempt's deadline), inside the
+ * `batch.send` tracing channel when it has subscribers (called directly otherwise): a send that
+ * never settles ends its trace with the timeout's error, so subscribers (a send span) always see
+ * an end. A messenger that throws synchronously throws here too.
  */
-export function tracedSend(messenger: Messenger, messages: readonly Message[]): Promise<void> {
+export function tracedSend(messenger: Messenger, messages: readonly Message[], timeout: Promise<never>): Promise<void> {
   const { batchSend } = deliveryChannels;
-  if (!batchSend.hasSubscribers) return messenger.send(messages);
+  if (!batchSend.hasSubscribers) return Promise.race([messenger.send(messages), timeout]);
   return batchSend.tracePromise(
     // A thenable from a messenger in plain JavaScript becomes a promise here, on every Node.js.
-    () => Promise.resolve(messenger.send(messages)),
+    () => Promise.race([Promise.resolve(messenger.send(messages)), timeout]),
     { messages, messenger: messengerName(messenger) },
   );
 }

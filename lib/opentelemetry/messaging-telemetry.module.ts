@@ -32,7 +32,10 @@ import { resolveTelemetryOptions } from './telemetry-options.validation.js';
  * @example
  * ```ts
  * @Module({
- *   imports: [MessagingModule.forRoot({ messenger: AmqpMessenger }), MessagingTelemetryModule.forRoot()],
+ *   imports: [
+ *     MessagingModule.forRoot({ messenger: new AmqpMessenger({ urls: ['amqp://broker:5672'] }) }),
+ *     MessagingTelemetryModule.forRoot(),
+ *   ],
  * })
  * export class AppModule {}
  * ```

@@ -25,6 +25,12 @@ export interface MessagingHealthThresholds {
   readonly maxDead?: number;
   /** Whether a delivery pause (the bus found unreachable by an attempt) is down. Default: `true`. */
   readonly downWhenPaused?: boolean;
+  /**
+   * How long the store has to answer, in ms (> 0); a store that does not answer in time (a
+   * pool with no free connection, a lock held) is down, and the probe gets its answer instead
+   * of hanging. Default: `2000`.
+   */
+  readonly storeTimeoutMs?: number;
 }
 
 /** {@link MessagingHealthThresholds} with every default applied. */
@@ -42,11 +48,12 @@ export const DEFAULT_HEALTH_THRESHOLDS: ResolvedHealthThresholds = Object.freeze
   maxOldestPendingMs: 300_000,
   maxDead: Number.POSITIVE_INFINITY,
   downWhenPaused: true,
+  storeTimeoutMs: 2000,
 });
 
 const STATUSES: readonly MessengerStatus[] = ['starting', 'connected', 'reconnecting', 'refused', 'stopped'];
 const NUMBERS = ['maxPending', 'maxOldestPendingMs', 'maxDead'] as const;
-const KNOWN = ['downStatuses', ...NUMBERS, 'downWhenPaused'];
+const KNOWN = ['downStatuses', ...NUMBERS, 'downWhenPaused', 'storeTimeoutMs'];
 
 /**
  * The thresholds with defaults applied.
@@ -76,7 +83,12 @@ export function resolveHealthThresholds(thresholds: MessagingHealthThresholds | 
         `thresholds.${key}: expected ${whole ? 'a whole number' : 'a number'} >= 0, got ${JSON.stringify(value)}`,
       );
   }
-  const { downStatuses, downWhenPaused } = given;
+  const { downStatuses, downWhenPaused, storeTimeoutMs } = given;
+  if (
+    storeTimeoutMs !== undefined &&
+    (typeof storeTimeoutMs !== 'number' || !Number.isFinite(storeTimeoutMs) || storeTimeoutMs <= 0)
+  )
+    issues.push(`thresholds.storeTimeoutMs: expected a number > 0, got ${JSON.stringify(storeTimeoutMs)}`);
   if (
     downStatuses !== undefined &&
     (!Array.isArray(downStatuses) || downStatuses.some((status) => !STATUSES.includes(status as MessengerStatus)))

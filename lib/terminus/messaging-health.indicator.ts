@@ -59,7 +59,7 @@ export class MessagingHealthIndicator {
   ): Promise<HealthIndicatorResult<Key, 'up' | 'down', MessagingHealthDetails>> {
     const limits = resolveHealthThresholds(thresholds);
     const messenger = messengerStateOf(this.messenger);
-    const outbox = await this.readOutbox();
+    const outbox = await this.readOutbox(limits.storeTimeoutMs);
     const readings: HealthReadings = {
       now: Date.now(),
       messenger,
@@ -71,13 +71,22 @@ export class MessagingHealthIndicator {
     return up ? session.up(details) : session.down(details);
   }
 
-  private async readOutbox(): Promise<HealthReadings['outbox']> {
+  private async readOutbox(timeoutMs: number): Promise<HealthReadings['outbox']> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`the store did not answer within storeTimeoutMs (${timeoutMs} ms)`));
+      }, timeoutMs);
+    });
     try {
       // The oldest pending message first: stores list in acceptance order (an index on SQL stores).
-      const [counts, oldest] = await Promise.all([this.store.counts(), this.store.list({ status: 'pending' }, 1)]);
+      const read = Promise.all([this.store.counts(), this.store.list({ status: 'pending' }, 1)]);
+      const [counts, oldest] = await Promise.race([read, timeout]);
       return { pending: counts.pending, dead: counts.dead, oldestPendingAt: oldest.at(0)?.createdAt };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -195,7 +195,9 @@ export class AmqpConnectionKeeper {
   }
 
   private setState(status: AmqpConnectionStatus, reason?: string, condition?: string, url?: string): void {
-    this.snapshot = { status, reason, condition, url, since: new Date() };
+    // `since` is when the status changed: a further attempt with the same outcome keeps it.
+    const since = this.snapshot.status === status ? this.snapshot.since : new Date();
+    this.snapshot = { status, reason, condition, url, since };
   }
 }
 

@@ -80,3 +80,9 @@ describe('resolveAmqpOptions: body and sasl', () => {
     );
   });
 });
+
+describe('resolveAmqpOptions: no options at all', () => {
+  it('names urls instead of failing with a TypeError (MessagingModule.forRoot({ messenger: AmqpMessenger }) builds it without options)', () => {
+    expect(issuesOf(() => resolveAmqpOptions(undefined as never))).toContain('urls: expected at least one');
+  });
+});

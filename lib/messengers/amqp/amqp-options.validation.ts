@@ -18,9 +18,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * problem at once: a wrong path or a key that does not match its
  * certificate fails at start-up, not on the first request.
  */
-export function resolveAmqpOptions(options: AmqpMessengerOptions): ResolvedAmqpOptions {
+export function resolveAmqpOptions(given: AmqpMessengerOptions): ResolvedAmqpOptions {
   const issues: string[] = [];
-  const urls: unknown = (options as { urls?: unknown } | undefined)?.urls;
+  // Plain JavaScript, or Nest building the class itself (`messenger: AmqpMessenger`), may pass nothing.
+  const loose: unknown = given;
+  const options = (loose ?? {}) as AmqpMessengerOptions;
+  const urls: unknown = (options as { urls?: unknown }).urls;
   const targets: BrokerTarget[] = [];
   if (!Array.isArray(urls) || urls.length === 0) {
     issues.push('urls: expected at least one amqp:// or amqps:// URL');

@@ -225,7 +225,9 @@ export class FedoraMessagingConnection {
   }
 
   private setState(state: Omit<MessengerState, 'since'>): void {
-    this.snapshot = { ...state, since: new Date() };
+    // `since` is when the status changed: a further attempt with the same outcome keeps it.
+    const since = this.snapshot.status === state.status ? this.snapshot.since : new Date();
+    this.snapshot = { ...state, since };
   }
 }
 
