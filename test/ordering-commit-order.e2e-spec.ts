@@ -2,6 +2,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { createMessage, MessagingModule, type Message, type Messenger } from 'nestjs-messaging';
+import { OutboxWriteError } from 'nestjs-messaging';
 import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import { pgOutboxWriter, typeormOutboxWriter } from 'nestjs-messaging/transactional';
 import { brokers } from './support/brokers.js';
@@ -263,4 +264,49 @@ describe('ordering keys in commit order on PostgreSQL', () => {
       holder.release();
     }
   }, 60_000);
+
+  it("a transaction holding a key's lock for long makes the store's writers of that key fail after acquireTimeoutMs, not wait for ever; other keys and claims go on", async () => {
+    const limited = new PostgresOutboxStore({
+      connection: { connectionString: postgres.url, max: 3 },
+      table,
+      listen: false,
+      acquireTimeoutMs: 1000,
+    });
+    await limited.onModuleInit();
+    const holder = await admin.connect();
+    /** Settles `work`, or says it still waits after `ms`. */
+    const within = <T>(work: Promise<T>, ms: number): Promise<T | 'still waiting'> =>
+      Promise.race([work, sleep(ms).then(() => 'still waiting' as const)]);
+    try {
+      // A transaction that wrote a message of the key early, and goes on working.
+      await holder.query('BEGIN');
+      await pgOutboxWriter(holder, store.appendStatement([createMessage('.held', {}, { key: 'held-long' })]));
+      const writers = Array.from({ length: 3 }, (_, n) =>
+        limited.append([createMessage('.held', { n }, { key: 'held-long' })]).then(
+          () => 'stored',
+          (error: unknown) => error,
+        ),
+      );
+      const outcomes = await within(Promise.all(writers), 8000);
+      expect(outcomes).not.toBe('still waiting');
+      for (const outcome of outcomes as unknown[]) {
+        expect(outcome).toBeInstanceOf(OutboxWriteError);
+        expect((outcome as Error).message).toMatch(/lock of an ordering key/);
+      }
+      // The pool is free again: another key is written, and a claim runs.
+      await expect(
+        within(limited.append([createMessage('.free', {}, { key: 'free' })]), 8000),
+      ).resolves.toBeUndefined();
+      const claimed = await within(
+        limited.claim({ owner: 'probe-long', limit: 10, now: Date.now(), leaseMs: 60_000 }),
+        8000,
+      );
+      expect(claimed).not.toBe('still waiting');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      await admin.query(`DELETE FROM ${table} WHERE topic IN ('.held', '.free')`);
+      await limited.close();
+    }
+  }, 30_000);
 });
