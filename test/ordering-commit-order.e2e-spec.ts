@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import { createMessage, MessagingModule, type Message, type Messenger } from 'nestjs-messaging';
 import { OutboxWriteError } from 'nestjs-messaging';
 import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
-import { pgOutboxWriter, typeormOutboxWriter } from 'nestjs-messaging/transactional';
+import { knexOutboxWriter, pgOutboxWriter, typeormOutboxWriter } from 'nestjs-messaging/transactional';
+import knexFactory, { type Knex } from 'knex';
 import { brokers } from './support/brokers.js';
 import { sleep, waitFor } from './support/wait-for.js';
 
@@ -126,15 +127,35 @@ const typeormTransaction: Writer = async (message, commits) => {
   commits.push({ id: message.id, commitSent, committed: ++tick });
 };
 
-afterAll(async () => {
+let knex: Knex | undefined;
+/** The Knex transactional writer, on a `Knex.Transaction`. */
+const knexTransaction: Writer = async (message, commits) => {
+  knex ??= knexFactory({ client: 'pg', connection: postgres.url, pool: { min: 0, max: PRODUCERS } });
+  let commitSent = 0;
+  await knex.transaction(async (trx) => {
+    await knexOutboxWriter(trx, store.appendStatement([message]));
+    await sleep(Math.random() * 15);
+    commitSent = ++tick;
+  });
+  commits.push({ id: message.id, commitSent, committed: ++tick });
+};
+
+/** Ends the ORM pools a writer opened: one at a time, so that the run stays well under max_connections. */
+async function endWriterPools(): Promise<void> {
   await dataSource?.destroy();
-});
+  dataSource = undefined;
+  await knex?.destroy();
+  knex = undefined;
+}
+
+afterAll(endWriterPools);
 
 describe('ordering keys in commit order on PostgreSQL', () => {
   it.each([
     ['PostgresOutboxStore.append()', storeAppend],
     ['pgOutboxWriter in transactions', pgTransaction],
     ['typeormOutboxWriter in transactions', typeormTransaction],
+    ['knexOutboxWriter in transactions', knexTransaction],
   ])(
     `a dozen producers overlapping on one key through %s: delivered in commit order, 0 inversions`,
     async (_writer, write: Writer) => {
@@ -147,6 +168,7 @@ describe('ordering keys in commit order on PostgreSQL', () => {
           }
         }),
       );
+      await endWriterPools();
       const total = PRODUCERS * PER_PRODUCER;
       await waitFor(() => bus.delivered.length - before >= total, 20_000, `${String(total)} deliveries`);
       const delivered = bus.delivered.slice(before);
