@@ -83,4 +83,40 @@ describe.each(kinds.filter(({ name }) => name !== 'MysqlOutboxStore'))('ordering
     expect(retryAt).toBeGreaterThan(0);
     expect(bus.orderOf('line')).toEqual([0, 1, 2]);
   });
+
+  it("with delivery: 'await', a caller-supplied id repeated in one run, or in two runs at once, does not hold a response", async () => {
+    const bus = new LineBus();
+    store = kind.open();
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        MessagingModule.forRoot({
+          messenger: bus,
+          outbox: store,
+          delivery: 'await',
+          dispatch: { pollIntervalMs: 50, awaitTimeoutMs: 60_000 },
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    const queue = moduleRef.get(MessageQueue);
+    let settled = 0;
+    const runs = [
+      queue.run(() => {
+        queue.add('.dup', { n: 1 }, { id: 'dup-1' });
+        queue.add('.dup', { n: 2 }, { id: 'dup-1' });
+      }),
+      queue.run(() => queue.add('.dup', { n: 3 }, { id: 'dup-2' })),
+      queue.run(() => queue.add('.dup', { n: 4 }, { id: 'dup-2' })),
+    ].map((run) =>
+      run.then(() => {
+        settled++;
+      }),
+    );
+    await waitFor(() => settled === 3, 10_000, 'the three runs (awaitTimeoutMs is 60 s)');
+    await Promise.all(runs);
+    // dup-1 once; dup-2 at least once (the second run may add it after the first copy was delivered and deleted).
+    const ids = bus.delivered.map(({ id }) => id);
+    expect(ids.filter((id) => id === 'dup-1')).toEqual(['dup-1']);
+    expect(ids).toContain('dup-2');
+  });
 });
