@@ -2,6 +2,7 @@ import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
 import { NotInTransactionError, TransactionalOutbox } from 'nestjs-messaging';
 import { MysqlOutboxStore } from 'nestjs-messaging/mysql';
 import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
@@ -246,6 +247,28 @@ describe.each([postgres(), mariaDb()].map((database) => [database.name, database
         });
       },
     );
+
+    if (database.name === 'PostgreSQL') {
+      it('takes a TypeORM QueryRunner after startTransaction(): a rollback is never delivered, a commit is', async () => {
+        const topic = '.writers.query-runner';
+        const source = await new DataSource({ type: 'postgres', url: brokers().postgres.url, poolSize: 2 }).initialize();
+        try {
+          const runner = source.createQueryRunner();
+          await runner.startTransaction();
+          await outbox.add(runner, topic, { name: 'runner-rolled-back' });
+          await runner.rollbackTransaction();
+          await runner.startTransaction();
+          await outbox.add(runner, topic, { name: 'runner-committed' });
+          await runner.commitTransaction();
+          await runner.release();
+          await waitFor(() => delivered(topic).includes('runner-committed'), 10_000, 'the committed message');
+          expect(delivered(topic)).toEqual(['runner-committed']);
+          expect(await rows(outboxTable, database.bodyName, 'runner-rolled-back')).toBe(0);
+        } finally {
+          await source.destroy();
+        }
+      });
+    }
 
     it('refuses an object that is no transaction handle, listing the ones it knows', async () => {
       await expect(outbox.add({ query: 'not a function' }, '.writers.other', {})).rejects.toThrow(
