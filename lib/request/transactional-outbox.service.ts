@@ -9,11 +9,18 @@ import {
   OutboxStore,
   type TransactionalOutboxStore,
 } from '../kernel/outbox-store.interface.js';
+import { closedTransactionReason, isDeadlock } from '../transactional/transaction-failure.js';
 import { kindOf, type TransactionHandle } from '../transactional/transaction-handle.js';
 import { TRANSACTION_HANDLE_KINDS } from '../transactional/transaction-handle.kinds.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import { MESSAGE_TRACER, type MessageTracer } from './message-tracer.interface.js';
+
+/** Appended to the OutboxWriteError of a keyed message whose insert the database chose as a deadlock victim. */
+const KEY_DEADLOCK =
+  ' (the insert waits for the ordering key until other transactions holding it end: two transactions that add ' +
+  "keyed messages in opposite key orders wait for each other; add a transaction's keys in one order, sorted, " +
+  'or retry the transaction)';
 
 /**
  * Messages in a database transaction you hold yourself, without
@@ -86,14 +93,23 @@ export class TransactionalOutbox {
       );
     }
     const message = this.create(topic, body, options);
-    const refusal = await kind.notInTransaction(tx);
+    const refusal = await Promise.resolve(kind.notInTransaction(tx)).catch((error: unknown) => {
+      // Asking the database may itself fail for the reason asked about (a failed PostgreSQL transaction).
+      const reason = closedTransactionReason(error);
+      if (reason === undefined) throw error;
+      return reason;
+    });
     if (refusal !== undefined) throw new NotInTransactionError(topic, refusal);
     try {
       await kind.write(tx, store.appendStatement([message]));
     } catch (error) {
+      // Refused by the transaction itself (ended, or failed): nothing was written.
+      const reason = closedTransactionReason(error);
+      if (reason !== undefined) throw new NotInTransactionError(topic, reason);
       throw new OutboxWriteError(
         [message],
-        `the transaction could not insert it: ${error instanceof Error ? error.message : String(error)}`,
+        `the transaction could not insert it: ${error instanceof Error ? error.message : String(error)}` +
+          (message.key !== null && isDeadlock(error) ? KEY_DEADLOCK : ''),
         { cause: error },
       );
     }
