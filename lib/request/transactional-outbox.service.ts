@@ -76,7 +76,11 @@ export class TransactionalOutbox {
    * @param topic for example `.releases.added`; no whitespace or wildcards.
    * @param body a JSON object, copied now.
    * @throws NotInTransactionError (a `MessagingContextError`) when `tx` is not inside an open transaction (a
-   *   pool, a client before `BEGIN` or after `COMMIT`, an ORM's root instance) or is no handle recognised; nothing is written.
+   *   pool, a client before `BEGIN`, the handle of a transaction that committed or rolled back, a failed
+   *   PostgreSQL transaction, an ORM's root instance) or is no handle recognised; nothing is written.
+   * @throws OutboxWriteError also when PostgreSQL aborts the transaction as a deadlock victim (`40P01`): each
+   *   call holds its message's ordering-key lock (default key: the topic) until the transaction ends, so two
+   *   transactions adding keys in opposite orders wait for each other. Add a transaction's keys in one order.
    * @throws MessagingOptionsError naming `outbox` when the configured store cannot join transactions.
    * @throws InvalidTopicError, MessageSerializationError as `MessageQueue.add()`.
    * @throws OutboxWriteError (the promise rejects) when the insert failed; the transaction should roll back.
