@@ -191,7 +191,8 @@ describe('ordering keys in commit order on PostgreSQL', () => {
   it('TransactionalOutbox.add(tx): transactions adding two topics in opposite orders deadlock; the victim is told why, rolls back whole, the other commits', async () => {
     const outbox = apps[0].get(TransactionalOutbox);
     const [first, second] = ['.deadlock.orders', '.deadlock.stock'];
-    const bothHoldOne = Promise.withResolvers<undefined>();
+    let bothHold = (): void => undefined;
+    const bothHoldOne = { promise: new Promise<void>((resolve) => (bothHold = resolve)) };
     let holding = 0;
     // Each message's key is its topic (the default): the first add() of each transaction holds one topic's lock.
     const transaction = async (topics: readonly string[], label: string): Promise<unknown> => {
@@ -199,7 +200,7 @@ describe('ordering keys in commit order on PostgreSQL', () => {
       try {
         await client.query('BEGIN');
         await outbox.add(client, topics[0], { label });
-        if (++holding === 2) bothHoldOne.resolve(undefined);
+        if (++holding === 2) bothHold();
         await bothHoldOne.promise;
         await outbox.add(client, topics[1], { label });
         await client.query('COMMIT');
