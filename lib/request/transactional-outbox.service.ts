@@ -61,7 +61,7 @@ export class TransactionalOutbox {
   ) {}
 
   /**
-   * Inserts one message into the outbox through `tx` now (one statement; with a `mysql2` connection, or a
+   * Inserts one message into the outbox through `tx` now (one statement; with a `mysql2` connection (also under Drizzle), or a
    * `pg` client older than 8.17, one more round trip first to ask the server whether a transaction is open),
    * and resolves with it. Once the transaction commits the message is delivered; if it (or the savepoint
    * around this call) rolls back, the row is gone and nothing is sent. Inside a request, the request's
