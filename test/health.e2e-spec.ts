@@ -207,7 +207,12 @@ describe('GET /health with AmqpMessenger (rhea) against RabbitMQ', () => {
         reconnectDelayMaxMs: 500,
       });
       const { health } = await start(amqp);
-      await until(async () => (await health()).status === 200, 15_000, 'the first connection');
+      // `starting` is up too: wait for the connection itself.
+      await until(
+        async () => (await health()).body.details.messaging.messenger?.status === 'connected',
+        15_000,
+        'the first connection',
+      );
       const connected = (await health()).body.details.messaging;
       expect(connected.messenger).toMatchObject({ status: 'connected', url: project.url });
       // Checks read a snapshot: none opens a connection.

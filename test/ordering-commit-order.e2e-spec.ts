@@ -11,7 +11,8 @@ import {
   type Messenger,
 } from 'nestjs-messaging';
 import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
-import { pgOutboxWriter, typeormOutboxWriter } from 'nestjs-messaging/transactional';
+import { knexOutboxWriter, pgOutboxWriter, typeormOutboxWriter } from 'nestjs-messaging/transactional';
+import knexFactory, { type Knex } from 'knex';
 import { brokers } from './support/brokers.js';
 import { sleep, waitFor } from './support/wait-for.js';
 
@@ -135,9 +136,28 @@ const typeormTransaction: Writer = async (message, commits) => {
   commits.push({ id: message.id, commitSent, committed: ++tick });
 };
 
-afterAll(async () => {
+let knex: Knex | undefined;
+/** The Knex transactional writer, on a `Knex.Transaction`. */
+const knexTransaction: Writer = async (message, commits) => {
+  knex ??= knexFactory({ client: 'pg', connection: postgres.url, pool: { min: 0, max: PRODUCERS } });
+  let commitSent = 0;
+  await knex.transaction(async (trx) => {
+    await knexOutboxWriter(trx, store.appendStatement([message]));
+    await sleep(Math.random() * 15);
+    commitSent = ++tick;
+  });
+  commits.push({ id: message.id, commitSent, committed: ++tick });
+};
+
+/** Ends the ORM pools a writer opened: one at a time, so that the run stays well under max_connections. */
+async function endWriterPools(): Promise<void> {
   await dataSource?.destroy();
-});
+  dataSource = undefined;
+  await knex?.destroy();
+  knex = undefined;
+}
+
+afterAll(endWriterPools);
 
 /** `TransactionalOutbox.add(tx)` (the explicit API) on a pg client, in a transaction held open after the insert. */
 const explicitAdd: Writer = async (message, commits) => {
@@ -159,6 +179,7 @@ describe('ordering keys in commit order on PostgreSQL', () => {
     ['PostgresOutboxStore.append()', storeAppend],
     ['pgOutboxWriter in transactions', pgTransaction],
     ['typeormOutboxWriter in transactions', typeormTransaction],
+    ['knexOutboxWriter in transactions', knexTransaction],
     ['TransactionalOutbox.add(tx) in transactions', explicitAdd],
   ])(
     `a dozen producers overlapping on one key through %s: delivered in commit order, 0 inversions`,
@@ -172,6 +193,7 @@ describe('ordering keys in commit order on PostgreSQL', () => {
           }
         }),
       );
+      await endWriterPools();
       const total = PRODUCERS * PER_PRODUCER;
       await waitFor(() => bus.delivered.length - before >= total, 20_000, `${String(total)} deliveries`);
       const delivered = bus.delivered.slice(before);
@@ -330,4 +352,49 @@ describe('ordering keys in commit order on PostgreSQL', () => {
       holder.release();
     }
   }, 60_000);
+
+  it("a transaction holding a key's lock for long makes the store's writers of that key fail after acquireTimeoutMs, not wait for ever; other keys and claims go on", async () => {
+    const limited = new PostgresOutboxStore({
+      connection: { connectionString: postgres.url, max: 3 },
+      table,
+      listen: false,
+      acquireTimeoutMs: 1000,
+    });
+    await limited.onModuleInit();
+    const holder = await admin.connect();
+    /** Settles `work`, or says it still waits after `ms`. */
+    const within = <T>(work: Promise<T>, ms: number): Promise<T | 'still waiting'> =>
+      Promise.race([work, sleep(ms).then(() => 'still waiting' as const)]);
+    try {
+      // A transaction that wrote a message of the key early, and goes on working.
+      await holder.query('BEGIN');
+      await pgOutboxWriter(holder, store.appendStatement([createMessage('.held', {}, { key: 'held-long' })]));
+      const writers = Array.from({ length: 3 }, (_, n) =>
+        limited.append([createMessage('.held', { n }, { key: 'held-long' })]).then(
+          () => 'stored',
+          (error: unknown) => error,
+        ),
+      );
+      const outcomes = await within(Promise.all(writers), 8000);
+      expect(outcomes).not.toBe('still waiting');
+      for (const outcome of outcomes as unknown[]) {
+        expect(outcome).toBeInstanceOf(OutboxWriteError);
+        expect((outcome as Error).message).toMatch(/lock of an ordering key/);
+      }
+      // The pool is free again: another key is written, and a claim runs.
+      await expect(
+        within(limited.append([createMessage('.free', {}, { key: 'free' })]), 8000),
+      ).resolves.toBeUndefined();
+      const claimed = await within(
+        limited.claim({ owner: 'probe-long', limit: 10, now: Date.now(), leaseMs: 60_000 }),
+        8000,
+      );
+      expect(claimed).not.toBe('still waiting');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      await admin.query(`DELETE FROM ${table} WHERE topic IN ('.held', '.free')`);
+      await limited.close();
+    }
+  }, 30_000);
 });

@@ -27,8 +27,8 @@ describe('npx nestjs-messaging outbox status | migrate | sql', () => {
     expect(pending.output).not.toContain('migration 1:');
     expect(pending.output).toContain('migration 2: ordering keys');
     expect(pending.output).toContain('ALTER TABLE nestjs_messaging_outbox ADD COLUMN ordering_key TEXT;');
-    expect((await runOutboxCommand(['outbox', 'sql', '--dialect', 'sqlite', '--from', '2'])).output).toBe(
-      '-- nestjs_messaging_outbox: no migration above schema version 2\n',
+    expect((await runOutboxCommand(['outbox', 'sql', '--dialect', 'sqlite', '--from', '3'])).output).toBe(
+      '-- nestjs_messaging_outbox: no migration above schema version 3\n',
     );
     const bad = await runOutboxCommand(['outbox', 'sql', '--dialect', 'oracle']);
     expect(bad.exitCode).toBe(2);
@@ -50,21 +50,22 @@ describe('npx nestjs-messaging outbox status | migrate | sql', () => {
     expect(await runOutboxCommand(['outbox', 'status', '--db', path])).toEqual({
       exitCode: 1,
       output:
-        'nestjs_messaging_outbox: schema version 1, this nestjs-messaging expects 2: behind: run "outbox migrate" ' +
+        'nestjs_messaging_outbox: schema version 1, this nestjs-messaging expects 3: behind: run "outbox migrate" ' +
         '(or apply "outbox sql --from <version>" in your migration tool)\n',
     });
     const refused = await runOutboxCommand(['outbox', 'stats', '--db', path]);
     expect(refused.exitCode).toBe(1);
-    expect(refused.output).toContain('is at schema version 1, this version of nestjs-messaging needs version 2');
+    expect(refused.output).toContain('is at schema version 1, this version of nestjs-messaging needs version 3');
     expect(await runOutboxCommand(['outbox', 'migrate', '--db', path])).toEqual({
       exitCode: 0,
       output:
-        'nestjs_messaging_outbox: migrated from schema version 1 to 2:\n' +
-        '  2  ordering keys, dead reasons, attempt history (at most 50 records)\n',
+        'nestjs_messaging_outbox: migrated from schema version 1 to 3:\n' +
+        '  2  ordering keys, dead reasons, attempt history (at most 50 records)\n' +
+        '  3  messages that hold their ordering key (delayed, or failed under onFailure: hold)\n',
     });
     expect((await runOutboxCommand(['outbox', 'status', '--db', path])).exitCode).toBe(0);
     expect((await runOutboxCommand(['outbox', 'migrate', '--db', path])).output).toBe(
-      'nestjs_messaging_outbox: at schema version 2, nothing to migrate.\n',
+      'nestjs_messaging_outbox: at schema version 3, nothing to migrate.\n',
     );
     expect((await runOutboxCommand(['outbox', 'stats', '--db', path])).output).toBe('pending 1\ndelivered 0\ndead 0\n');
   });
@@ -77,7 +78,7 @@ describe('npx nestjs-messaging outbox status | migrate | sql', () => {
       const missing = await runOutboxCommand(['outbox', 'status', '--postgres', url, '--table', table]);
       expect(missing).toEqual({
         exitCode: 1,
-        output: `${table}: schema version 0, this nestjs-messaging expects 2: missing: run "outbox migrate" to create it\n`,
+        output: `${table}: schema version 0, this nestjs-messaging expects 3: missing: run "outbox migrate" to create it\n`,
       });
       await admin.query(postgresSchemaBeforeVersions(table));
       const stats = await runOutboxCommand(['outbox', 'stats', '--postgres', url, '--table', table]);
@@ -85,12 +86,13 @@ describe('npx nestjs-messaging outbox status | migrate | sql', () => {
       expect(stats.output).toContain(`run "npx nestjs-messaging outbox migrate --postgres <url> --table ${table}"`);
       const migrated = await runOutboxCommand(['outbox', 'migrate', '--postgres', url, '--table', table]);
       expect(migrated.output).toBe(
-        `${table}: migrated from schema version 1 to 2:\n` +
-          '  2  ordering keys, dead reasons, attempt history (at most 50 records)\n',
+        `${table}: migrated from schema version 1 to 3:\n` +
+          '  2  ordering keys, dead reasons, attempt history (at most 50 records)\n' +
+          '  3  messages that hold their ordering key (delayed, or failed under onFailure: hold)\n',
       );
       expect(await runOutboxCommand(['outbox', 'status', '--postgres', url, '--table', table])).toEqual({
         exitCode: 0,
-        output: `${table}: schema version 2, this nestjs-messaging expects 2: up to date\n`,
+        output: `${table}: schema version 3, this nestjs-messaging expects 3: up to date\n`,
       });
       expect((await runOutboxCommand(['outbox', 'stats', '--postgres', url, '--table', table])).exitCode).toBe(0);
     } finally {

@@ -13,34 +13,47 @@ interface Waiter {
  */
 @Injectable()
 export class AttemptWaiters {
-  private readonly waiters = new Map<string, Waiter>();
+  // Per message id, every response waiting for it: two requests may add one caller-supplied id.
+  private readonly waiters = new Map<string, Set<Waiter>>();
 
   /** Resolves once each of `messages` was attempted, or after `timeoutMs` (the messages stay in the outbox). */
   waitFor(messages: readonly Message[], timeoutMs: number): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
+    // A caller-supplied id repeated in one batch is one message in the store, attempted once.
+    const ids = new Set(messages.map(({ id }) => id));
+    if (ids.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        for (const { id } of messages) this.waiters.delete(id);
+        for (const id of ids) this.forget(id, waiter);
         resolve();
       }, timeoutMs);
       const waiter: Waiter = {
-        remaining: messages.length,
+        remaining: ids.size,
         resolve: () => {
           clearTimeout(timer);
           resolve();
         },
       };
-      for (const { id } of messages) this.waiters.set(id, waiter);
+      for (const id of ids) {
+        let waiting = this.waiters.get(id);
+        if (waiting === undefined) this.waiters.set(id, (waiting = new Set()));
+        waiting.add(waiter);
+      }
     });
   }
 
   /** The messages with these ids were attempted: their waiters may resolve. */
   attempted(ids: readonly string[]): void {
     for (const id of ids) {
-      const waiter = this.waiters.get(id);
-      if (waiter === undefined) continue;
+      const waiting = this.waiters.get(id);
+      if (waiting === undefined) continue;
       this.waiters.delete(id);
-      if (--waiter.remaining === 0) waiter.resolve();
+      for (const waiter of waiting) if (--waiter.remaining === 0) waiter.resolve();
     }
+  }
+
+  private forget(id: string, waiter: Waiter): void {
+    const waiting = this.waiters.get(id);
+    waiting?.delete(waiter);
+    if (waiting?.size === 0) this.waiters.delete(id);
   }
 }

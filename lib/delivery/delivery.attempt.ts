@@ -150,7 +150,16 @@ export class DeliveryAttempt {
       const verdict = classifier.classify(unsent, entry);
       if (verdict.kind === 'back-in-line') {
         const { attempts, nextAttemptAt } = verdict;
-        failures.push({ id: message.id, error: reason, counted: false, nextAttemptAt, messenger: messengerName });
+        // Not its fault: it keeps its place, so its key waits for it (a retryAt may lie ahead).
+        const holdsKey = message.key !== null;
+        failures.push({
+          id: message.id,
+          error: reason,
+          counted: false,
+          nextAttemptAt,
+          messenger: messengerName,
+          holdsKey,
+        });
         events?.push({ message, reason, counted: false, attempts, nextAttemptAt });
         if (message.key !== null) backInLine.add(message.key);
         continue;

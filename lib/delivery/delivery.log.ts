@@ -72,7 +72,7 @@ export class DeliveryLog {
       const [first] = group;
       this.logger.error(
         `Gave up on ${describe(group)} after ${first.attempt} attempt(s) (${GAVE_UP[first.deadReason ?? 'exhausted']}); kept as dead in the outbox ` +
-          `(retry with OutboxAdmin.retry or "npx nestjs-messaging outbox retry"): ${first.reason}`,
+          `(requeue with OutboxAdmin.requeue or "npx nestjs-messaging outbox requeue --id <id>"): ${first.reason}`,
       );
     }
     this.ensureSummary();

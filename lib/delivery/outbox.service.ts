@@ -104,7 +104,7 @@ export class Outbox {
     this.accepted(messages);
   }
 
-  /** Messages became due in the store another way (`OutboxAdmin.retry()`): look at the store now. */
+  /** Messages became due in the store another way (`OutboxAdmin.requeue()`): look at the store now. */
   wake(): void {
     this.worker.wake();
   }

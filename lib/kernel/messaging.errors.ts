@@ -157,7 +157,7 @@ export class MessengerUnavailableError extends MessagingError {
  * consulting `dispatch.retry.retryIf` or the retry schedule, with dead reason
  * `rejected` and this error's message as the message's last error. The
  * attempt counts. An operator can make the messages pending again
- * (`OutboxAdmin.retry`, `npx nestjs-messaging outbox retry`).
+ * (`OutboxAdmin.requeue`, `npx nestjs-messaging outbox requeue`).
  *
  * To refuse only some messages of a batch, throw a `MessengerSendError`
  * whose failures for them say `retryable: false`.

@@ -32,7 +32,8 @@ export interface FailedAttempt {
   readonly messenger?: string;
   /**
    * Whether the message, due again at `nextAttemptAt`, holds its ordering key until then: the
-   * key's later messages are not claimed before it (`dispatch.ordering.onFailure: 'hold'`).
+   * key's later messages are not claimed before it (`dispatch.ordering.onFailure: 'hold'`, and
+   * every uncounted failure: it keeps its place in line).
    * Default: `false`, it steps out of line. Ignored for a message without a key, or declared dead.
    */
   readonly holdsKey?: boolean;

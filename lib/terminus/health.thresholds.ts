@@ -19,7 +19,7 @@ export interface MessagingHealthThresholds {
   readonly maxOldestPendingMs?: number;
   /**
    * More dead messages than this (>= 0, `Infinity` allowed) is down. Default: `Infinity`
-   * (reported, never down): a dead message needs an operator (`OutboxAdmin.retry`), not a
+   * (reported, never down): a dead message needs an operator (`OutboxAdmin.requeue`), not a
    * restart, and would keep a readiness probe failing for good. Set `0` on an endpoint that alerts.
    */
   readonly maxDead?: number;

@@ -1,6 +1,13 @@
 import { AssertionError } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { ClaimRequest, OutboxEntry, OutboxFilter } from '../kernel/outbox-store.interface.js';
+import type { Message } from '../kernel/message.interface.js';
+import type {
+  AppendOptions,
+  ClaimRequest,
+  FailedAttempt,
+  OutboxEntry,
+  OutboxFilter,
+} from '../kernel/outbox-store.interface.js';
 import { MemoryOutboxStore } from '../stores/memory-outbox.store.js';
 import { outboxStoreContract } from './outbox-store.contract.js';
 
@@ -15,6 +22,41 @@ class LeaselessStore extends MemoryOutboxStore {
 class CoarseFilterStore extends MemoryOutboxStore {
   override list(filter: OutboxFilter, limit: number): Promise<OutboxEntry[]> {
     return super.list({ ...filter, key: undefined, reason: undefined }, limit);
+  }
+}
+
+/** Ignores `holdsKey` on reschedule: a failed message under `onFailure: 'hold'` steps aside. */
+class HoldlessStore extends MemoryOutboxStore {
+  override reschedule(owner: string, failures: readonly FailedAttempt[], now: number): Promise<void> {
+    return super.reschedule(
+      owner,
+      failures.map((failure) => ({ ...failure, holdsKey: false })),
+      now,
+    );
+  }
+}
+
+/** Stores delays but lets a delayed keyed message step aside (its key is not held). */
+class DelayStepsAsideStore extends MemoryOutboxStore {
+  override appendNow(messages: readonly Message[], options?: AppendOptions): void {
+    super.appendNow(messages, options);
+    const records = (this as unknown as { records: Map<string, { holdsKey: boolean }> }).records;
+    for (const record of records.values()) record.holdsKey = false;
+  }
+}
+
+/** Stores a duplicate id again (a second row) instead of dropping it. */
+class DuplicatingStore extends MemoryOutboxStore {
+  private copies = 0;
+  override appendNow(messages: readonly Message[], options?: AppendOptions): void {
+    super.appendNow(
+      messages.map((message, index) =>
+        messages.findIndex(({ id }) => id === message.id) < index
+          ? { ...message, id: `${message.id}#${String(++this.copies)}` }
+          : message,
+      ),
+      options,
+    );
   }
 }
 
@@ -70,5 +112,26 @@ describe('the exported store contract suite', () => {
     expect(
       results.get('lists with filters combined: status, topic, ids, key (null: unordered), reason'),
     ).toBeInstanceOf(AssertionError);
+  });
+
+  it.each([
+    [
+      'ignores holdsKey on reschedule',
+      () => new HoldlessStore(),
+      'a failed message rescheduled with holdsKey holds its key until due; other keys flow',
+    ],
+    [
+      'lets a delayed keyed message step aside',
+      () => new DelayStepsAsideStore(),
+      'a delayed message with a key holds the key until due; unkeyed and other keys flow',
+    ],
+    [
+      'stores a duplicate id twice',
+      () => new DuplicatingStore(),
+      'takes a duplicate id as a no-op: in one append, and later while pending, dead or retained',
+    ],
+  ])('fails a store that %s', async (_what, open: () => MemoryOutboxStore, name: string) => {
+    const results = await outcomes(open);
+    expect(results.get(name)).toBeInstanceOf(AssertionError);
   });
 });

@@ -1,6 +1,7 @@
 import { concurrencyCases } from './outbox-store-contract.concurrency-cases.js';
 import { deliveryCases } from './outbox-store-contract.delivery-cases.js';
 import type { OutboxStoreContractCase, OutboxStoreContractSubject } from './outbox-store-contract.interface.js';
+import { keyCases } from './outbox-store-contract.key-cases.js';
 import { operationsCases } from './outbox-store-contract.operations-cases.js';
 
 export type {
@@ -12,7 +13,7 @@ export type {
 /**
  * The cases every `OutboxStore` must pass, the ones the shipped stores (memory, SQLite,
  * PostgreSQL) pass in this library's own tests: order and batching of claims, settling,
- * retries and history, dead reasons, keys and delays, leases and their expiry, operators'
+ * retries and history, dead reasons, keys and delays (held keys), duplicate ids, leases and their expiry, operators'
  * filters, requeue in place, purges, and two dispatchers sharing the store (claims never
  * shared, per-key order kept, leases respected across store objects).
  *
@@ -32,5 +33,5 @@ export type {
  * ```
  */
 export function outboxStoreContract(subject: OutboxStoreContractSubject): OutboxStoreContractCase[] {
-  return [...deliveryCases(subject), ...operationsCases(subject), ...concurrencyCases(subject)];
+  return [...deliveryCases(subject), ...keyCases(subject), ...operationsCases(subject), ...concurrencyCases(subject)];
 }

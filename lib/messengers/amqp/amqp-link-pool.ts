@@ -131,7 +131,7 @@ export class AmqpLinkPool {
     this.logger.error(
       `The AMQP broker refused a link to address ${address}: ${condition ?? ''}: ${description}; check the address template ` +
         `and the broker's exchanges and permissions. Its messages are declared dead (reason rejected; make them pending again ` +
-        `with OutboxAdmin.retry or "npx nestjs-messaging outbox retry" once fixed); the address is attached again no sooner than ` +
+        `with OutboxAdmin.requeue or "npx nestjs-messaging outbox requeue" once fixed); the address is attached again no sooner than ` +
         `${this.options.reconnectDelayMaxMs} ms from now`,
     );
   }

@@ -51,8 +51,11 @@ export class PostgresOutboxConnection {
     this.table = options.table;
     this.createSchema = options.createSchema;
     this.ownsPool = !('given' in options.pool);
-    this.config = 'config' in options.pool ? options.pool.config : undefined;
-    this.pool = 'given' in options.pool ? (options.pool.given as Pool) : new pg.Pool(options.pool.config);
+    // A lock wait of the store's own statements is bounded (an insert waits for its ordering keys'
+    // locks, which a long transaction may hold): PostgreSQL's lock_timeout, unless the config sets it.
+    this.config =
+      'config' in options.pool ? { lock_timeout: options.acquireTimeoutMs, ...options.pool.config } : undefined;
+    this.pool = 'given' in options.pool ? (options.pool.given as Pool) : new pg.Pool(this.config);
     if (this.ownsPool) {
       // An idle client's error (the server restarted) must not crash the process; the next query
       // reconnects. (The application's own pool is the application's to watch.)

@@ -19,6 +19,9 @@ export interface PostgresOutboxStoreOptions {
    * How long, in ms, the store waits for a free connection of the pool (start-up, inserts, claims,
    * settles) before it fails with `PostgresPoolTimeoutError`. A wait that could never end (the
    * application's pool is full of the store's own kept connections) fails at once, naming `pool`.
+   * With `connectionString` or `connection` (without its own `lock_timeout`), also the most an
+   * insert waits for its ordering keys' locks (PostgreSQL `lock_timeout`), which another
+   * transaction holds until it ends: `append()` then fails with `OutboxWriteError`.
    * Default: 10000.
    */
   acquireTimeoutMs?: number;

@@ -138,11 +138,13 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
       const { text, values } = this.appendStatement(messages, options);
       await this.connection.query('an insert', text, [...values]);
     } catch (error) {
-      throw new OutboxWriteError(
-        messages,
-        `PostgreSQL ${this.table}: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
+      const reason = error instanceof Error ? error.message : String(error);
+      // 55P03 lock_not_available: lock_timeout ran out (the store's pool sets it to acquireTimeoutMs).
+      const lockWait =
+        (error as { code?: unknown } | null)?.code === '55P03'
+          ? ` (waited for the lock of an ordering key, which another transaction that wrote a message of the key holds until it ends)`
+          : '';
+      throw new OutboxWriteError(messages, `PostgreSQL ${this.table}: ${reason}${lockWait}`, { cause: error });
     }
   }
 

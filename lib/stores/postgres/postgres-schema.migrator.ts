@@ -51,7 +51,8 @@ export async function migratePostgresOutbox(
   client: PostgresQueryable,
   table: string,
 ): Promise<PostgresMigrationResult> {
-  await client.query('BEGIN');
+  // Waits as long as another instance's migration takes, whatever the connection's lock_timeout.
+  await client.query('BEGIN; SET LOCAL lock_timeout = 0');
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1), 0)', [table]);
     const from = await postgresSchemaVersion(client, table);
