@@ -1,8 +1,15 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { createMessage, MessagingModule, type Message, type Messenger } from 'nestjs-messaging';
-import { OutboxWriteError } from 'nestjs-messaging';
+import {
+  createMessage,
+  MessagingModule,
+  NotInTransactionError,
+  OutboxWriteError,
+  TransactionalOutbox,
+  type Message,
+  type Messenger,
+} from 'nestjs-messaging';
 import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import { knexOutboxWriter, pgOutboxWriter, typeormOutboxWriter } from 'nestjs-messaging/transactional';
 import knexFactory, { type Knex } from 'knex';
@@ -29,9 +36,11 @@ let tick = 0;
 /** Records every message in the order the "bus" got it, from any of the dispatchers. */
 class OrderedBus implements Messenger {
   readonly delivered: { id: string; at: number }[] = [];
+  readonly messages: Message[] = [];
   async send(messages: readonly Message[]): Promise<void> {
     await sleep(Math.random() * 3);
     for (const { id } of messages) this.delivered.push({ id, at: ++tick });
+    this.messages.push(...messages);
   }
 }
 
@@ -150,12 +159,28 @@ async function endWriterPools(): Promise<void> {
 
 afterAll(endWriterPools);
 
+/** `TransactionalOutbox.add(tx)` (the explicit API) on a pg client, in a transaction held open after the insert. */
+const explicitAdd: Writer = async (message, commits) => {
+  const client = await admin.connect();
+  try {
+    await client.query('BEGIN');
+    const added = await apps[0].get(TransactionalOutbox).add(client, message.topic, message.body, { key: message.key });
+    await sleep(Math.random() * 15);
+    const commitSent = ++tick;
+    await client.query('COMMIT');
+    commits.push({ id: added.id, commitSent, committed: ++tick });
+  } finally {
+    client.release();
+  }
+};
+
 describe('ordering keys in commit order on PostgreSQL', () => {
   it.each([
     ['PostgresOutboxStore.append()', storeAppend],
     ['pgOutboxWriter in transactions', pgTransaction],
     ['typeormOutboxWriter in transactions', typeormTransaction],
     ['knexOutboxWriter in transactions', knexTransaction],
+    ['TransactionalOutbox.add(tx) in transactions', explicitAdd],
   ])(
     `a dozen producers overlapping on one key through %s: delivered in commit order, 0 inversions`,
     async (_writer, write: Writer) => {
@@ -184,6 +209,47 @@ describe('ordering keys in commit order on PostgreSQL', () => {
     },
     60_000,
   );
+
+  it('TransactionalOutbox.add(tx): transactions adding two topics in opposite orders deadlock; the victim is told why, rolls back whole, the other commits', async () => {
+    const outbox = apps[0].get(TransactionalOutbox);
+    const [first, second] = ['.deadlock.orders', '.deadlock.stock'];
+    let bothHold = (): void => undefined;
+    const bothHoldOne = { promise: new Promise<void>((resolve) => (bothHold = resolve)) };
+    let holding = 0;
+    // Each message's key is its topic (the default): the first add() of each transaction holds one topic's lock.
+    const transaction = async (topics: readonly string[], label: string): Promise<unknown> => {
+      const client = await admin.connect();
+      try {
+        await client.query('BEGIN');
+        await outbox.add(client, topics[0], { label });
+        if (++holding === 2) bothHold();
+        await bothHoldOne.promise;
+        await outbox.add(client, topics[1], { label });
+        await client.query('COMMIT');
+        return 'committed';
+      } catch (error) {
+        await client.query('ROLLBACK');
+        return error;
+      } finally {
+        client.release();
+      }
+    };
+    const outcomes = await Promise.all([transaction([first, second], 'one'), transaction([second, first], 'two')]);
+    expect(outcomes.filter((outcome) => outcome === 'committed')).toHaveLength(1);
+    const victim = outcomes.find((outcome) => outcome !== 'committed');
+    expect(victim).toBeInstanceOf(OutboxWriteError);
+    expect(victim).not.toBeInstanceOf(NotInTransactionError);
+    expect((victim as Error).message).toMatch(/deadlock detected.*opposite key orders.*sorted.*retry/s);
+    const winner = outcomes[0] === 'committed' ? 'one' : 'two';
+    const ours = (): Message[] => bus.messages.filter(({ topic }) => topic.startsWith('.deadlock.'));
+    await waitFor(() => ours().length >= 2, 10_000, "the winner's two messages");
+    const { rows } = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${table} WHERE topic LIKE '.deadlock.%' AND body->>'label' <> $1`,
+      [winner],
+    );
+    expect(rows[0].n).toBe(0);
+    expect(ours().map(({ body }) => (body as { label: string }).label)).toEqual([winner, winner]);
+  }, 30_000);
 
   it('a claim that meets a row of the key another connection is still writing never splits the key', async () => {
     const first = await admin.connect();

@@ -2,6 +2,7 @@ import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
 import { NotInTransactionError, TransactionalOutbox } from 'nestjs-messaging';
 import { MysqlOutboxStore } from 'nestjs-messaging/mysql';
 import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
@@ -165,6 +166,71 @@ describe.each([postgres(), mariaDb()].map((database) => [database.name, database
           expect(await rows(products, 'name', names.before)).toBe(1);
         });
 
+        it('refuses the handle of a transaction that already committed or rolled back, and writes nothing', async () => {
+          const ended: { what: string; handle: object }[] = [];
+          await harness.transaction((tx) => {
+            ended.push({ what: 'committed', handle: tx });
+            return Promise.resolve();
+          });
+          await harness
+            .transaction((tx) => {
+              ended.push({ what: 'rolled back', handle: tx });
+              return Promise.reject(new Error('rolled back'));
+            })
+            .catch(() => undefined);
+          expect(ended.map(({ what }) => what)).toEqual(['committed', 'rolled back']);
+          for (const { what, handle } of ended) {
+            const name = `${slug}-ended-${what.replace(' ', '-')}`;
+            const refusal = await add(handle, name).then(
+              () => undefined,
+              (error: unknown) => error,
+            );
+            expect({ what, refused: refusal instanceof NotInTransactionError }).toEqual({ what, refused: true });
+            expect((refusal as Error).message).toMatch(/already committed|rolled back|not inside a transaction/);
+            expect(await rows(outboxTable, database.bodyName, name)).toBe(0);
+          }
+        });
+
+        if (database.name === 'PostgreSQL') {
+          it('refuses a PostgreSQL transaction that has failed (an earlier statement raised an error)', async () => {
+            const name = `${slug}-failed-transaction`;
+            let refusal: unknown;
+            await harness
+              .transaction(async (tx) => {
+                await harness.insert(tx, null as unknown as string).then(
+                  () => {
+                    throw new Error('a NULL name was inserted');
+                  },
+                  () => undefined,
+                );
+                refusal = await add(tx, name).then(
+                  () => undefined,
+                  (error: unknown) => error,
+                );
+              })
+              .catch(() => undefined);
+            expect(refusal).toBeInstanceOf(NotInTransactionError);
+            expect((refusal as Error).message).toMatch(/transaction (that )?has failed/);
+            expect(await rows(outboxTable, database.bodyName, name)).toBe(0);
+          });
+        }
+
+        it('writes bodies with placeholder look-alikes, quotes and 1 MB of text as they were given', async () => {
+          const odd = {
+            name: `${slug}-odd`,
+            dollar: 'costs $1 and $2, or $$ in ($1)',
+            question: 'what? ?? (?, ?) ?|',
+            quotes: `it's "quoted" \\ '' \\u0000 as text`,
+            large: 'x'.repeat(1024 * 1024),
+          };
+          await harness.transaction(async (tx) => {
+            await outbox.add(tx, topic, odd);
+          });
+          await waitFor(() => delivered(topic).includes(odd.name), 20_000, `${odd.name} to be delivered`);
+          const sent = capture.messages.find((message) => (message.body as { name?: string }).name === odd.name);
+          expect(sent?.body).toEqual(odd);
+        }, 30_000);
+
         it('refuses a handle that is not inside a transaction, naming the cause, and writes nothing', async () => {
           const outside = await harness.outside();
           expect(outside.length).toBeGreaterThan(0);
@@ -181,6 +247,32 @@ describe.each([postgres(), mariaDb()].map((database) => [database.name, database
         });
       },
     );
+
+    if (database.name === 'PostgreSQL') {
+      it('takes a TypeORM QueryRunner after startTransaction(): a rollback is never delivered, a commit is', async () => {
+        const topic = '.writers.query-runner';
+        const source = await new DataSource({
+          type: 'postgres',
+          url: brokers().postgres.url,
+          poolSize: 2,
+        }).initialize();
+        try {
+          const runner = source.createQueryRunner();
+          await runner.startTransaction();
+          await outbox.add(runner, topic, { name: 'runner-rolled-back' });
+          await runner.rollbackTransaction();
+          await runner.startTransaction();
+          await outbox.add(runner, topic, { name: 'runner-committed' });
+          await runner.commitTransaction();
+          await runner.release();
+          await waitFor(() => delivered(topic).includes('runner-committed'), 10_000, 'the committed message');
+          expect(delivered(topic)).toEqual(['runner-committed']);
+          expect(await rows(outboxTable, database.bodyName, 'runner-rolled-back')).toBe(0);
+        } finally {
+          await source.destroy();
+        }
+      });
+    }
 
     it('refuses an object that is no transaction handle, listing the ones it knows', async () => {
       await expect(outbox.add({ query: 'not a function' }, '.writers.other', {})).rejects.toThrow(

@@ -9,11 +9,18 @@ import {
   OutboxStore,
   type TransactionalOutboxStore,
 } from '../kernel/outbox-store.interface.js';
+import { closedTransactionReason, isDeadlock } from '../transactional/transaction-failure.js';
 import { kindOf, type TransactionHandle } from '../transactional/transaction-handle.js';
 import { TRANSACTION_HANDLE_KINDS } from '../transactional/transaction-handle.kinds.js';
 import { MessageBatchContext } from './message-batch.context.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import { MESSAGE_TRACER, type MessageTracer } from './message-tracer.interface.js';
+
+/** Appended to the OutboxWriteError of a keyed message whose insert the database chose as a deadlock victim. */
+const KEY_DEADLOCK =
+  ' (the insert waits for the ordering key until other transactions holding it end: two transactions that add ' +
+  "keyed messages in opposite key orders wait for each other; add a transaction's keys in one order, sorted, " +
+  'or retry the transaction)';
 
 /**
  * Messages in a database transaction you hold yourself, without
@@ -54,7 +61,7 @@ export class TransactionalOutbox {
   ) {}
 
   /**
-   * Inserts one message into the outbox through `tx` now (one statement; with a `mysql2` connection, or a
+   * Inserts one message into the outbox through `tx` now (one statement; with a `mysql2` connection (also under Drizzle), or a
    * `pg` client older than 8.17, one more round trip first to ask the server whether a transaction is open),
    * and resolves with it. Once the transaction commits the message is delivered; if it (or the savepoint
    * around this call) rolls back, the row is gone and nothing is sent. Inside a request, the request's
@@ -69,7 +76,11 @@ export class TransactionalOutbox {
    * @param topic for example `.releases.added`; no whitespace or wildcards.
    * @param body a JSON object, copied now.
    * @throws NotInTransactionError (a `MessagingContextError`) when `tx` is not inside an open transaction (a
-   *   pool, a client before `BEGIN` or after `COMMIT`, an ORM's root instance) or is no handle recognised; nothing is written.
+   *   pool, a client before `BEGIN`, the handle of a transaction that committed or rolled back, a failed
+   *   PostgreSQL transaction, an ORM's root instance) or is no handle recognised; nothing is written.
+   * @throws OutboxWriteError also when PostgreSQL aborts the transaction as a deadlock victim (`40P01`): each
+   *   call holds its message's ordering-key lock (default key: the topic) until the transaction ends, so two
+   *   transactions adding keys in opposite orders wait for each other. Add a transaction's keys in one order.
    * @throws MessagingOptionsError naming `outbox` when the configured store cannot join transactions.
    * @throws InvalidTopicError, MessageSerializationError as `MessageQueue.add()`.
    * @throws OutboxWriteError (the promise rejects) when the insert failed; the transaction should roll back.
@@ -86,14 +97,23 @@ export class TransactionalOutbox {
       );
     }
     const message = this.create(topic, body, options);
-    const refusal = await kind.notInTransaction(tx);
+    const refusal = await Promise.resolve(kind.notInTransaction(tx)).catch((error: unknown) => {
+      // Asking the database may itself fail for the reason asked about (a failed PostgreSQL transaction).
+      const reason = closedTransactionReason(error);
+      if (reason === undefined) throw error;
+      return reason;
+    });
     if (refusal !== undefined) throw new NotInTransactionError(topic, refusal);
     try {
       await kind.write(tx, store.appendStatement([message]));
     } catch (error) {
+      // Refused by the transaction itself (ended, or failed): nothing was written.
+      const reason = closedTransactionReason(error);
+      if (reason !== undefined) throw new NotInTransactionError(topic, reason);
       throw new OutboxWriteError(
         [message],
-        `the transaction could not insert it: ${error instanceof Error ? error.message : String(error)}`,
+        `the transaction could not insert it: ${error instanceof Error ? error.message : String(error)}` +
+          (message.key !== null && isDeadlock(error) ? KEY_DEADLOCK : ''),
         { cause: error },
       );
     }

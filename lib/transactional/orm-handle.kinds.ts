@@ -1,4 +1,5 @@
 import type { SqlStatement } from '../kernel/outbox-store.interface.js';
+import { mysql2Handle, pgHandle } from './client-handle.kinds.js';
 import { drizzleSql } from './drizzle-statement.js';
 import { hasMethod, placeholdersAs, type TransactionHandleKind } from './transaction-handle.js';
 
@@ -31,16 +32,21 @@ export interface PrismaHandleLike {
   $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
 }
 
-/** What the explicit-transaction API needs of a TypeORM `EntityManager`. */
+/** What the explicit-transaction API needs of a TypeORM `EntityManager` or `QueryRunner`. */
 export interface TypeOrmHandleLike {
   query(query: string, parameters?: unknown[]): Promise<unknown>;
+  /** The `EntityManager`'s query runner (`undefined` for `dataSource.manager`). */
   readonly queryRunner?: { readonly isTransactionActive: boolean };
+  /** A `QueryRunner`'s own flag. */
+  readonly isTransactionActive?: boolean;
 }
 
 /** What the explicit-transaction API needs of a Drizzle transaction (`tx`), or sees of a Drizzle database. */
 export interface DrizzleHandleLike {
   execute(query: never): PromiseLike<unknown>;
   rollback?(): never;
+  /** The driver's connection the transaction runs on (node-postgres, mysql2), asked whether it still is in one. */
+  readonly session?: { readonly client?: unknown };
 }
 
 /** Knex: `trx` of `knex.transaction()`, nested ones (savepoints) included; its commit is observed. */
@@ -126,16 +132,22 @@ export const prismaHandle: TransactionHandleKind<PrismaHandleLike> = {
   write: (tx, { text, values }) => Promise.resolve(tx.$executeRawUnsafe(text, ...values)),
 };
 
-/** TypeORM: the `manager` of `dataSource.transaction(async (manager) => ...)` (or of a `QueryRunner` after `startTransaction()`). */
+/**
+ * TypeORM: the `manager` of `dataSource.transaction(async (manager) => ...)`, or a `QueryRunner` (or its
+ * `manager`) after `startTransaction()`.
+ */
 export const typeOrmHandle: TransactionHandleKind<TypeOrmHandleLike> = {
   name: 'TypeORM',
   matches: (handle): handle is TypeOrmHandleLike =>
-    hasMethod(handle, 'query') && hasMethod(handle, 'getRepository') && 'connection' in handle,
+    hasMethod(handle, 'query') &&
+    'connection' in handle &&
+    (hasMethod(handle, 'getRepository') || (hasMethod(handle, 'startTransaction') && 'isTransactionActive' in handle)),
   notInTransaction: (manager) =>
-    manager.queryRunner?.isTransactionActive === true
+    (manager.isTransactionActive ?? manager.queryRunner?.isTransactionActive) === true
       ? undefined
-      : 'a TypeORM EntityManager that is not inside a transaction (dataSource.manager, say): pass the manager of ' +
-        'dataSource.transaction(async (manager) => ...).',
+      : 'a TypeORM EntityManager that is not inside a transaction (dataSource.manager, say, or a QueryRunner before ' +
+        'startTransaction()): pass the manager of dataSource.transaction(async (manager) => ...), or a QueryRunner ' +
+        'after startTransaction().',
   write: (manager, { text, values }) => manager.query(text, [...values]),
 };
 
@@ -147,9 +159,16 @@ export const drizzleHandle: TransactionHandleKind<DrizzleHandleLike> = {
     hasMethod(handle, 'transaction') &&
     hasMethod(handle, 'select') &&
     'dialect' in handle,
-  notInTransaction: (tx) =>
-    hasMethod(tx, 'rollback')
-      ? undefined
-      : 'a Drizzle database (its pool): pass the tx of db.transaction(async (tx) => ...).',
+  // A tx object outlives its transaction (kept, or used by work left running): its connection says whether it is in one.
+  notInTransaction: async (tx) => {
+    if (!hasMethod(tx, 'rollback'))
+      return 'a Drizzle database (its pool): pass the tx of db.transaction(async (tx) => ...).';
+    const client = tx.session?.client;
+    if (typeof client !== 'object' || client === null) return undefined;
+    let reason: string | undefined;
+    if (pgHandle.matches(client)) reason = await pgHandle.notInTransaction(client);
+    else if (mysql2Handle.matches(client)) reason = await mysql2Handle.notInTransaction(client);
+    return reason === undefined ? undefined : `a Drizzle transaction whose connection is no longer in it: ${reason}`;
+  },
   write: async (tx, statement: SqlStatement) => tx.execute((await drizzleSql(statement)) as never),
 };

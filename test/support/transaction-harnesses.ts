@@ -212,6 +212,11 @@ const openTypeOrm = (products: string, source: () => Promise<DataSource>): Trans
       handle: (await source()).manager,
       cause: /a TypeORM EntityManager that is not inside a transaction/,
     },
+    {
+      what: 'a QueryRunner before startTransaction()',
+      handle: (await source()).createQueryRunner(),
+      cause: /a QueryRunner before startTransaction\(\)/,
+    },
   ],
   close: async () => {
     await (await source()).destroy();
