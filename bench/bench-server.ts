@@ -33,7 +33,13 @@ export function startServer(
   const node = [
     ...(profile === undefined
       ? []
-      : ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', `${platform}-${variant}-${Date.now()}.cpuprofile`]),
+      : [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          profile,
+          '--cpu-prof-name',
+          `${platform}-${variant}-${Date.now()}.cpuprofile`,
+        ]),
     join(import.meta.dirname, 'http-bench.app.js'),
   ];
   const [command, args] =

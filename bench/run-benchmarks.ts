@@ -27,7 +27,9 @@ const CASES: readonly Case[] = [
   { label: 'module, 0 messages', variant: 'zero-messages' },
   { label: '1 msg, memory, no-op', variant: 'one-message' },
   { label: '1 msg, SQLite normal', variant: 'one-message-sqlite-normal' },
-  ...(process.env.BENCH_SQLITE_FULL === '1' ? [{ label: '1 msg, SQLite full', variant: 'one-message-sqlite' } as const] : []),
+  ...(process.env.BENCH_SQLITE_FULL === '1'
+    ? [{ label: '1 msg, SQLite full', variant: 'one-message-sqlite' } as const]
+    : []),
 ];
 
 /**
