@@ -1,18 +1,50 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HttpPlatform } from '../sample-app/http-platform.js';
 import type { HttpVariant } from './http-bench.app.js';
 
-/** Starts one variant in its own process, so the load generator does not share its event loop. */
+/**
+ * Pins this process (the load generator) to the last core with `taskset`; returns the core left
+ * for servers (0), or `undefined` when there is one core or no `taskset`.
+ */
+export function pinLoadGenerator(): number | undefined {
+  const cores = availableParallelism();
+  if (cores < 2) return undefined;
+  const pinned = spawnSync('taskset', ['-cp', String(cores - 1), String(process.pid)], { stdio: 'ignore' });
+  return pinned.status === 0 ? 0 : undefined;
+}
+
+/**
+ * Starts one variant in its own process, so the load generator does not share its event loop; on
+ * `core` when given. With `BENCH_CPU_PROF=<folder>`, the server writes a `--cpu-prof` profile there
+ * when it exits (on SIGTERM).
+ */
 export function startServer(
   platform: HttpPlatform,
   variant: HttpVariant,
   env: Record<string, string> = {},
+  core?: number,
 ): Promise<{ child: ChildProcess; url: string }> {
   const outboxFolder = mkdtempSync(join(tmpdir(), 'bench-outbox-'));
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'http-bench.app.js')], {
+  const profile = process.env.BENCH_CPU_PROF;
+  const node = [
+    ...(profile === undefined
+      ? []
+      : [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          profile,
+          '--cpu-prof-name',
+          `${platform}-${variant}-${Date.now()}.cpuprofile`,
+        ]),
+    join(import.meta.dirname, 'http-bench.app.js'),
+  ];
+  const [command, args] =
+    core === undefined ? [process.execPath, node] : ['taskset', ['-c', String(core), process.execPath, ...node]];
+  const child = spawn(command, args, {
     env: {
       ...process.env,
       HTTP_PLATFORM: platform,

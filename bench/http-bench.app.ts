@@ -20,11 +20,13 @@ import { httpAdapterFor, httpPlatformFromEnv } from '../sample-app/http-platform
 /** What the benchmark compares; see run-benchmarks.ts. */
 export const HTTP_VARIANTS = [
   'bare',
+  'interceptor',
   'floor',
   'zero-messages',
   'one-message',
   'one-message-sqlite',
   'one-message-sqlite-normal',
+  'one-message-sqlite-outage',
   'one-message-amqp',
   'one-message-telemetry-no-sdk',
   'one-message-telemetry-sdk',
@@ -69,6 +71,19 @@ class PassThroughInterceptor implements NestInterceptor {
   }
 }
 
+/** The floor of the design: a global interceptor that runs the handler in a nestjs-cls context. */
+async function clsInterceptor(): Promise<Type<NestInterceptor>> {
+  const { ClsService } = await import('nestjs-cls');
+  @Injectable()
+  class ClsRunInterceptor implements NestInterceptor {
+    constructor(@Inject(ClsService) private readonly cls: InstanceType<typeof ClsService>) {}
+    intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+      return this.cls.run(() => next.handle());
+    }
+  }
+  return ClsRunInterceptor;
+}
+
 @Module({})
 class BenchAppModule {}
 
@@ -77,9 +92,7 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
   const base = { module: BenchAppModule, controllers: [ItemsController] };
   const noop: AddMessage = () => undefined;
   if (variant === 'bare') return { ...base, providers: [{ provide: ADD_MESSAGE, useValue: noop }] };
-  if (variant === 'floor') {
-    // Loading nestjs-cls enables its AsyncLocalStorage, which on Node 20 slows every promise.
-    await import('nestjs-cls');
+  if (variant === 'interceptor') {
     return {
       ...base,
       providers: [
@@ -88,7 +101,19 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
       ],
     };
   }
-  const { MessageQueue, MessagingModule } = await import('nestjs-messaging');
+  if (variant === 'floor') {
+    // ClsModule as MessagingModule imports it: ClsService, no middleware.
+    const { ClsModule } = await import('nestjs-cls');
+    return {
+      ...base,
+      imports: [ClsModule],
+      providers: [
+        { provide: ADD_MESSAGE, useValue: noop },
+        { provide: APP_INTERCEPTOR, useClass: await clsInterceptor() },
+      ],
+    };
+  }
+  const { MessageQueue, MessagingModule, MessengerUnavailableError } = await import('nestjs-messaging');
   const { AmqpMessenger } = await import('nestjs-messaging/amqp');
   const { SqliteOutboxStore } = await import('nestjs-messaging/sqlite');
   const perRequest = variant === 'zero-messages' ? 0 : 1;
@@ -98,14 +123,17 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
     : [];
   if (variant === 'one-message-telemetry-sdk') (await import('./otel-noop-sdk.js')).registerNoopSdk();
   // A messenger that does nothing, so the figures measure the library's own cost; or AMQP to BENCH_LATENCY_BROKER_URL.
+  // The outage variant: a bus that stays unreachable, the backlog on disk.
   const messenger =
     variant === 'one-message-amqp'
       ? new AmqpMessenger({ urls: [process.env.BENCH_LATENCY_BROKER_URL ?? ''], address: '/topic/{topic}' })
-      : { send: () => Promise.resolve() };
+      : variant === 'one-message-sqlite-outage'
+        ? { send: () => Promise.reject(new MessengerUnavailableError('bench: the bus is down')) }
+        : { send: () => Promise.resolve() };
   const outbox = variant.startsWith('one-message-sqlite')
     ? new SqliteOutboxStore({
         path: process.env.BENCH_OUTBOX_PATH ?? '',
-        synchronous: variant === 'one-message-sqlite-normal' ? 'normal' : 'full',
+        synchronous: variant === 'one-message-sqlite' ? 'full' : 'normal',
       })
     : undefined;
   return {
@@ -139,5 +167,7 @@ const app = await NestFactory.create(await moduleFor(variant), httpAdapterFor(ht
   logger: false,
 });
 await app.listen(0, '127.0.0.1');
+// A normal exit on SIGTERM, so that `--cpu-prof` writes its profile.
+process.once('SIGTERM', () => process.exit(0));
 // The parent reads this line to know where to send load.
 process.stdout.write(`READY ${await app.getUrl()}\n`);

@@ -7,25 +7,30 @@ import { runFedoraMessagingBenchmark } from './fedora-messaging-bench.js';
 import { runDrainBenchmark, runLatencyBenchmark } from './outbox-bench.js';
 import { runTransactionalBenchmark } from './transactional-bench.js';
 import { runWritersBenchmark } from './writers-bench.js';
-import { startServer } from './bench-server.js';
+import { pinLoadGenerator, startServer } from './bench-server.js';
+import { runMemoryBenchmark } from './memory-bench.js';
 import type { HttpVariant } from './http-bench.app.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Case {
   readonly label: string;
   readonly variant: HttpVariant;
 }
 
+/** The rows of issue 19's table; ratios and CPU differences are to the floor (the third row). */
 const CASES: readonly Case[] = [
   { label: 'bare NestJS', variant: 'bare' },
-  { label: 'floor (see README)', variant: 'floor' },
+  { label: 'empty global interceptor', variant: 'interceptor' },
+  { label: 'floor: + ClsService.run', variant: 'floor' },
   { label: 'module, 0 messages', variant: 'zero-messages' },
-  { label: 'module, 1 message', variant: 'one-message' },
-  { label: '1 message, SQLite', variant: 'one-message-sqlite' },
+  { label: '1 msg, memory, no-op', variant: 'one-message' },
   { label: '1 msg, SQLite normal', variant: 'one-message-sqlite-normal' },
+  ...(process.env.BENCH_SQLITE_FULL === '1'
+    ? [{ label: '1 msg, SQLite full', variant: 'one-message-sqlite' } as const]
+    : []),
 ];
 
 /**
@@ -68,7 +73,7 @@ function cpuMicros(pid: number): number {
 }
 
 async function measure(platform: HttpPlatform, benchCase: Case): Promise<Measurement> {
-  const { child, url } = await startServer(platform, benchCase.variant);
+  const { child, url } = await startServer(platform, benchCase.variant, {}, serverCore);
   try {
     await load(url, 1); // warm-up: JIT, connection pools
     const pid = child.pid ?? 0;
@@ -76,9 +81,15 @@ async function measure(platform: HttpPlatform, benchCase: Case): Promise<Measure
     const result = await load(url, SECONDS);
     return { rate: result.requests.average, cpuPerRequest: (cpuMicros(pid) - before) / result.requests.total };
   } finally {
-    child.kill('SIGKILL');
+    // SIGTERM with BENCH_CPU_PROF: the profile is written on a normal exit only.
+    child.kill(process.env.BENCH_CPU_PROF === undefined ? 'SIGKILL' : 'SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
   }
 }
+
+/** Whether `name` is in the comma-separated `list` (all when unset): BENCH_PLATFORMS, BENCH_VARIANTS. */
+const chosen = (list: string | undefined, name: string): boolean =>
+  list === undefined || list.split(',').some((item) => item.trim() === name);
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -89,7 +100,14 @@ const median = (values: readonly number[]): number => {
 const only = process.env.BENCH_ONLY; // "http", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain", "transactional" or "writers" to run one part
 
 // Every figure depends on the runtime (AsyncLocalStorage costs differ a lot between majors): say which one.
-console.log(`Node.js ${process.version} (${process.execPath}), ${process.platform}-${process.arch}\n`);
+console.log(`Node.js ${process.version} (${process.execPath}), ${process.platform}-${process.arch}`);
+// The load generator (autocannon, in this process) on one core, the server on another, where taskset allows.
+const serverCore = pinLoadGenerator();
+console.log(
+  serverCore === undefined
+    ? 'taskset unavailable or one core: load generator and server not pinned\n'
+    : `load generator pinned to the last core, servers to core ${String(serverCore)}\n`,
+);
 
 if (only === undefined || only === 'http') await runHttpBenchmark('HTTP overhead', CASES);
 if (only === undefined || only === 'telemetry') await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES);
@@ -100,29 +118,38 @@ if (only === undefined || only === 'latency') await runLatencyBenchmark();
 if (only === undefined || only === 'drain') await runDrainBenchmark();
 if (only === undefined || only === 'transactional') await runTransactionalBenchmark();
 if (only === undefined || only === 'writers') await runWritersBenchmark();
+if (only === 'memory') await runMemoryBenchmark(serverCore);
 
 async function runHttpBenchmark(title: string, cases: readonly Case[]): Promise<void> {
   console.log(
     `\n${title}: POST /items, ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} round(s), median shown`,
   );
-  for (const platform of HTTP_PLATFORMS) {
+  for (const platform of HTTP_PLATFORMS.filter((name) => chosen(process.env.BENCH_PLATFORMS, name))) {
     const samples = new Map<string, Measurement[]>(cases.map((benchCase) => [benchCase.label, []]));
     // Interleaved rounds: machine drift hits every variant alike.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const benchCase of cases) samples.get(benchCase.label)?.push(await measure(platform, benchCase));
+      for (const benchCase of cases) {
+        if (chosen(process.env.BENCH_VARIANTS, benchCase.variant))
+          samples.get(benchCase.label)?.push(await measure(platform, benchCase));
+      }
     }
     const rateOf = (label: string): number => median((samples.get(label) ?? []).map(({ rate }) => rate));
     const cpuOf = (label: string): number =>
       median((samples.get(label) ?? []).map(({ cpuPerRequest }) => cpuPerRequest));
-    const bare = rateOf(cases[0].label);
-    const bareCpu = cpuOf(cases[0].label);
-    console.log(`\n${platform}`);
-    for (const { label } of cases) {
+    // The floor when the table has one, else its first row.
+    const reference = cases.find(({ variant }) => variant === 'floor') ?? cases[0];
+    const referenceRate = rateOf(reference.label);
+    const referenceCpu = cpuOf(reference.label);
+    console.log(`\n${platform}, Node.js ${process.version}; ratio and CPU difference to: ${reference.label}`);
+    console.log(`  ${'variant'.padEnd(26)} ${'req/s'.padStart(7)}  ratio  ${'CPU µs/req'.padStart(10)}  difference`);
+    for (const { label, variant } of cases) {
+      if (!chosen(process.env.BENCH_VARIANTS, variant)) continue;
       const rate = rateOf(label);
       const cpu = cpuOf(label);
+      const difference = cpu - referenceCpu;
       console.log(
-        `  ${label.padEnd(22)} ${rate.toFixed(0).padStart(7)} req/s   ratio to bare ${(rate / bare).toFixed(2)}   ` +
-          `server CPU ${cpu.toFixed(0).padStart(4)} µs/request (+${(cpu - bareCpu).toFixed(0)})`,
+        `  ${label.padEnd(26)} ${rate.toFixed(0).padStart(7)}  ${(rate / referenceRate).toFixed(2)}   ` +
+          `${cpu.toFixed(1).padStart(10)}  ${difference >= 0 ? '+' : ''}${difference.toFixed(1)}`,
       );
     }
   }

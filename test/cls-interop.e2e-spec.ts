@@ -1,4 +1,5 @@
-import { ClsModule } from 'nestjs-cls';
+import { Controller, UseInterceptors } from '@nestjs/common';
+import { ClsInterceptor, ClsModule } from 'nestjs-cls';
 import { MessagingModule } from 'nestjs-messaging';
 import { CapturingMessenger } from 'nestjs-messaging/testing';
 import { HTTP_PLATFORMS } from '../sample-app/http-platform.js';
@@ -13,6 +14,11 @@ const SETUPS: [string, ClsSetup, 'before' | 'after'][] = [
   ['interceptor, imported before MessagingModule', { global: true, interceptor: { mount: true } }, 'before'],
   ['interceptor, imported after MessagingModule', { global: true, interceptor: { mount: true } }, 'after'],
 ];
+
+/** The cycle's routes with nestjs-cls's interceptor bound to the controller, not mounted globally. */
+@UseInterceptors(ClsInterceptor)
+@Controller()
+class ClsBoundCycleController extends CycleController {}
 
 describe.each(HTTP_PLATFORMS)('beside the application’s own nestjs-cls set-up, on %s', (platform) => {
   let running: RunningApp | undefined;
@@ -43,5 +49,28 @@ describe.each(HTTP_PLATFORMS)('beside the application’s own nestjs-cls set-up,
       v2: ['.items.added', '.audit.added'],
       v3: ['.items.added', '.audit.added'],
     });
+  });
+
+  // Found at start-up (ClsInterceptorDetection): only then is each request's context registered for it.
+  it('ClsInterceptor bound with @UseInterceptors() on a controller: each request sends its own messages', async () => {
+    const capture = new CapturingMessenger();
+    running = await startApp(platform, {
+      imports: [
+        MessagingModule.forRoot({ messenger: capture, delivery: 'await' }),
+        ClsModule.forRoot({ global: true }),
+      ],
+      controllers: [ClsBoundCycleController],
+      providers: [AuditService],
+    });
+    const responses = await Promise.all(
+      [1, 2].map((n) => running!.request('POST', '/ok', { body: { value: `v${n}` } })),
+    );
+    expect(responses.map((response) => response.status)).toEqual([201, 201]);
+    expect(capture.messages.map(({ body, topic }) => `${JSON.stringify(body.value)} ${topic}`).sort()).toEqual([
+      '"v1" .audit.added',
+      '"v1" .items.added',
+      '"v2" .audit.added',
+      '"v2" .items.added',
+    ]);
   });
 });

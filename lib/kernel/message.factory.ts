@@ -52,9 +52,20 @@ export interface AddMessageOptions {
  * @throws MessageSerializationError when the body is not faithful JSON.
  * @throws MessagingOptionsError naming `key`, `id`, `delay` or `availableAt` when one is invalid.
  */
-export function createMessage(topic: string, body: object, options: AddMessageOptions = {}): Message {
+export function createMessage(topic: string, body: object, options?: AddMessageOptions): Message {
   assertValidTopic(topic);
   const timestamp = Date.now();
+  // No options (most messages): nothing to check, no schedule.
+  if (options === undefined) {
+    return Object.freeze({
+      id: uuidv7(timestamp),
+      topic,
+      key: topic,
+      body: snapshotBody(topic, body),
+      headers: EMPTY_HEADERS,
+      timestamp,
+    });
+  }
   const issues: string[] = [];
   const key = keyOf(topic, options.key, issues);
   const id = idOf(options.id, issues);

@@ -17,6 +17,9 @@ const COUNTER_MAX = 2 ** COUNTER_BITS - 1;
 const POOL_SIZE = 4096;
 
 const pool = Buffer.allocUnsafe(POOL_SIZE);
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const DASH = 0x2d;
+const text = Buffer.alloc(36);
 let poolOffset = POOL_SIZE;
 let lastMs = -1;
 let counter = 0;
@@ -68,8 +71,16 @@ export function uuidv7(now: number = Date.now()): string {
   bytes[9] = (low >> 4) & 0xff;
   bytes[10] = ((low & 0x0f) << 4) | (random.readUInt8(4) & 0x0f);
   random.copy(bytes, 11, 5, 10);
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // Written as ASCII into one buffer, then read as one flat string: slicing and joining a hex
+  // string leaves a tree of string pieces behind, which the outbox would keep per pending message.
+  let at = 0;
+  for (let index = 0; index < 16; index++) {
+    if (index === 4 || index === 6 || index === 8 || index === 10) text[at++] = DASH;
+    const byte = bytes[index] ?? 0;
+    text[at++] = HEX_DIGITS[byte >> 4] ?? 0;
+    text[at++] = HEX_DIGITS[byte & 0x0f] ?? 0;
+  }
+  return text.toString('latin1', 0, 36);
 }
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -5,6 +5,7 @@ import { createMessenger } from './messenger.factory.js';
 import { Messenger } from '../kernel/messenger.interface.js';
 import { resolveEnricher } from '../request/message-enricher.js';
 import { MessageBatchContext } from '../request/message-batch.context.js';
+import { ClsInterceptorDetection } from '../request/cls-interceptor.detection.js';
 import { MessageQueue } from '../request/message-queue.service.js';
 import { TransactionalOutbox } from '../request/transactional-outbox.service.js';
 import { MessageEnrichment, type EnrichmentConfig } from '../request/message-enrichment.service.js';
@@ -64,6 +65,7 @@ const providers: Provider[] = [
   },
   ...DELIVERY_PROVIDERS,
   MessageBatchContext,
+  ClsInterceptorDetection,
   MessageEnrichment,
   MessageQueue,
   TransactionalOutbox,

@@ -14,7 +14,18 @@ type Store = Record<symbol, unknown>;
  */
 @Injectable()
 export class MessageBatchContext {
+  // Until ClsInterceptorDetection knows better (at start-up): register, as nestjs-cls's interceptor may run.
+  private forClsInterceptor = true;
+
   constructor(private readonly cls: ClsService) {}
+
+  /**
+   * Whether nestjs-cls's `ClsInterceptor` can run in this application: only then is the context this
+   * opens for a request registered for it (see `runWith()`), which costs garbage collection time.
+   */
+  registerForClsInterceptor(needed: boolean): void {
+    this.forClsInterceptor = needed;
+  }
 
   /** The batch of the request or `run()` this code is part of, if any. */
   current(): MessageBatch | undefined {
@@ -41,9 +52,9 @@ export class MessageBatchContext {
     // No context, or one that already has a batch (nested run): a child
     // context that inherits the app's values keeps the two batches apart.
     const child: Store = { ...store, [BATCH_KEY]: batch };
-    // nestjs-cls's own ClsInterceptor (or guard), if it runs after us for this
-    // request, takes the store registered here instead of starting an empty one.
-    if (store === undefined && context !== undefined) ContextClsStoreMap.set(context, child);
+    // nestjs-cls's own ClsInterceptor, if it runs after us for this request, takes the store
+    // registered here instead of starting an empty one. (Its guard and middleware run before us.)
+    if (this.forClsInterceptor && store === undefined && context !== undefined) ContextClsStoreMap.set(context, child);
     return this.cls.runWith(child, fn);
   }
 }

@@ -13,7 +13,7 @@ import type {
 import { claimableOfKey } from './outbox-claim.rule.js';
 import { toOutboxEntry } from './outbox-entry.mapper.js';
 import { outboxFilterPredicate } from './outbox-filter.js';
-import { applyFailure, newMessages, type OutboxRecord } from './outbox-record.js';
+import { applyFailure, newMessages, NO_ATTEMPTS, type OutboxRecord } from './outbox-record.js';
 
 /** Options of `MemoryOutboxStore`. */
 export interface MemoryOutboxStoreOptions {
@@ -100,7 +100,7 @@ export class MemoryOutboxStore implements OutboxStore {
         nextAttemptAt: due ?? now,
         lastError: undefined,
         deadReason: undefined,
-        history: [],
+        history: NO_ATTEMPTS,
         settledAt: undefined,
         leaseOwner: undefined,
         leaseExpiresAt: undefined,

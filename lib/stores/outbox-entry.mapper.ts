@@ -46,12 +46,33 @@ export interface OutboxRow {
   lease_expires_at: number | null;
 }
 
+const NO_HISTORY: readonly AttemptRecord[] = Object.freeze([]);
+
 /**
  * The frozen, public view of a stored message: optional fields only when set,
  * `lease` only when both its owner and expiry are.
  */
 export function toOutboxEntry(state: OutboxEntryState): OutboxEntry {
   const { lastError, deadReason, settledAt, leaseOwner, leaseExpiresAt } = state;
+  // A message never attempted, as every claim of a healthy bus hands out: no optional field but the lease.
+  if (
+    state.history.length === 0 &&
+    (lastError === undefined || lastError === null) &&
+    (settledAt === undefined || settledAt === null) &&
+    state.status !== 'dead' &&
+    typeof leaseOwner === 'string' &&
+    typeof leaseExpiresAt === 'number'
+  ) {
+    return Object.freeze({
+      message: state.message,
+      status: state.status,
+      attempts: state.attempts,
+      createdAt: state.createdAt,
+      nextAttemptAt: state.nextAttemptAt,
+      history: NO_HISTORY,
+      lease: Object.freeze({ owner: leaseOwner, expiresAt: leaseExpiresAt }),
+    });
+  }
   return Object.freeze({
     message: state.message,
     status: state.status,

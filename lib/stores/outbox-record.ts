@@ -21,7 +21,7 @@ export interface OutboxRecord {
   nextAttemptAt: number;
   lastError: string | undefined;
   deadReason: DeadReason | undefined;
-  /** Oldest first, at most `ATTEMPT_HISTORY_LIMIT`. */
+  /** Oldest first, at most `ATTEMPT_HISTORY_LIMIT`; `NO_ATTEMPTS` (shared) until the first failure. */
   history: AttemptRecord[];
   settledAt: number | undefined;
   leaseOwner: string | undefined;
@@ -30,12 +30,17 @@ export interface OutboxRecord {
   holdsKey: boolean;
 }
 
+/** The history of every record not attempted yet: one shared empty array, never written to. */
+export const NO_ATTEMPTS: AttemptRecord[] = [];
+
 /** Applies one failed attempt to a record leased by the caller (see `OutboxDeliveryStore.reschedule()`). */
 export function applyFailure(record: OutboxRecord, failure: FailedAttempt, now: number): void {
   record.leaseOwner = undefined;
   record.leaseExpiresAt = undefined;
   record.lastError = failure.error;
   if (failure.counted) record.attempts++;
+  // A new array at the first failure: never-failed records share one empty array.
+  if (record.history === NO_ATTEMPTS) record.history = [];
   record.history.push({ at: now, error: failure.error, messenger: failure.messenger ?? '', counted: failure.counted });
   if (record.history.length > ATTEMPT_HISTORY_LIMIT) record.history.shift();
   if (failure.nextAttemptAt === undefined) {
