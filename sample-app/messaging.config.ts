@@ -9,6 +9,7 @@ import {
 import { AmqpMessenger } from 'nestjs-messaging/amqp';
 import { FedmsgMessenger } from 'nestjs-messaging/fedmsg';
 import { FedoraMessagingMessenger, type FedoraMessagingMessengerOptions } from 'nestjs-messaging/fedora-messaging';
+import { MysqlOutboxStore } from 'nestjs-messaging/mysql';
 import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import { SqliteOutboxStore } from 'nestjs-messaging/sqlite';
 
@@ -58,8 +59,10 @@ function messengerFromEnv(env: NodeJS.ProcessEnv): Messenger | typeof LoggingMes
 /**
  * `MESSAGE_OUTBOX`: `memory` (default; `MESSAGE_OUTBOX_MAX_MESSAGES`),
  * `sqlite` (`MESSAGE_OUTBOX_PATH`, default `outbox.db` in the working
- * directory) or `postgres` (`MESSAGE_OUTBOX_URL`, a postgres:// URL;
- * `MESSAGE_OUTBOX_TABLE`; the table is created at start-up if missing).
+ * directory), `postgres` (`MESSAGE_OUTBOX_URL`, a postgres:// URL;
+ * `MESSAGE_OUTBOX_TABLE`; the table is created at start-up if missing) or
+ * `mysql` (MySQL 8+ or MariaDB 10.6+: `MESSAGE_OUTBOX_URL`, a mysql:// URL;
+ * `MESSAGE_OUTBOX_TABLE`; created at start-up if missing).
  */
 function outboxFromEnv(env: NodeJS.ProcessEnv): OutboxStore {
   const kind = (env.MESSAGE_OUTBOX ?? 'memory').trim().toLowerCase() || 'memory';
@@ -80,8 +83,16 @@ function outboxFromEnv(env: NodeJS.ProcessEnv): OutboxStore {
         ...(env.MESSAGE_OUTBOX_TABLE === undefined ? {} : { table: env.MESSAGE_OUTBOX_TABLE }),
         createSchema: true,
       });
+    case 'mysql':
+      if (env.MESSAGE_OUTBOX_URL === undefined)
+        throw new Error('MESSAGE_OUTBOX_URL: required with MESSAGE_OUTBOX=mysql');
+      return new MysqlOutboxStore({
+        connectionString: env.MESSAGE_OUTBOX_URL,
+        ...(env.MESSAGE_OUTBOX_TABLE === undefined ? {} : { table: env.MESSAGE_OUTBOX_TABLE }),
+        createSchema: true,
+      });
     default:
-      throw new Error(`MESSAGE_OUTBOX: unknown outbox "${kind}"; expected memory, sqlite or postgres`);
+      throw new Error(`MESSAGE_OUTBOX: unknown outbox "${kind}"; expected memory, sqlite, postgres or mysql`);
   }
 }
 
