@@ -163,7 +163,7 @@ async function dropDrainTables(): Promise<void> {
   }
   const mysql = await mysql2.createConnection(MYSQL_URL);
   try {
-    await mysql.query(`DROP TABLE IF EXISTS ${DRAIN_TABLE}`);
+    await mysql.query(`DROP TABLE IF EXISTS ${DRAIN_TABLE}, ${DRAIN_TABLE}_key_locks`);
     await mysql.query('DELETE FROM nestjs_messaging_schema WHERE table_name = ?', [DRAIN_TABLE]).catch(() => 0);
   } finally {
     await mysql.end();

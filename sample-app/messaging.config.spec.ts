@@ -1,4 +1,5 @@
 import { FedoraMessagingMessenger } from 'nestjs-messaging/fedora-messaging';
+import { MysqlOutboxStore } from 'nestjs-messaging/mysql';
 import { createMessage, MessagingOptionsError } from 'nestjs-messaging';
 import { fedoraMessagingOptionsFromEnv, messagingOptionsFromEnv } from './messaging.config.js';
 
@@ -41,5 +42,25 @@ describe('the sample app with MESSAGE_BUS_BACKEND=fedora-messaging', () => {
     });
     expect(messenger).toBeInstanceOf(FedoraMessagingMessenger);
     expect((messenger as FedoraMessagingMessenger).state.status).toBe('starting');
+  });
+});
+
+describe('the sample app with MESSAGE_OUTBOX=mysql', () => {
+  it('builds a MysqlOutboxStore on MESSAGE_OUTBOX_URL and MESSAGE_OUTBOX_TABLE', async () => {
+    const { outbox } = messagingOptionsFromEnv({
+      MESSAGE_OUTBOX: 'mysql',
+      MESSAGE_OUTBOX_URL: 'mysql://app@db.example.org:3306/shop',
+      MESSAGE_OUTBOX_TABLE: 'pdc_outbox',
+    });
+    expect(outbox).toBeInstanceOf(MysqlOutboxStore);
+    expect((outbox as MysqlOutboxStore).table).toBe('pdc_outbox');
+    // Built without connecting: closing it ends nothing it opened.
+    await (outbox as MysqlOutboxStore).close();
+  });
+
+  it('needs MESSAGE_OUTBOX_URL', () => {
+    expect(() => messagingOptionsFromEnv({ MESSAGE_OUTBOX: 'mysql' })).toThrow(
+      'MESSAGE_OUTBOX_URL: required with MESSAGE_OUTBOX=mysql',
+    );
   });
 });

@@ -61,7 +61,8 @@ function messengerFromEnv(env: NodeJS.ProcessEnv): Messenger | typeof LoggingMes
  * `sqlite` (`MESSAGE_OUTBOX_PATH`, default `outbox.db` in the working
  * directory), `postgres` (`MESSAGE_OUTBOX_URL`, a postgres:// URL;
  * `MESSAGE_OUTBOX_TABLE`; the table is created at start-up if missing) or
- * `mysql` (the same, with a mysql:// URL, for MySQL 8+ or MariaDB 10.6+).
+ * `mysql` (MySQL 8+ or MariaDB 10.6+: `MESSAGE_OUTBOX_URL`, a mysql:// URL;
+ * `MESSAGE_OUTBOX_TABLE`; created at start-up if missing).
  */
 function outboxFromEnv(env: NodeJS.ProcessEnv): OutboxStore {
   const kind = (env.MESSAGE_OUTBOX ?? 'memory').trim().toLowerCase() || 'memory';

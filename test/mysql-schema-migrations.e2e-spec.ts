@@ -47,17 +47,17 @@ describe('MySQL/MariaDB schema versions', () => {
     const args = ['--mysql', url, '--table', table];
     expect(await runOutboxCommand(['outbox', 'status', ...args])).toEqual({
       exitCode: 1,
-      output: `${table}: schema version 0, this nestjs-messaging expects 2: missing: run "outbox migrate" to create it\n`,
+      output: `${table}: schema version 0, this nestjs-messaging expects 4: missing: run "outbox migrate" to create it\n`,
     });
     const migrated = await runOutboxCommand(['outbox', 'migrate', ...args]);
     expect(migrated.exitCode).toBe(0);
-    expect(migrated.output).toContain(`${table}: migrated from schema version 0 to 2:\n  1  the outbox table`);
+    expect(migrated.output).toContain(`${table}: migrated from schema version 0 to 4:\n  1  the outbox table`);
     expect(await runOutboxCommand(['outbox', 'migrate', ...args])).toEqual({
       exitCode: 0,
-      output: `${table}: at schema version 2, nothing to migrate.\n`,
+      output: `${table}: at schema version 4, nothing to migrate.\n`,
     });
     expect((await runOutboxCommand(['outbox', 'status', ...args])).output).toContain('up to date');
-    expect(await versions()).toEqual([1, 2]);
+    expect(await versions()).toEqual([1, 2, 3, 4]);
     // The store starts on it without createSchema, and the CLI's operators' commands read it.
     const store = open();
     await store.append([createMessage('.a', { n: 1 })]);
@@ -70,12 +70,12 @@ describe('MySQL/MariaDB schema versions', () => {
       `INSERT INTO ${table} (id, topic, body, headers, \`timestamp\`, created_at) VALUES ('old', '.old', '{"b":1,"a":2}', '{}', 5, UTC_TIMESTAMP(3))`,
     );
     await expect(open().onModuleInit()).rejects.toThrow(
-      `table: ${table} is at schema version 1, this version of nestjs-messaging needs version 2; ` +
+      `table: ${table} is at schema version 1, this version of nestjs-messaging needs version 4; ` +
         `run "npx nestjs-messaging outbox migrate --mysql <url> --table ${table}"`,
     );
     const store = open({ createSchema: true });
     await store.onModuleInit();
-    expect(await versions()).toEqual([1, 2]);
+    expect(await versions()).toEqual([1, 2, 3, 4]);
     const [entry] = await store.list({}, 10);
     expect(entry.message).toEqual({
       id: 'old',
@@ -94,12 +94,12 @@ describe('MySQL/MariaDB schema versions', () => {
     try {
       await open({ createSchema: true }).onModuleInit();
       await admin.query(
-        'INSERT INTO nestjs_messaging_schema (table_name, version, applied_at) VALUES (?, 3, UTC_TIMESTAMP(3))',
+        'INSERT INTO nestjs_messaging_schema (table_name, version, applied_at) VALUES (?, 5, UTC_TIMESTAMP(3))',
         [table],
       );
       const store = open();
       await store.onModuleInit();
-      expect(warn).toHaveBeenCalledWith(expect.stringContaining(`${table} is at schema version 3, newer than the 2`));
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining(`${table} is at schema version 5, newer than the 4`));
       await store.append([createMessage('.a', {})]);
       expect((await store.counts()).pending).toBe(1);
     } finally {
@@ -109,7 +109,7 @@ describe('MySQL/MariaDB schema versions', () => {
 
   it('migrates once when three instances start together', async () => {
     await Promise.all([1, 2, 3].map(() => open({ createSchema: true }).onModuleInit()));
-    expect(await versions()).toEqual([1, 2]);
+    expect(await versions()).toEqual([1, 2, 3, 4]);
   });
 
   it('prints SQL for the mysql dialect that MariaDB runs, twice over without harm, and only what is above --from', async () => {
@@ -122,7 +122,12 @@ describe('MySQL/MariaDB schema versions', () => {
     // Idempotent: a migration tool that runs it again (or a run cut short and run again) does no harm.
     await run(all.output);
     await run(all.output);
-    expect(await versions()).toEqual([1, 2]);
+    expect(await versions()).toEqual([1, 2, 3, 4]);
+    // Migration 4's lock rows, each once, whatever the runs.
+    const [locks] = (await admin.query(
+      `SELECT COUNT(*) AS n, MIN(bucket) AS low, MAX(bucket) AS high FROM ${table}_key_locks`,
+    )) as unknown as [{ n: number; low: number; high: number }[]];
+    expect(locks[0]).toEqual({ n: 4096, low: 0, high: 4095 });
     await open().onModuleInit();
   });
 });

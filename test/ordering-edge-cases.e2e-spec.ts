@@ -40,11 +40,9 @@ class LineBus implements Messenger {
   }
 }
 
-// Memory, SQLite and PostgreSQL: the MySQL store does not hold keys yet (being adapted on branch
-// h18-mysql-keys; test/ordering-keys.e2e-spec.ts and the contract suite show what it misses).
 const kinds = outboxStoreKinds('ordering-edge');
 
-describe.each(kinds.filter(({ name }) => name !== 'MysqlOutboxStore'))('ordering edge cases on the $name', (kind) => {
+describe.each(kinds)('ordering edge cases on the $name', (kind) => {
   let moduleRef: TestingModule | undefined;
   let store: OutboxStore | undefined;
   afterEach(async () => {

@@ -92,11 +92,11 @@ export function mysqlUrl(): string {
   return url;
 }
 
-/** Drops a MySQL outbox table made by the migrations, and its version rows. */
+/** Drops a MySQL outbox table made by the migrations, its key lock table and its version rows. */
 export async function dropMysqlOutbox(table: string): Promise<void> {
   const connection = await mysql.createConnection(mysqlUrl());
   try {
-    await connection.query(`DROP TABLE IF EXISTS ${table}`);
+    await connection.query(`DROP TABLE IF EXISTS ${table}, ${table}_key_locks`);
     await connection.query('DELETE FROM nestjs_messaging_schema WHERE table_name = ?', [table]).catch(() => undefined);
   } finally {
     await connection.end();

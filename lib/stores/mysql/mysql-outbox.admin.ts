@@ -58,7 +58,7 @@ export class MysqlOutboxAdmin implements OutboxAdminStore {
     const where = this.whereOf({ ...filter, status: 'dead' }, parameters).where;
     const result = await this.connection.inTransaction('retrying messages', async (connection) => {
       const [header] = (await connection.query(
-        `UPDATE ${table} SET status = 'pending', attempts = 0, settled_at = NULL, dead_reason = NULL,
+        `UPDATE ${table} SET status = 'pending', attempts = 0, settled_at = NULL, dead_reason = NULL, holds_key = FALSE,
            next_attempt_at = ${next} WHERE ${where}`,
         parameters.values,
       )) as unknown as [{ affectedRows: number }];

@@ -93,6 +93,7 @@ export class MysqlOutboxDelivery {
       next: failure.nextAttemptAt === undefined ? null : clock.toDatabase(failure.nextAttemptAt),
       reason: failure.deadReason ?? 'exhausted',
       messenger: failure.messenger ?? '',
+      holds: failure.holdsKey === true ? 1 : 0,
     }));
     const nowAt = clock.toDatabase(now);
     const history = `JSON_ARRAY_APPEND(CASE WHEN JSON_LENGTH(o.attempt_history) >= ${String(ATTEMPT_HISTORY_LIMIT)}
@@ -102,14 +103,16 @@ export class MysqlOutboxDelivery {
       'rescheduling messages',
       `UPDATE ${t} AS o JOIN JSON_TABLE(?, '$[*]' COLUMNS (
          id VARCHAR(255) PATH '$.id', error LONGTEXT PATH '$.error', counted INT PATH '$.counted',
-         next DOUBLE PATH '$.next', reason VARCHAR(16) PATH '$.reason', messenger VARCHAR(255) PATH '$.messenger')) AS f
+         next DOUBLE PATH '$.next', reason VARCHAR(16) PATH '$.reason', messenger VARCHAR(255) PATH '$.messenger',
+         holds INT PATH '$.holds')) AS f
          ON o.id = f.id
        SET o.lease_owner = NULL, o.lease_expires_at = NULL, o.last_error = f.error,
          o.attempts = o.attempts + f.counted, o.attempt_history = ${history},
          o.dead_reason = CASE WHEN f.next IS NULL THEN f.reason ELSE NULL END,
          o.status = CASE WHEN f.next IS NULL THEN 'dead' ELSE 'pending' END,
          o.settled_at = CASE WHEN f.next IS NULL THEN ${at('?')} ELSE NULL END,
-         o.next_attempt_at = CASE WHEN f.next IS NULL THEN o.next_attempt_at ELSE ${at('f.next')} END
+         o.next_attempt_at = CASE WHEN f.next IS NULL THEN o.next_attempt_at ELSE ${at('f.next')} END,
+         o.holds_key = f.next IS NOT NULL AND f.holds = 1 AND o.ordering_key IS NOT NULL
        WHERE o.status = 'pending' AND o.lease_owner = ?`,
       [JSON.stringify(rows), nowAt, nowAt, owner],
     );

@@ -13,7 +13,10 @@ export interface MysqlOutboxStoreOptions {
   connectionString?: string;
   /** `mysql2` `PoolOptions` (host, user, database, ssl, connectionLimit, ...). The store opens and ends its own pool. */
   connection?: Readonly<Record<string, unknown>>;
-  /** Table name, optionally `database.table`. Default: `nestjs_messaging_outbox`. */
+  /**
+   * Table name (a lower-case identifier of at most 54 characters: its per-key lock table is
+   * `<table>_key_locks`), optionally `database.table`. Default: `nestjs_messaging_outbox`.
+   */
   table?: string;
   /** Create or migrate the table at start-up when it is missing or behind (quick starts). Default: `false`. */
   createSchema?: boolean;
@@ -74,7 +77,7 @@ export function resolveMysqlOutboxOptions(options: MysqlOutboxStoreOptions): Res
   if (pool !== undefined && !isMysqlPool(pool)) issues.push('pool: expected a mysql2 Pool');
   if (typeof table !== 'string' || !MYSQL_TABLE_NAME.test(table))
     issues.push(
-      `table: expected a lower-case SQL identifier, optionally database-qualified, got ${JSON.stringify(table)}`,
+      `table: expected a lower-case SQL identifier of at most 54 characters, optionally database-qualified, got ${JSON.stringify(table)}`,
     );
   if (typeof createSchema !== 'boolean')
     issues.push(`createSchema: expected true or false, got ${JSON.stringify(createSchema)}`);

@@ -1,8 +1,21 @@
 import { ATTEMPT_HISTORY_LIMIT } from '../../kernel/outbox-entry.interface.js';
 import { SCHEMA_VERSION_TABLE, type OutboxMigration } from '../schema-version.js';
 
-/** A table name the MySQL store accepts: an unquoted lower-case identifier, optionally database-qualified. */
-export const MYSQL_TABLE_NAME = /^[a-z_][a-z0-9_]{0,63}(\.[a-z_][a-z0-9_]{0,63})?$/;
+/**
+ * A table name the MySQL store accepts: an unquoted lower-case identifier of at most 54
+ * characters (so that `<table>_key_locks` stays within MySQL's 64), optionally database-qualified.
+ */
+export const MYSQL_TABLE_NAME = /^([a-z_][a-z0-9_]{0,63}\.)?[a-z_][a-z0-9_]{0,53}$/;
+
+/**
+ * How many per-key locks the table `<table>_key_locks` holds (one row each): an ordering key's
+ * lock is row `CRC32(key) mod 4096` (`mysqlKeyLockBucket()`); keys that share a row wait for
+ * each other's commit, no more.
+ */
+export const MYSQL_KEY_LOCK_BUCKETS = 4096;
+
+/** The table of per-key lock rows beside `table` (migration 4). */
+export const mysqlKeyLockTable = (table: string): string => `${table}_key_locks`;
 
 /** The default outbox table. */
 export const DEFAULT_MYSQL_TABLE = 'nestjs_messaging_outbox';
@@ -37,6 +50,9 @@ function checked(table: string): string {
 // Binary collation: topics, keys, ids and owners compare byte for byte, as in the other stores.
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
+/** The 16 hex digits as a derived table (column `d`): three of them cross-joined number the lock rows. */
+const HEX = `(${Array.from({ length: 16 }, (_, d) => (d === 0 ? 'SELECT 0 AS d' : `SELECT ${String(d)}`)).join(' UNION ALL ')})`;
+
 /**
  * The MySQL/MariaDB outbox's migrations, oldest first; their numbers mean what they mean for
  * `postgresOutboxMigrations()`. Each creates the version table if missing, records itself there
@@ -53,7 +69,12 @@ const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
  *    `lease_expires_at`, with indexes for claims, leases and purges;
  * 2. `ordering_key` (NULL: no ordering; existing rows get their topic), `dead_reason`
  *    (`exhausted`, `rejected`, `expired`), `attempt_history` (JSON array of attempt records, at
- *    most `ATTEMPT_HISTORY_LIMIT`), and an index of messages by status, key and sequence.
+ *    most `ATTEMPT_HISTORY_LIMIT`), and an index of messages by status, key and sequence;
+ * 3. `holds_key` (TRUE: a pending message that its key's later messages wait for until it is
+ *    due: delayed, or failed under `dispatch.ordering.onFailure: 'hold'`; FALSE for existing rows);
+ * 4. the table `<table>_key_locks` of `MYSQL_KEY_LOCK_BUCKETS` rows (`bucket` 0 to 4095), whose
+ *    rows an append locks (`FOR UPDATE`, until its commit) for its ordering keys before its rows
+ *    draw their sequence, so that a key's sequence follows commit order.
  *
  * @param table the table name (optionally `database.table`); default `nestjs_messaging_outbox`.
  * @throws Error when `table` is not a lower-case SQL identifier.
@@ -62,6 +83,7 @@ export function mysqlOutboxMigrations(table: string = DEFAULT_MYSQL_TABLE): Outb
   const t = checked(table);
   const versions = mysqlVersionTable(t);
   const { schema, name } = mysqlTableParts(t);
+  const locks = mysqlKeyLockTable(t);
   const versionTable = `CREATE TABLE IF NOT EXISTS ${versions} (
   table_name VARCHAR(130) NOT NULL,
   version INT NOT NULL,
@@ -129,6 +151,15 @@ PREPARE nestjs_messaging_ddl FROM @nestjs_messaging_ddl;
 EXECUTE nestjs_messaging_ddl;
 DEALLOCATE PREPARE nestjs_messaging_ddl;
 ${record(3)}`,
+    },
+    {
+      version: 4,
+      description: `per-key lock rows (${String(MYSQL_KEY_LOCK_BUCKETS)}), so that each key's sequence follows commit order`,
+      sql: `${versionTable}
+CREATE TABLE IF NOT EXISTS ${locks} (bucket INT NOT NULL PRIMARY KEY) ${TABLE_OPTIONS};
+INSERT INTO ${locks} (bucket) SELECT a.d * 256 + b.d * 16 + c.d FROM ${HEX} a, ${HEX} b, ${HEX} c
+  ON DUPLICATE KEY UPDATE bucket = ${locks}.bucket;
+${record(4)}`,
     },
   ];
 }

@@ -1,7 +1,9 @@
+import { crc32 } from 'node:zlib';
 import type { OutboxEntry } from '../../kernel/outbox-entry.interface.js';
 import type { DatabaseClock } from '../database-clock.js';
 import { outboxRowToEntry, type OutboxRow } from '../outbox-entry.mapper.js';
 import type { OutboxSqlDialect } from '../outbox-filter.js';
+import { MYSQL_KEY_LOCK_BUCKETS, mysqlKeyLockTable } from './mysql-outbox.schema.js';
 
 // SQL pieces the MySQL store's queries share: times are DATETIME(3) columns in UTC, read and
 // written as ms since the epoch in the database's clock, with no session time zone involved.
@@ -19,6 +21,28 @@ export const at = (parameter: string): string => `TIMESTAMPADD(MICROSECOND, ROUN
 
 /** `ms` milliseconds after the database's clock now. */
 export const fromNow = (parameter: string): string => `TIMESTAMPADD(MICROSECOND, ROUND(${parameter}) * 1000, ${NOW})`;
+
+/**
+ * The lock row (`bucket` of `<table>_key_locks`) of an ordering key: `CRC32(key) mod 4096` over
+ * its UTF-8 bytes, the same as MySQL's `CRC32()` on a utf8mb4 string.
+ */
+export const mysqlKeyLockBucket = (key: string): number => crc32(key) % MYSQL_KEY_LOCK_BUCKETS;
+
+/**
+ * A scalar subquery that locks the lock rows of `keys` (`FOR UPDATE`, held until the
+ * transaction ends) and returns their count (never negative), or `undefined` when there is no
+ * key (`null` keys take no lock). The rows are distinct and in ascending order, the order InnoDB
+ * locks them in by the primary key, so writers of several keys never wait for each other in a
+ * cycle. Put in the first row of an `INSERT ... VALUES`, it is evaluated before any row draws
+ * its `AUTO_INCREMENT` sequence: writers of a key take turns from the insert to the commit, and
+ * the key's sequence follows commit order.
+ */
+export function keyLocksSubquery(table: string, keys: readonly (string | null)[]): string | undefined {
+  const buckets = [...new Set(keys.flatMap((key) => (key === null ? [] : [mysqlKeyLockBucket(key)])))];
+  if (buckets.length === 0) return undefined;
+  buckets.sort((a, b) => a - b);
+  return `(SELECT COUNT(*) FROM ${mysqlKeyLockTable(table)} WHERE bucket IN (${buckets.join(', ')}) FOR UPDATE)`;
+}
 
 /** The table as an SQL string naming it server-wide (`database.table`). */
 const qualified = (table: string): string => (table.includes('.') ? `'${table}'` : `CONCAT(DATABASE(), '.${table}')`);

@@ -184,10 +184,16 @@ describe('MysqlOutboxStore with several instances (MariaDB)', () => {
       [
         'Invalid MysqlOutboxStore options:',
         '  - connectionString: expected a mysql:// URL, got "postgres://x"',
-        '  - table: expected a lower-case SQL identifier, optionally database-qualified, got "Drop Table"',
+        '  - table: expected a lower-case SQL identifier of at most 54 characters, optionally database-qualified, got "Drop Table"',
         '  - createSchema: expected true or false, got "yes"',
         '  - pollIntervalMs: expected a whole number of milliseconds from 10 to 2147483647, got 0',
       ].join('\n'),
+    );
+    // `<table>_key_locks` must stay within MySQL's 64 characters; the database part may be longer.
+    const url = 'mysql://x@localhost/db';
+    expect(() => new MysqlOutboxStore({ connectionString: url, table: 't'.repeat(55) })).toThrow(/table: expected/);
+    expect(new MysqlOutboxStore({ connectionString: url, table: `${'d'.repeat(64)}.${'t'.repeat(54)}` }).table).toBe(
+      `${'d'.repeat(64)}.${'t'.repeat(54)}`,
     );
   });
 });

@@ -19,7 +19,7 @@ import { MysqlOutboxConnection } from './mysql-outbox.connection.js';
 import { MysqlOutboxDelivery } from './mysql-outbox.delivery.js';
 import { resolveMysqlOutboxOptions, type MysqlOutboxStoreOptions } from './mysql-outbox.options.js';
 import { MYSQL_MAX_NAME_LENGTH } from './mysql-outbox.schema.js';
-import { at, NOW } from './mysql-outbox.sql.js';
+import { at, keyLocksSubquery, NOW } from './mysql-outbox.sql.js';
 import { MysqlOwnerLocks } from './mysql-owner.locks.js';
 
 export type { MysqlOutboxStoreOptions } from './mysql-outbox.options.js';
@@ -102,7 +102,11 @@ export class MysqlOutboxStore implements TransactionalOutboxStore, OnModuleInit,
   /**
    * See `TransactionalOutboxStore.appendStatement()`: one multi-row `INSERT` with `?`
    * placeholders (`placeholders: 'question'`), for `mysql2`, Knex, TypeORM, ... on MySQL.
-   * `options.availableAt` times are translated into the database's clock as last measured.
+   * `options.availableAt` times are translated into the database's clock as last measured; a
+   * delayed message with a key holds its key until due. Its first row first locks the rows of
+   * the messages' ordering keys in `<table>_key_locks` until the transaction ends (see
+   * `keyLocksSubquery()`), so each key's sequence follows commit order. An id already in the
+   * table (or earlier in `messages`) is skipped: the first message with it is kept.
    * @throws MessagingError when an id, topic or key is longer than 255 characters (the columns'
    *   size: MySQL without strict mode would cut it).
    */
@@ -110,7 +114,11 @@ export class MysqlOutboxStore implements TransactionalOutboxStore, OnModuleInit,
     const { clock } = this.connection;
     const availableAt = options?.availableAt;
     const values: unknown[] = [];
-    const rows = messages.map(({ id, topic, key, body, headers, timestamp }) => {
+    const locks = keyLocksSubquery(
+      this.table,
+      messages.map(({ key }) => key),
+    );
+    const rows = messages.map(({ id, topic, key, body, headers, timestamp }, index) => {
       for (const [name, value] of [
         ['id', id],
         ['topic', topic],
@@ -124,14 +132,15 @@ export class MysqlOutboxStore implements TransactionalOutboxStore, OnModuleInit,
       }
       const due = availableAt?.get(id);
       values.push(id, topic, key, JSON.stringify(body), JSON.stringify(headers), timestamp);
-      if (due === undefined) return `(?, ?, ?, ?, ?, ?, ${NOW}, NULL)`;
+      const created = index === 0 && locks !== undefined ? `IF(${locks} >= 0, ${NOW}, NULL)` : NOW;
+      if (due === undefined) return `(?, ?, ?, ?, ?, ?, ${created}, NULL, FALSE)`;
       values.push(clock.toDatabase(due));
-      return `(?, ?, ?, ?, ?, ?, ${NOW}, ${at('?')})`;
+      return `(?, ?, ?, ?, ?, ?, ${created}, ${at('?')}, ${key === null ? 'FALSE' : 'TRUE'})`;
     });
     return {
       // Multi-row VALUES: auto-increment sequences follow the messages' order.
-      text: `INSERT INTO ${this.table} (id, topic, ordering_key, body, headers, \`timestamp\`, created_at, next_attempt_at)
-        VALUES ${rows.join(', ')}`,
+      text: `INSERT INTO ${this.table} (id, topic, ordering_key, body, headers, \`timestamp\`, created_at, next_attempt_at, holds_key)
+        VALUES ${rows.join(', ')} ON DUPLICATE KEY UPDATE id = id`,
       values,
       placeholders: 'question',
     };
