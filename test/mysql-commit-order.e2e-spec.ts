@@ -79,11 +79,12 @@ beforeAll(async () => {
   await startDispatchers();
 }, 30_000);
 
-let dataSource: DataSource | undefined;
+// One promise, not `dataSource ??= await ...`: the producers start at once, and each would open a pool.
+let dataSource: Promise<DataSource> | undefined;
 afterAll(async () => {
   await Promise.all(apps.map((app) => app.close()));
   await store.close();
-  await dataSource?.destroy();
+  await (await dataSource)?.destroy();
   await dropMysqlOutbox(table);
   await admin.end();
 }, 30_000);
@@ -115,9 +116,11 @@ const mysql2Transaction: Writer = async (message, commits) => {
 
 /** The TypeORM transactional writer (its `?` placeholders as TypeORM's mysql driver takes them). */
 const typeormTransaction: Writer = async (message, commits) => {
-  dataSource ??= await new DataSource({ type: 'mysql', url, poolSize: PRODUCERS }).initialize();
+  dataSource ??= new DataSource({ type: 'mysql', url, poolSize: PRODUCERS }).initialize();
   let commitSent = 0;
-  await dataSource.transaction(async (manager) => {
+  await (
+    await dataSource
+  ).transaction(async (manager) => {
     await typeormOutboxWriter(manager, store.appendStatement([message]));
     await sleep(Math.random() * 15);
     commitSent = ++tick;

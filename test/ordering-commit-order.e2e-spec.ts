@@ -123,12 +123,15 @@ const pgTransaction: Writer = async (message, commits) => {
   }
 };
 
-let dataSource: DataSource | undefined;
+// One promise, not `dataSource ??= await ...`: the producers start at once, and each would open a pool.
+let dataSource: Promise<DataSource> | undefined;
 /** The TypeORM transactional writer, on TypeORM's transaction EntityManager. */
 const typeormTransaction: Writer = async (message, commits) => {
-  dataSource ??= await new DataSource({ type: 'postgres', url: postgres.url, poolSize: PRODUCERS }).initialize();
+  dataSource ??= new DataSource({ type: 'postgres', url: postgres.url, poolSize: PRODUCERS }).initialize();
   let commitSent = 0;
-  await dataSource.transaction(async (manager) => {
+  await (
+    await dataSource
+  ).transaction(async (manager) => {
     await typeormOutboxWriter(manager, store.appendStatement([message]));
     await sleep(Math.random() * 15);
     commitSent = ++tick;
@@ -151,7 +154,7 @@ const knexTransaction: Writer = async (message, commits) => {
 
 /** Ends the ORM pools a writer opened: one at a time, so that the run stays well under max_connections. */
 async function endWriterPools(): Promise<void> {
-  await dataSource?.destroy();
+  await (await dataSource)?.destroy();
   dataSource = undefined;
   await knex?.destroy();
   knex = undefined;
