@@ -81,6 +81,13 @@ describe('FedoraMessagingMessenger on the project-owned node', () => {
 
     it('checks the host name (the certificate names localhost only) unless verifyHostname is false', async () => {
       const byAddress = project.tlsUrl.replace('localhost', '127.0.0.1');
+      if (Number(process.versions.node.split('.')[0]) >= 26) {
+        // amqplib sends the host as TLS server name, which Node.js 26 refuses for an IP: refused at start-up.
+        await expect(started({ urls: [byAddress] })).rejects.toThrow(
+          /urls\[0\]: .* names an IP address; on Node.js 26/,
+        );
+        return;
+      }
       const strict = await started({ urls: [byAddress] });
       await expect(strict.send([createMessage('.a', {})])).rejects.toThrow(/does not match certificate's altnames/);
       const lax = await started({ urls: [byAddress], verifyHostname: false, mandatory: false });

@@ -1,4 +1,5 @@
-import { connectionConditionKind, describeBrokerError, linkConditionKind } from './amqp-condition.js';
+import { createMessage } from '../../kernel/message.factory.js';
+import { connectionConditionKind, describeBrokerError, linkConditionKind, sizeCulpritIndex } from './amqp-condition.js';
 
 describe('AMQP condition classification', () => {
   it('treats authentication, permission and unknown addresses as configuration errors', () => {
@@ -35,5 +36,16 @@ describe('AMQP condition classification', () => {
       "Access for user 'x' was refused",
     );
     expect(describeBrokerError(undefined, 'amqp:not-found')).toBe('no description given');
+  });
+});
+
+describe('sizeCulpritIndex', () => {
+  const small = createMessage('.a', { n: 1 });
+  const big = createMessage('.a', { n: 2, text: 'x'.repeat(5000) });
+  it('blames the first unsettled message over the size the broker names, else the oldest', () => {
+    const said = 'PRECONDITION_FAILED - message size 5028 is larger than configured max size 4096';
+    expect(sizeCulpritIndex(said, [small, big, small])).toBe(1);
+    expect(sizeCulpritIndex(said, [small, small])).toBe(0);
+    expect(sizeCulpritIndex('NOT_FOUND - no exchange', [small, big])).toBe(0);
   });
 });

@@ -1,3 +1,5 @@
+import type { Message } from '../../kernel/message.interface.js';
+
 /**
  * What an AMQP error condition from a broker means for the messenger:
  * `configuration` (authentication, permission, unknown address or virtual
@@ -91,4 +93,18 @@ export function describeBrokerError(
   if (code !== undefined) return SASL_CODES[code] ?? `authentication failed (SASL code ${code})`;
   if (description) return description;
   return condition === undefined ? 'no reason given' : 'no description given';
+}
+
+/**
+ * The message a broker ended the link over for its size, among those still unsettled (oldest
+ * first): the first whose JSON body alone is over the limit the broker names
+ * ("message size 10028 is larger than configured max size 4096", RabbitMQ). RabbitMQ settles the
+ * messages before it asynchronously, so the oldest unsettled one is not always the culprit.
+ * @returns its index, or 0 (the oldest) when the description names no size or no body is over it.
+ */
+export function sizeCulpritIndex(description: string, messages: readonly Message[]): number {
+  const limit = /larger than (?:the )?configured max size (\d+)/.exec(description)?.[1];
+  if (limit === undefined) return 0;
+  const index = messages.findIndex((message) => Buffer.byteLength(JSON.stringify(message.body)) > Number(limit));
+  return index === -1 ? 0 : index;
 }

@@ -1,7 +1,7 @@
 import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
 import type { Message } from '../../kernel/message.interface.js';
 import { toAmqpMessage, type AmqpBodyEncoder } from './amqp-message.mapper.js';
-import { linkConditionKind } from './amqp-condition.js';
+import { linkConditionKind, sizeCulpritIndex } from './amqp-condition.js';
 import type { AmqpErrorLike, DeliveryResult, Failure, InFlight } from './amqp-link.interface.js';
 import type { AmqpRefusal, AmqpOutcome } from './amqp.errors.js';
 
@@ -216,19 +216,22 @@ export class AmqpSenderLink {
   private breakWith(outcome: AmqpOutcome, error: AmqpErrorLike | undefined, fallback: string): void {
     this.broken ??= { outcome, condition: error?.condition, description: error?.description ?? fallback };
     const broken = this.broken;
-    // The broker handles a link's messages in order: when it ends the link over one of them
-    // (too large, say), that is the oldest one still unsettled. The others are collateral.
-    let culprit = true;
+    // The broker ends the link over one message: the first one over the size it names, else the
+    // oldest one still unsettled (RabbitMQ settles earlier ones asynchronously). The others are collateral.
+    const culprit = sizeCulpritIndex(
+      broken.description,
+      [...this.pending.values()].map(({ message }) => message),
+    );
+    let index = 0;
     for (const [delivery, pending] of this.pending) {
       this.pending.delete(delivery);
       const failure: Failure =
-        culprit || broken.outcome !== 'link-refused'
+        index++ === culprit || broken.outcome !== 'link-refused'
           ? broken
           : {
               outcome: 'link-detached',
-              description: `not settled when the broker ended the link over an earlier message (${broken.condition ?? ''} ${broken.description})`,
+              description: `not settled when the broker ended the link over another message (${broken.condition ?? ''} ${broken.description})`,
             };
-      culprit = false;
       pending.settle(this.failureFor(pending.message, failure));
     }
   }

@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import type {
   FedoraMessagingBroker,
@@ -126,11 +127,19 @@ function parseUrl(url: unknown, at: string, brokers: FedoraMessagingBroker[], is
     );
     return;
   }
+  const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (protocol === 'amqps' && isIP(hostname) !== 0 && Number(process.versions.node.split('.')[0]) >= 26) {
+    // amqplib sends the URL's host as the TLS server name, which Node.js 26 refuses for an IP address.
+    issues.push(
+      `${at}: ${JSON.stringify(shown)} names an IP address; on Node.js 26 and later, amqps:// URLs must name the broker's host name (the one its certificate names)`,
+    );
+    return;
+  }
   const username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
   brokers.push({
     url: shown,
     protocol,
-    hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
+    hostname,
     port: parsed.port === '' ? (protocol === 'amqps' ? 5671 : 5672) : Number(parsed.port),
     ...(username === undefined ? {} : { username, password: decodeURIComponent(parsed.password) }),
     vhost: path === '' ? '/' : decodeURIComponent(path),
