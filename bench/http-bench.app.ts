@@ -142,6 +142,10 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
       MessagingModule.forRoot({
         messenger,
         delivery: process.env.BENCH_DELIVERY === 'await' ? 'await' : 'background',
+        // BENCH_BATCH_WINDOW_MS: dispatch.batchWindowMs, to compare against the store's preference.
+        ...(process.env.BENCH_BATCH_WINDOW_MS === undefined
+          ? {}
+          : { dispatch: { batchWindowMs: Number(process.env.BENCH_BATCH_WINDOW_MS) } }),
         ...(outbox === undefined ? {} : { outbox }),
       }),
       ...telemetry,

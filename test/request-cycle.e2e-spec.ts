@@ -167,6 +167,22 @@ describe.each(HTTP_PLATFORMS)('enrichment on %s', (platform) => {
     expect(capture.messages).toEqual([]);
   });
 
+  it('computes the fields once per request, and add() returns the body that is sent', async () => {
+    let capture: CapturingMessenger;
+    let calls = 0;
+    ({ running, capture } = await startCycleApp(platform, { enrich: () => ({ call: ++calls }) }));
+    const first = await running.request('POST', '/returns-added');
+    await running.request('POST', '/returns-added');
+    await waitFor(() => capture.messages.length === 4);
+    expect(capture.messages.map(({ body }) => body)).toEqual([
+      { value: 1, call: 1 },
+      { value: 2, call: 1 },
+      { value: 1, call: 2 },
+      { value: 2, call: 2 },
+    ]);
+    expect(first.body).toEqual({ returned: { value: 1, call: 1 } });
+  });
+
   it('adds nothing when enrichment is off', async () => {
     let capture: CapturingMessenger;
     ({ running, capture } = await startCycleApp(platform, { enrich: false }));

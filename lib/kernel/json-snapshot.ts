@@ -17,10 +17,17 @@ interface Walk {
  * `MessageSerializationError` naming the first value it cannot represent.
  * Copying (rather than freezing the caller's object) is what makes later
  * mutation by the handler harmless.
+ *
+ * @param fields added to the copy where the body has no such key (a request's enrichment: already
+ *   a snapshot), in the same pass: the body is copied once.
  */
-export function snapshotBody(topic: string, body: unknown): Readonly<JsonObject> {
+export function snapshotBody(topic: string, body: unknown, fields?: Readonly<JsonObject>): Readonly<JsonObject> {
   const walk: Walk = { topic, steps: [], ancestors: [] };
-  const value = toJsonValue(walk, applyToJson(walk, body));
+  const top = applyToJson(walk, body);
+  const value =
+    fields !== undefined && top !== null && typeof top === 'object'
+      ? copyObject(walk, top, fields)
+      : toJsonValue(walk, top);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new MessageSerializationError(topic, 'body', `is ${describe(body)}, expected a JSON object`);
   }
@@ -43,7 +50,7 @@ function toJsonValue(walk: Walk, value: unknown): JsonValue {
   }
 }
 
-function copyObject(walk: Walk, value: object): JsonValue {
+function copyObject(walk: Walk, value: object, fields?: Readonly<JsonObject>): JsonValue {
   if (walk.ancestors.includes(value)) fail(walk, 'is a circular reference');
   if (Array.isArray(value)) return copyArray(walk, value);
   const proto: unknown = Object.getPrototypeOf(value);
@@ -60,6 +67,7 @@ function copyObject(walk: Walk, value: object): JsonValue {
     if (child !== undefined) copy[key] = toJsonValue(walk, child);
     walk.steps.pop();
   }
+  if (fields !== undefined) for (const key of Object.keys(fields)) if (!Object.hasOwn(copy, key)) copy[key] = fields[key];
   walk.ancestors.pop();
   return Object.freeze(copy);
 }

@@ -53,6 +53,20 @@ export interface AddMessageOptions {
  * @throws MessagingOptionsError naming `key`, `id`, `delay` or `availableAt` when one is invalid.
  */
 export function createMessage(topic: string, body: object, options?: AddMessageOptions): Message {
+  return createEnrichedMessage(topic, body, options, undefined);
+}
+
+/**
+ * `createMessage()` with a request's enrichment `fields` added to the body where it has no such
+ * key, in the same copy (internal: the request side's path for every message of a request).
+ * @throws what `createMessage()` throws.
+ */
+export function createEnrichedMessage(
+  topic: string,
+  body: object,
+  options: AddMessageOptions | undefined,
+  fields: Readonly<JsonObject> | undefined,
+): Message {
   assertValidTopic(topic);
   const timestamp = Date.now();
   // No options (most messages): nothing to check, no schedule.
@@ -61,7 +75,7 @@ export function createMessage(topic: string, body: object, options?: AddMessageO
       id: uuidv7(timestamp),
       topic,
       key: topic,
-      body: snapshotBody(topic, body),
+      body: snapshotBody(topic, body, fields),
       headers: EMPTY_HEADERS,
       timestamp,
     });
@@ -75,32 +89,12 @@ export function createMessage(topic: string, body: object, options?: AddMessageO
     id: id ?? uuidv7(timestamp),
     topic,
     key,
-    body: snapshotBody(topic, body),
+    body: snapshotBody(topic, body, fields),
     headers: snapshotHeaders(topic, options.headers),
     timestamp,
   });
   if (due !== undefined) scheduleMessage(message, due);
   return message;
-}
-
-/** Returns a message whose body also has `fields`; keys already in the body win. */
-export function withBodyFields(message: Message, fields: Readonly<JsonObject>): Message {
-  const body: JsonObject = {};
-  const original = message.body;
-  for (const key of Object.keys(original)) body[key] = original[key];
-  for (const key of Object.keys(fields)) if (!(key in original)) body[key] = fields[key];
-  // Spelled out rather than spread: this runs for every message of every request.
-  const enriched: Message = Object.freeze({
-    id: message.id,
-    topic: message.topic,
-    key: message.key,
-    body: Object.freeze(body),
-    headers: message.headers,
-    timestamp: message.timestamp,
-  });
-  const due = scheduledAt(message);
-  if (due !== undefined) scheduleMessage(enriched, due);
-  return enriched;
 }
 
 /**

@@ -24,14 +24,22 @@ let poolOffset = POOL_SIZE;
 let lastMs = -1;
 let counter = 0;
 
-function randomBytes(length: number): Buffer {
+/** The offset in `pool` of `length` fresh random bytes (refilled when used up). No view is allocated: ids are made per message. */
+function randomOffset(length: number): number {
   if (poolOffset + length > POOL_SIZE) {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const bytes = pool.subarray(poolOffset, poolOffset + length);
+  const offset = poolOffset;
   poolOffset += length;
-  return bytes;
+  return offset;
+}
+
+/** Writes `byte` as two lower-case hex digits at `at` in `text`; returns the next position. */
+function writeHex(at: number, byte: number): number {
+  text[at] = HEX_DIGITS[byte >> 4] ?? 0;
+  text[at + 1] = HEX_DIGITS[byte & 0x0f] ?? 0;
+  return at + 2;
 }
 
 /**
@@ -42,16 +50,16 @@ function randomBytes(length: number): Buffer {
  *   previous id's time (a clock stepping back), the previous time is used.
  */
 export function uuidv7(now: number = Date.now()): string {
-  const random = randomBytes(10);
+  const random = randomOffset(10);
   let ms = Math.floor(now);
   if (ms > lastMs) {
     lastMs = ms;
     // Seeded with its top bit clear: at least 2^29 ids fit in one ms before it carries.
     counter =
-      (random.readUInt8(0) & 0x1f) * 2 ** 24 +
-      random.readUInt8(1) * 2 ** 16 +
-      random.readUInt8(2) * 2 ** 8 +
-      random.readUInt8(3);
+      ((pool[random] ?? 0) & 0x1f) * 2 ** 24 +
+      (pool[random + 1] ?? 0) * 2 ** 16 +
+      (pool[random + 2] ?? 0) * 2 ** 8 +
+      (pool[random + 3] ?? 0);
   } else if (counter < COUNTER_MAX) {
     ms = lastMs;
     counter++;
@@ -59,27 +67,31 @@ export function uuidv7(now: number = Date.now()): string {
     ms = ++lastMs;
     counter = 0;
   }
-  const bytes = Buffer.allocUnsafe(16);
-  bytes.writeUIntBE(ms, 0, 6);
-  // Version 7 and the counter's top 12 bits.
-  const high = Math.floor(counter / 2 ** 18);
-  bytes[6] = 0x70 | (high >> 8);
-  bytes[7] = high & 0xff;
-  // Variant 10 and the counter's low 18 bits, then 48 random bits.
-  const low = counter % 2 ** 18;
-  bytes[8] = 0x80 | (low >> 12);
-  bytes[9] = (low >> 4) & 0xff;
-  bytes[10] = ((low & 0x0f) << 4) | (random.readUInt8(4) & 0x0f);
-  random.copy(bytes, 11, 5, 10);
   // Written as ASCII into one buffer, then read as one flat string: slicing and joining a hex
   // string leaves a tree of string pieces behind, which the outbox would keep per pending message.
-  let at = 0;
-  for (let index = 0; index < 16; index++) {
-    if (index === 4 || index === 6 || index === 8 || index === 10) text[at++] = DASH;
-    const byte = bytes[index] ?? 0;
-    text[at++] = HEX_DIGITS[byte >> 4] ?? 0;
-    text[at++] = HEX_DIGITS[byte & 0x0f] ?? 0;
-  }
+  // 48 bits of time, big-endian: the top 16 bits, then the low 32.
+  const msHigh = Math.floor(ms / 2 ** 32);
+  const msLow = ms % 2 ** 32;
+  let at = writeHex(0, (msHigh >> 8) & 0xff);
+  at = writeHex(at, msHigh & 0xff);
+  at = writeHex(at, Math.floor(msLow / 2 ** 24));
+  at = writeHex(at, (msLow >>> 16) & 0xff);
+  text[at++] = DASH;
+  at = writeHex(at, (msLow >>> 8) & 0xff);
+  at = writeHex(at, msLow & 0xff);
+  text[at++] = DASH;
+  // Version 7 and the counter's top 12 bits.
+  const high = Math.floor(counter / 2 ** 18);
+  at = writeHex(at, 0x70 | (high >> 8));
+  at = writeHex(at, high & 0xff);
+  text[at++] = DASH;
+  // Variant 10 and the counter's low 18 bits, then 48 random bits.
+  const low = counter % 2 ** 18;
+  at = writeHex(at, 0x80 | (low >> 12));
+  at = writeHex(at, (low >> 4) & 0xff);
+  text[at++] = DASH;
+  at = writeHex(at, ((low & 0x0f) << 4) | ((pool[random + 4] ?? 0) & 0x0f));
+  for (let index = 5; index < 10; index++) at = writeHex(at, pool[random + index] ?? 0);
   return text.toString('latin1', 0, 36);
 }
 

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { Message } from '../kernel/message.interface.js';
+import type { JsonObject, Message } from '../kernel/message.interface.js';
 import { MessageLimitError, MessagingContextClosedError } from '../kernel/messaging.errors.js';
 
 const NO_MESSAGES: readonly Message[] = Object.freeze([]);
@@ -39,6 +39,8 @@ export class MessageBatch {
   // Allocated on the first add: most requests of most apps add nothing.
   private messages: Message[] | undefined;
   private state: 'open' | 'sent' | 'dropped' = 'open';
+  // The request's enrichment: computed at the first message, `null` when none applies.
+  private fields: Readonly<JsonObject> | null | undefined;
 
   get isOpen(): boolean {
     return this.state === 'open';
@@ -47,6 +49,15 @@ export class MessageBatch {
   /** The messages added so far, in order. */
   get pending(): readonly Message[] {
     return this.messages ?? NO_MESSAGES;
+  }
+
+  /**
+   * The fields every message of this batch gets (the request's enrichment), from `compute` at the
+   * first call, then remembered: `undefined` when none apply.
+   */
+  enrichment(compute: (context: ExecutionContext) => Readonly<JsonObject> | null): Readonly<JsonObject> | undefined {
+    if (this.fields === undefined) this.fields = this.context === undefined ? null : compute(this.context);
+    return this.fields ?? undefined;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
-import { withBodyFields } from '../kernel/message.factory.js';
-import type { Message } from '../kernel/message.interface.js';
+import type { JsonObject } from '../kernel/message.interface.js';
+import type { MessageBatch } from './message-batch.js';
 import type { MessageEnricher } from './request-options.interface.js';
 import { MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 
@@ -9,15 +9,26 @@ export interface EnrichmentConfig {
   readonly enricher: MessageEnricher | null;
 }
 
-/** Adds the request's fields (PDC's author and comment, or the app's `enrich`) to messages of that request. */
+/**
+ * The request's fields (PDC's author and comment, or the app's `enrich`) for the messages of a
+ * batch: computed once per batch, at its first message, and copied into each body as the message
+ * is created (`add()`, `@EmitsMessage()`), so that what `add()` returns is what is sent.
+ */
 @Injectable()
 export class MessageEnrichment {
-  constructor(@Inject(MESSAGING_OPTIONS) private readonly config: EnrichmentConfig) {}
+  private readonly compute: (context: ExecutionContext) => Readonly<JsonObject> | null;
 
-  apply(context: ExecutionContext, messages: readonly Message[]): readonly Message[] {
-    const { enricher } = this.config;
-    if (messages.length === 0 || enricher === null) return messages;
-    const fields = enricher(context);
-    return messages.map((message) => withBodyFields(message, fields));
+  constructor(@Inject(MESSAGING_OPTIONS) config: EnrichmentConfig) {
+    const { enricher } = config;
+    this.compute = enricher === null ? () => null : enricher;
+  }
+
+  /**
+   * The fields for the messages of `batch`; `undefined` outside a request (`run()`, no batch) or
+   * with `enrich: false`.
+   * @throws what a custom `enrich` throws, or `MessagingError` when its fields are not JSON.
+   */
+  fieldsFor(batch: MessageBatch | undefined): Readonly<JsonObject> | undefined {
+    return batch?.enrichment(this.compute);
   }
 }

@@ -8,7 +8,7 @@ import {
 import { TransactionalOutboxRegistry } from '../transactional/transactional-outbox.registry.js';
 import { MessageBatch, type RequestBatchConfig } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
-import { createMessage, type AddMessageOptions } from '../kernel/message.factory.js';
+import { createEnrichedMessage, type AddMessageOptions } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import { MessageLimitError, MessagingOptionsError } from '../kernel/messaging.errors.js';
@@ -89,10 +89,9 @@ export class MessageQueue implements OnModuleInit {
   add(topic: string, body: object, options?: AddMessageOptions): Message {
     const scope = this.transactional.current(topic);
     if (scope !== undefined) {
-      const request = this.batches.current()?.context;
-      let created = createMessage(topic, body, options);
-      if (this.tracer !== undefined) created = this.tracer.created(created);
-      const message = request === undefined ? created : (this.enrichment.apply(request, [created]).at(0) ?? created);
+      const fields = this.enrichment.fieldsFor(this.batches.current());
+      let message = createEnrichedMessage(topic, body, options, fields);
+      if (this.tracer !== undefined) message = this.tracer.created(message);
       const limit = this.config.maxMessagesPerRequest;
       if (scope.size >= limit) throw new MessageLimitError(topic, limit, 'this database transaction');
       scope.add(message, this.transactionalStore(topic), (committed) => {
@@ -101,7 +100,7 @@ export class MessageQueue implements OnModuleInit {
       return message;
     }
     const batch = this.requireBatch(topic);
-    let message = createMessage(topic, body, options);
+    let message = createEnrichedMessage(topic, body, options, this.enrichment.fieldsFor(batch));
     if (this.tracer !== undefined) message = this.tracer.created(message);
     batch.add(message);
     return message;

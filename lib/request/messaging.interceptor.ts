@@ -10,7 +10,7 @@ import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { EmitsMessageMetadata } from './emits-message.decorator.js';
 import { MessageBatch, type RequestBatchConfig } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
-import { createMessage } from '../kernel/message.factory.js';
+import { createEnrichedMessage } from '../kernel/message.factory.js';
 import { MessageEnrichment } from './message-enrichment.service.js';
 import type { Message } from '../kernel/message.interface.js';
 import { Outbox } from '../delivery/outbox.service.js';
@@ -97,10 +97,16 @@ export class MessagingInterceptor implements NestInterceptor {
       for (const { topic, options } of emits) {
         const body: unknown = options.body ? options.body(result as never, context) : result;
         const key = typeof options.key === 'function' ? options.key(result as never, context) : options.key;
-        const message = createMessage(topic, body as object, { headers: options.headers, key, delay: options.delay });
+        const message = createEnrichedMessage(
+          topic,
+          body as object,
+          { headers: options.headers, key, delay: options.delay },
+          this.enrichment.fieldsFor(batch),
+        );
         batch.add(this.tracer === undefined ? message : this.tracer.created(message));
       }
-      messages = this.enrichment.apply(context, batch.take());
+      // Enriched as they were created.
+      messages = batch.take();
     } catch (error) {
       batch.drop();
       subscriber.error(error);

@@ -10,7 +10,9 @@ export type MessageEnricher = (context: ExecutionContext) => Readonly<JsonObject
 /** The options of `MessagingModule` that decide what a request adds to its messages. */
 export interface EnrichmentSettings {
   /**
-   * Fields added to every message of a request, or `false` to add none.
+   * Fields added to every message of a request, or `false` to add none. Called once per
+   * request, when its first message is added (what `add()` returns already has them); what
+   * it throws fails that `add()`.
    * Default: `author` (from `request.user`, see `authorOf`) and `comment`
    * (from the `commentHeader` request header, `null` when absent), as PDC does.
    * For a WebSocket message both come from the connection's handshake request

@@ -6,7 +6,6 @@ import { Outbox } from '../delivery/outbox.service.js';
 import { EMITS_MESSAGE_METADATA, MESSAGING_OPTIONS } from '../kernel/messaging.constants.js';
 import { MessageBatch, type RequestBatchConfig } from './message-batch.js';
 import { MessageBatchContext } from './message-batch.context.js';
-import { MessageEnrichment } from './message-enrichment.service.js';
 import { rpcCallContext } from './rpc-call.context.js';
 import { joinSettled } from './rpc-event-chain.js';
 
@@ -67,7 +66,6 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
     private readonly modules: ModulesContainer,
     private readonly batches: MessageBatchContext,
     private readonly outbox: Outbox,
-    private readonly enrichment: MessageEnrichment,
     @Inject(MESSAGING_OPTIONS) private readonly config: RequestBatchConfig,
   ) {
     // Subscribed while the application is created: microservices connect (and add their handlers) after that.
@@ -207,8 +205,8 @@ export class RpcHandlerBinding implements OnApplicationShutdown {
     }
     const messages = batch.take();
     if (messages.length === 0) return;
-    const { context } = batch;
-    await this.outbox.accept(context === undefined ? messages : this.enrichment.apply(context, messages));
+    // Enriched as they were created.
+    await this.outbox.accept(messages);
   }
 }
 

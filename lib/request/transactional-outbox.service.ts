@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Outbox } from '../delivery/outbox.service.js';
-import { createMessage, type AddMessageOptions } from '../kernel/message.factory.js';
+import { createEnrichedMessage, type AddMessageOptions } from '../kernel/message.factory.js';
 import type { Message } from '../kernel/message.interface.js';
 import { MessagingOptionsError, NotInTransactionError } from '../kernel/messaging.errors.js';
 import { OutboxWriteError } from '../kernel/outbox.errors.js';
@@ -124,10 +124,8 @@ export class TransactionalOutbox {
   }
 
   private create(topic: string, body: object, options: AddMessageOptions | undefined): Message {
-    let message = createMessage(topic, body, options);
-    if (this.tracer !== undefined) message = this.tracer.created(message);
-    const request = this.batches.current()?.context;
-    return request === undefined ? message : (this.enrichment.apply(request, [message]).at(0) ?? message);
+    const message = createEnrichedMessage(topic, body, options, this.enrichment.fieldsFor(this.batches.current()));
+    return this.tracer === undefined ? message : this.tracer.created(message);
   }
 
   private transactionalStore(topic: string): TransactionalOutboxStore {

@@ -33,6 +33,14 @@ export class CycleController {
     private readonly audit: AuditService,
   ) {}
 
+  /** Answers with what add() returned, to compare with what was sent. */
+  @Post('returns-added')
+  returnsAdded(): { returned: object } {
+    const first = this.messages.add('.items.first', { value: 1 });
+    this.messages.add('.items.second', { value: 2 });
+    return { returned: first.body };
+  }
+
   @Post('ok')
   async ok(@Body() body: { value: string }): Promise<{ done: boolean }> {
     this.messages.add('.items.added', { value: body.value });
