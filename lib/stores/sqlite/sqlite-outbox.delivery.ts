@@ -18,10 +18,11 @@ const SQLITE_NOW_MS = `CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) A
  * event loop; the store wraps the results in promises.
  */
 export class SqliteOutboxDelivery {
-  private readonly claimQuery: Statement;
-  private readonly leaseUpdate: Statement;
+  private readonly claimUpdate: Statement;
   private readonly deliveredDelete: Statement;
   private readonly deliveredUpdate: Statement;
+  // Prepared once: a transaction function per call would cost its wrapper every batch.
+  private readonly claimTransaction: (request: ClaimRequest) => SqliteOutboxRow[];
   private readonly failureUpdate: Statement;
   private readonly nextDueQuery: Statement;
   private readonly leasesOfQuery: Statement;
@@ -33,18 +34,23 @@ export class SqliteOutboxDelivery {
     table: string,
   ) {
     const t = table;
-    // Per-key order: the shared claim rule (outbox-claim.rule.ts).
-    this.claimQuery = db.prepare(
-      `WITH ${blockedKeysCte(t, SQLITE_NOW_MS, '@now', '@owner')} ${claimableSelect(t, '@now', SQLITE_NOW_MS, '@limit')}`,
+    // Per-key order: the shared claim rule (outbox-claim.rule.ts); the whole batch leased in one
+    // statement (RETURNING gives no order: sorted by sequence after).
+    this.claimUpdate = db.prepare(
+      `WITH ${blockedKeysCte(t, SQLITE_NOW_MS, '@now', '@owner')}
+       UPDATE ${t} SET lease_owner = @owner, lease_expires_at = ${SQLITE_NOW_MS} + @leaseMs
+       WHERE sequence IN (${claimableSelect(t, '@now', SQLITE_NOW_MS, '@limit')}) RETURNING *`,
     );
-    this.leaseUpdate = db.prepare(
-      `UPDATE ${t} SET lease_owner = @owner, lease_expires_at = ${SQLITE_NOW_MS} + @leaseMs
-       WHERE sequence = @sequence RETURNING *`,
-    );
-    this.deliveredDelete = db.prepare(`DELETE FROM ${t} WHERE id = ? AND status = 'pending' AND lease_owner = ?`);
+    this.claimTransaction = db.transaction(
+      ({ owner, limit, now, leaseMs }: ClaimRequest) =>
+        this.claimUpdate.all({ now, limit, owner, leaseMs }) as SqliteOutboxRow[],
+    ).immediate;
+    // One statement per batch: the ids travel as a JSON array.
+    const ofBatch = `id IN (SELECT value FROM json_each(?)) AND status = 'pending' AND lease_owner = ?`;
+    this.deliveredDelete = db.prepare(`DELETE FROM ${t} WHERE ${ofBatch}`);
     this.deliveredUpdate = db.prepare(
       `UPDATE ${t} SET status = 'delivered', settled_at = ?, lease_owner = NULL, lease_expires_at = NULL
-       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+       WHERE ${ofBatch}`,
     );
     this.failureUpdate = db.prepare(`
       UPDATE ${t} SET lease_owner = NULL, lease_expires_at = NULL, last_error = @error,
@@ -85,26 +91,17 @@ export class SqliteOutboxDelivery {
    * See `OutboxDeliveryStore.claim()`: one immediate transaction, so no other process claims
    * meanwhile. Due-ness is judged at `now`; lease expiry by SQLite's clock (`SQLITE_NOW_MS`).
    */
-  claim({ owner, limit, now, leaseMs }: ClaimRequest): OutboxEntry[] {
-    const claimed = this.db
-      .transaction(() => {
-        const sequences = this.claimQuery.all({ now, limit, owner }) as { claimable_sequence: number }[];
-        return sequences.map(
-          ({ claimable_sequence: sequence }) => this.leaseUpdate.get({ owner, leaseMs, sequence }) as SqliteOutboxRow,
-        );
-      })
-      .immediate();
+  claim(request: ClaimRequest): OutboxEntry[] {
+    const claimed = this.claimTransaction(request);
+    claimed.sort((a, b) => a.sequence - b.sequence);
     return claimed.map((row) => outboxRowToEntry(row));
   }
 
-  /** See `OutboxDeliveryStore.markDelivered()`. */
+  /** See `OutboxDeliveryStore.markDelivered()`: one statement (itself a transaction). */
   markDelivered(owner: string, ids: readonly string[], now: number, retain: boolean): void {
-    this.db.transaction(() => {
-      for (const id of ids) {
-        if (retain) this.deliveredUpdate.run(now, id, owner);
-        else this.deliveredDelete.run(id, owner);
-      }
-    })();
+    const list = JSON.stringify(ids);
+    if (retain) this.deliveredUpdate.run(now, list, owner);
+    else this.deliveredDelete.run(list, owner);
   }
 
   /** See `OutboxDeliveryStore.reschedule()`. */
