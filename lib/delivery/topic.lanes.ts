@@ -108,6 +108,19 @@ export class TopicLanes {
       );
       return;
     }
+    // Held in arrival order (each claim appended as it came back): when the first waited less than
+    // half the timeout, so did the rest, and nothing is allocated to find out.
+    if (this.held.length > 0 && now - this.held[0].arrivedAt >= sendTimeoutMs / 2) this.giveBackStale(now);
+    while (this.sends < MAX_SENDS_IN_FLIGHT) {
+      const batch = this.nextBatch();
+      if (batch.length === 0) break;
+      this.launch(batch);
+    }
+  }
+
+  /** Gives back the held messages that waited for half of `sendTimeoutMs`, but those of a key in flight. */
+  private giveBackStale(now: number): void {
+    const { returns, sendTimeoutMs } = this.context;
     const stale = new Set<string>();
     const staleOnes = new Set<OutboxEntry>();
     for (const { entry, arrivedAt } of this.held) {
@@ -120,11 +133,6 @@ export class TopicLanes {
       this.take((key, entry) => (key === null ? staleOnes.has(entry) : stale.has(key))),
       'not sent yet: waited for half of dispatch.sendTimeoutMs',
     );
-    while (this.sends < MAX_SENDS_IN_FLIGHT) {
-      const batch = this.nextBatch();
-      if (batch.length === 0) break;
-      this.launch(batch);
-    }
   }
 
   /**

@@ -67,7 +67,8 @@ function copyObject(walk: Walk, value: object, fields?: Readonly<JsonObject>): J
     if (child !== undefined) copy[key] = toJsonValue(walk, child);
     walk.steps.pop();
   }
-  if (fields !== undefined) for (const key of Object.keys(fields)) if (!Object.hasOwn(copy, key)) copy[key] = fields[key];
+  if (fields !== undefined)
+    for (const key of Object.keys(fields)) if (!Object.hasOwn(copy, key)) copy[key] = fields[key];
   walk.ancestors.pop();
   return Object.freeze(copy);
 }

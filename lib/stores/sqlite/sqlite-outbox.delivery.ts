@@ -41,10 +41,11 @@ export class SqliteOutboxDelivery {
        UPDATE ${t} SET lease_owner = @owner, lease_expires_at = ${SQLITE_NOW_MS} + @leaseMs
        WHERE sequence IN (${claimableSelect(t, '@now', SQLITE_NOW_MS, '@limit')}) RETURNING *`,
     );
-    this.claimTransaction = db.transaction(
+    const claimTransaction = db.transaction(
       ({ owner, limit, now, leaseMs }: ClaimRequest) =>
         this.claimUpdate.all({ now, limit, owner, leaseMs }) as SqliteOutboxRow[],
-    ).immediate;
+    );
+    this.claimTransaction = (request) => claimTransaction.immediate(request);
     // One statement per batch: the ids travel as a JSON array.
     const ofBatch = `id IN (SELECT value FROM json_each(?)) AND status = 'pending' AND lease_owner = ?`;
     this.deliveredDelete = db.prepare(`DELETE FROM ${t} WHERE ${ofBatch}`);
