@@ -112,8 +112,8 @@ export interface DispatchOptions {
    * long (ms) before claiming again, so messages that arrive meanwhile leave
    * together: fewer round trips to the store and the bus under steady load,
    * for at most this much added delivery latency. A backlog is never slowed.
-   * Default: the store's `preferredBatchWindowMs` (`PostgresOutboxStore`: 10),
-   * else `0`.
+   * Default: the store's `preferredBatchWindowMs` (`PostgresOutboxStore`,
+   * `MysqlOutboxStore`, `SqliteOutboxStore`: 10; `MemoryOutboxStore`: none), else `0`.
    */
   batchWindowMs?: number;
   /**

@@ -57,6 +57,12 @@ export { SqliteBusyError } from './sqlite-busy.js';
  */
 export class SqliteOutboxStore implements OutboxStore, OnApplicationShutdown {
   readonly durable = true;
+  /**
+   * A claim is a write transaction with a fixed cost far above a message's share (its per-key
+   * rule is one query over the pending rows): under steady load, batches gathered over 10 ms cost
+   * far fewer of them.
+   */
+  readonly preferredBatchWindowMs = 10;
   /** The database file. */
   readonly path: string;
   private readonly database: SqliteOutboxDatabase;
