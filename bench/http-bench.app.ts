@@ -61,6 +61,12 @@ class StatsController {
     const { OutboxAdmin } = await import('nestjs-messaging');
     return this.moduleRef.get(OutboxAdmin, { strict: false }).stats();
   }
+
+  /** `process.memoryUsage()` in bytes, read by the memory part beside the RSS it reads from /proc. */
+  @Get('memory')
+  memory(): NodeJS.MemoryUsage {
+    return process.memoryUsage();
+  }
 }
 
 /** An interceptor that does nothing: the cost any global interceptor adds in Nest. */
