@@ -28,7 +28,7 @@ export interface MemoryOutboxStoreOptions {
   maxMessages?: number;
   /**
    * From this many messages held on, the store holds each new message compactly until it is first
-   * claimed: its body as JSON text rather than a tree of objects (with a 214-byte body, about 400
+   * claimed: its body as JSON text rather than a tree of objects (with a 214-byte body, about 456
    * heap bytes per pending message instead of 750). It costs a `JSON.stringify()` when the message is
    * stored and a `JSON.parse()` when it is claimed or listed, which is why a store keeping up with
    * its bus (a few messages held) does not do it. A whole number >= 0. Default: `1000`.
