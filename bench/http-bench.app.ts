@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { getHeapSpaceStatistics } from 'node:v8';
 import {
   Body,
   Controller,
@@ -62,10 +63,15 @@ class StatsController {
     return this.moduleRef.get(OutboxAdmin, { strict: false }).stats();
   }
 
-  /** `process.memoryUsage()` in bytes, read by the memory part beside the RSS it reads from /proc. */
+  /**
+   * `process.memoryUsage()` in bytes, read by the memory part beside the RSS it reads from /proc,
+   * with the size V8 reserved for its young (`newSpace`) and old (`oldSpace`) generations.
+   */
   @Get('memory')
-  memory(): NodeJS.MemoryUsage {
-    return process.memoryUsage();
+  memory(): NodeJS.MemoryUsage & { newSpace: number; oldSpace: number } {
+    const spaces = getHeapSpaceStatistics();
+    const size = (name: string): number => spaces.find((space) => space.space_name === name)?.space_size ?? 0;
+    return { ...process.memoryUsage(), newSpace: size('new_space'), oldSpace: size('old_space') };
   }
 }
 

@@ -71,6 +71,9 @@ interface MemorySample {
   readonly rss: number;
   readonly heapUsed: number;
   readonly heapTotal: number;
+  /** Of `heapTotal`, V8's young generation and its old space. */
+  readonly newSpace: number;
+  readonly oldSpace: number;
   readonly external: number;
   readonly arrayBuffers: number;
 }
@@ -78,12 +81,17 @@ interface MemorySample {
 const MB = 1024 * 1024;
 
 async function sampleMemory(url: string, pid: number, at: number): Promise<MemorySample> {
-  const usage = (await (await fetch(`${url}/stats/memory`)).json()) as NodeJS.MemoryUsage;
+  const usage = (await (await fetch(`${url}/stats/memory`)).json()) as NodeJS.MemoryUsage & {
+    newSpace: number;
+    oldSpace: number;
+  };
   return {
     at,
     rss: rssMegabytes(pid),
     heapUsed: usage.heapUsed / MB,
     heapTotal: usage.heapTotal / MB,
+    newSpace: usage.newSpace / MB,
+    oldSpace: usage.oldSpace / MB,
     external: usage.external / MB,
     arrayBuffers: usage.arrayBuffers / MB,
   };
@@ -91,9 +99,10 @@ async function sampleMemory(url: string, pid: number, at: number): Promise<Memor
 
 function describeSample(sample: MemorySample | undefined): string {
   if (sample === undefined) return 'no sample';
-  const { rss, heapUsed, heapTotal, external, arrayBuffers } = sample;
+  const { rss, heapUsed, heapTotal, newSpace, oldSpace, external, arrayBuffers } = sample;
   return (
-    `RSS ${rss.toFixed(1)}, heapUsed ${heapUsed.toFixed(1)}, heapTotal ${heapTotal.toFixed(1)}, ` +
+    `RSS ${rss.toFixed(1)}, heapUsed ${heapUsed.toFixed(1)}, heapTotal ${heapTotal.toFixed(1)} ` +
+    `(new ${newSpace.toFixed(1)}, old ${oldSpace.toFixed(1)}), ` +
     `external ${external.toFixed(1)}, arrayBuffers ${arrayBuffers.toFixed(1)}`
   );
 }
