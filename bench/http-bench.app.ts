@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   Body,
   Controller,
@@ -12,6 +13,7 @@ import {
   type NestInterceptor,
   Get,
   Post,
+  Query,
   type Type,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModuleRef, NestFactory } from '@nestjs/core';
@@ -65,10 +67,15 @@ class StatsController {
 
   /**
    * `process.memoryUsage()` in bytes, read by the memory part beside the RSS it reads from /proc,
-   * with the size V8 reserved for its young (`newSpace`) and old (`oldSpace`) generations.
+   * with the size V8 reserved for its young (`newSpace`) and old (`oldSpace`) generations. With
+   * `?gc=1`, after a full garbage collection: `heapUsed` is then what the heap holds alive.
    */
   @Get('memory')
-  memory(): NodeJS.MemoryUsage & { newSpace: number; oldSpace: number } {
+  memory(@Query('gc') gc?: string): NodeJS.MemoryUsage & { newSpace: number; oldSpace: number } {
+    if (gc === '1') {
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+    }
     const spaces = getHeapSpaceStatistics();
     const size = (name: string): number => spaces.find((space) => space.space_name === name)?.space_size ?? 0;
     return { ...process.memoryUsage(), newSpace: size('new_space'), oldSpace: size('old_space') };

@@ -80,8 +80,9 @@ interface MemorySample {
 
 const MB = 1024 * 1024;
 
-async function sampleMemory(url: string, pid: number, at: number): Promise<MemorySample> {
-  const usage = (await (await fetch(`${url}/stats/memory`)).json()) as NodeJS.MemoryUsage & {
+/** With `collect`, after a full garbage collection in the server: heapUsed is then its live heap. */
+async function sampleMemory(url: string, pid: number, at: number, collect = false): Promise<MemorySample> {
+  const usage = (await (await fetch(`${url}/stats/memory${collect ? '?gc=1' : ''}`)).json()) as NodeJS.MemoryUsage & {
     newSpace: number;
     oldSpace: number;
   };
@@ -116,10 +117,14 @@ async function rssUnderLoad(label: string, variant: HttpVariant, serverCore: num
   const { child, url } = await startServer('express', variant, {}, serverCore);
   const pid = child.pid ?? 0;
   const samples: MemorySample[] = [];
+  // The live heap (after a full collection) once at 1 minute and once at the end, under load.
+  const live: MemorySample[] = [];
   const started = Date.now();
   const sampler = setInterval(() => {
-    sampleMemory(url, pid, (Date.now() - started) / 1000).then(
-      (sample) => samples.push(sample),
+    const at = (Date.now() - started) / 1000;
+    const collect = (live.length === 0 && at >= 60) || at >= SECONDS - 7;
+    sampleMemory(url, pid, at, collect).then(
+      (sample) => (collect ? live : samples).push(sample),
       () => undefined,
     );
   }, 5000);
@@ -140,11 +145,17 @@ async function rssUnderLoad(label: string, variant: HttpVariant, serverCore: num
     const highest = Math.max(...samples.map(({ rss }) => rss));
     const change = (field: 'rss' | 'heapUsed'): string =>
       first === undefined || last === undefined ? '?' : (last[field] - first[field]).toFixed(1);
+    const outsideHeap = (sample: MemorySample | undefined): string =>
+      sample === undefined ? '?' : (sample.rss - sample.heapTotal).toFixed(1);
+    const liveAt = (sample: MemorySample | undefined): string =>
+      sample === undefined ? '?' : `${sample.heapUsed.toFixed(1)} (${sample.at.toFixed(0)} s)`;
     console.log(
       `  ${label.padEnd(34)} ${result.requests.total} requests (${result.non2xx} non-2xx), MB:\n` +
         `    after 1 min:  ${describeSample(first)}\n` +
         `    at the end:   ${describeSample(last)}\n` +
-        `    change: RSS ${change('rss')}, heapUsed ${change('heapUsed')}; highest RSS ${highest.toFixed(1)}`,
+        `    change: RSS ${change('rss')}, heapUsed ${change('heapUsed')}; highest RSS ${highest.toFixed(1)}\n` +
+        `    RSS - heapTotal (memory outside V8's heap): ${outsideHeap(first)} after 1 min, ${outsideHeap(last)} at the end\n` +
+        `    live heap (heapUsed after a full GC): ${liveAt(live[0])}, then ${liveAt(live.at(-1))}`,
     );
     // The series, one sample a minute, for telling a leak (heapUsed climbing) from heap sizing.
     const series = samples.filter((sample, index) => index % 12 === 11 || sample === last);
