@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   Body,
   Controller,
@@ -11,6 +13,7 @@ import {
   type NestInterceptor,
   Get,
   Post,
+  Query,
   type Type,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModuleRef, NestFactory } from '@nestjs/core';
@@ -60,6 +63,22 @@ class StatsController {
   async stats(): Promise<unknown> {
     const { OutboxAdmin } = await import('nestjs-messaging');
     return this.moduleRef.get(OutboxAdmin, { strict: false }).stats();
+  }
+
+  /**
+   * `process.memoryUsage()` in bytes, read by the memory part beside the RSS it reads from /proc,
+   * with the size V8 reserved for its young (`newSpace`) and old (`oldSpace`) generations. With
+   * `?gc=1`, after a full garbage collection: `heapUsed` is then what the heap holds alive.
+   */
+  @Get('memory')
+  memory(@Query('gc') gc?: string): NodeJS.MemoryUsage & { newSpace: number; oldSpace: number } {
+    if (gc === '1') {
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+    }
+    const spaces = getHeapSpaceStatistics();
+    const size = (name: string): number => spaces.find((space) => space.space_name === name)?.space_size ?? 0;
+    return { ...process.memoryUsage(), newSpace: size('new_space'), oldSpace: size('old_space') };
   }
 }
 

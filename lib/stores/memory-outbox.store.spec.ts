@@ -34,5 +34,79 @@ describe('MemoryOutboxStore bound', () => {
 
   it('rejects a bad bound at construction, naming the option', () => {
     expect(() => new MemoryOutboxStore({ maxMessages: 0 })).toThrow('maxMessages: expected a whole number >= 1, got 0');
+    expect(() => new MemoryOutboxStore({ compactFrom: -1 })).toThrow(
+      'compactFrom: expected a whole number >= 0, got -1',
+    );
+  });
+});
+
+// The contract suite also runs with compactFrom 0 (outbox-store.spec.ts); these cover the switch between forms.
+describe('MemoryOutboxStore backlog held compactly (compactFrom)', () => {
+  const body = { release: { id: 7, tags: ['a', 'b'], notes: null }, ok: true };
+
+  it('hands out and lists messages held beyond compactFrom as they were accepted: equal, deep-frozen, same times', async () => {
+    const store = new MemoryOutboxStore({ compactFrom: 1 });
+    const messages = [
+      createMessage('.a', body),
+      createMessage('.a', body, { headers: { trace: 'x', n: 1 }, key: null }),
+      createMessage('.b', body, { key: 'k' }),
+    ];
+    const before = Date.now();
+    await store.append(messages);
+    const listed = await store.list({}, 10);
+    expect(listed.map((entry) => entry.message)).toEqual(messages);
+    for (const entry of listed) {
+      expect(entry).toMatchObject({ status: 'pending', attempts: 0, history: [] });
+      expect(entry.createdAt).toBeGreaterThanOrEqual(before);
+      expect(entry.nextAttemptAt).toBe(entry.createdAt);
+      expect(entry.lease).toBeUndefined();
+    }
+    const claimed = await store.claim({ owner: 'o', limit: 10, now: Date.now(), leaseMs: 60_000 });
+    expect(claimed.map((entry) => entry.message)).toEqual(messages);
+    const release = claimed[1].message.body.release as { tags: string[] };
+    expect(Object.isFrozen(claimed[1].message.body)).toBe(true);
+    expect(Object.isFrozen(release.tags)).toBe(true);
+    expect(claimed.map((entry) => entry.createdAt)).toEqual(listed.map((entry) => entry.createdAt));
+    // Claimed: leased like any message, settled by its owner.
+    expect((await store.list({}, 10)).every((entry) => entry.lease?.owner === 'o')).toBe(true);
+    await store.markDelivered('o', [messages[0].id, messages[1].id], Date.now(), false);
+    expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 0 });
+  });
+
+  it('filters compact messages by id, topic and key, and keeps a delayed one holding its key', async () => {
+    const store = new MemoryOutboxStore({ compactFrom: 0 });
+    const now = Date.now();
+    const delayed = createMessage('.a', body);
+    const behind = createMessage('.a', body);
+    const other = createMessage('.b', body, { key: null });
+    await store.append([delayed, behind, other], { availableAt: new Map([[delayed.id, now + 60_000]]) });
+    const claimAt = Date.now();
+    expect((await store.list({ ids: [behind.id] }, 10)).map((entry) => entry.message.id)).toEqual([behind.id]);
+    expect((await store.list({ topic: '.b' }, 10)).map((entry) => entry.message.id)).toEqual([other.id]);
+    expect((await store.list({ key: null }, 10)).map((entry) => entry.message.id)).toEqual([other.id]);
+    const claimed = await store.claim({ owner: 'o', limit: 10, now: claimAt, leaseMs: 60_000 });
+    expect(claimed.map((entry) => entry.message.id)).toEqual([other.id]);
+    expect(await store.nextDueAt()).toBe(now + 60_000);
+  });
+
+  it('claims messages without a key each on its own: one leased to another owner blocks none of the rest', async () => {
+    const store = new MemoryOutboxStore({ compactFrom: 2 });
+    const messages = [0, 1, 2, 3].map((index) => createMessage('.free', { index }, { key: null }));
+    await store.append(messages);
+    // Claimed after storing: a message is due from when it was stored.
+    const now = Date.now();
+    const first = await store.claim({ owner: 'a', limit: 1, now, leaseMs: 60_000 });
+    const rest = await store.claim({ owner: 'b', limit: 10, now, leaseMs: 60_000 });
+    expect(first.map((entry) => entry.message.id)).toEqual([messages[0].id]);
+    expect(rest.map((entry) => entry.message.id)).toEqual(messages.slice(1).map(({ id }) => id));
+    await store.markDelivered('b', [messages[2].id], now, false);
+    await store.reschedule('a', [{ id: messages[0].id, error: 'down', counted: true, nextAttemptAt: now + 5 }], now);
+    expect((await store.list({ status: 'pending' }, 10)).map((entry) => entry.message.id)).toEqual([
+      messages[0].id,
+      messages[1].id,
+      messages[3].id,
+    ]);
+    // The rescheduled one is due again at now + 5; b still leases the other two.
+    expect(await store.nextDueAt()).toBe(now + 5);
   });
 });

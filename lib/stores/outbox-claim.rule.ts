@@ -25,8 +25,7 @@ export interface ClaimCandidate {
 
 /**
  * The messages of one ordering key that `owner` may claim at `now`, oldest first, at most
- * `limit`: the in-memory form of the rule. For messages without a key, call it with each
- * message alone.
+ * `limit`: the in-memory form of the rule. For messages without a key, see `isClaimableAlone()`.
  * @param pending - the key's pending messages, oldest first.
  */
 export function claimableOfKey<T extends ClaimCandidate>(
@@ -49,6 +48,11 @@ export function claimableOfKey<T extends ClaimCandidate>(
     claimable.push(message);
   }
   return claimable;
+}
+
+/** Whether a message without a key (never blocked) is claimable at `now`: due and not leased. */
+export function isClaimableAlone(message: ClaimCandidate, now: number): boolean {
+  return (message.leaseExpiresAt === undefined || message.leaseExpiresAt <= now) && message.nextAttemptAt <= now;
 }
 
 /**

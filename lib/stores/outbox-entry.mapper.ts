@@ -131,7 +131,7 @@ export function restoreMessage(
     id,
     topic,
     key,
-    body: deepFreeze(JSON.parse(bodyJson) as JsonObject),
+    body: parseFrozenBody(bodyJson),
     headers: Object.freeze(JSON.parse(headersJson) as MessageHeaders),
     timestamp,
   });
@@ -148,6 +148,11 @@ function historyOf(json: string | null, toLocal: (databaseMs: number) => number)
     messenger,
     counted: counted === true || counted === 1,
   }));
+}
+
+/** A stored body's JSON text as the deep-frozen object a `Message` carries. */
+export function parseFrozenBody(bodyJson: string): Readonly<JsonObject> {
+  return deepFreeze(JSON.parse(bodyJson) as JsonObject);
 }
 
 function deepFreeze<T>(value: T): T {

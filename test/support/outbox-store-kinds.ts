@@ -38,6 +38,13 @@ export function outboxStoreKinds(prefix: string): StoreKind[] {
   return [
     { name: 'MemoryOutboxStore', ownClock: false, open: () => new MemoryOutboxStore(), close: () => Promise.resolve() },
     {
+      // Every message held compactly (its body as JSON text) until claimed, as a backlog is.
+      name: 'MemoryOutboxStore, compact from the first message',
+      ownClock: false,
+      open: () => new MemoryOutboxStore({ compactFrom: 0 }),
+      close: () => Promise.resolve(),
+    },
+    {
       name: 'SqliteOutboxStore',
       ownClock: true,
       open: () => new SqliteOutboxStore({ path: join(folder, `store-${String(++files)}.db`) }),
