@@ -97,7 +97,10 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-const only = process.env.BENCH_ONLY; // "http", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain", "transactional" or "writers" to run one part
+// BENCH_ONLY: "http", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain", "transactional",
+// "writers" or "memory", or several of them comma-separated, to run only those parts ("memory" runs only when named).
+const parts = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
+const runs = (part: string): boolean => (parts === undefined ? part !== 'memory' : parts.includes(part));
 
 // Every figure depends on the runtime (AsyncLocalStorage costs differ a lot between majors): say which one.
 console.log(`Node.js ${process.version} (${process.execPath}), ${process.platform}-${process.arch}`);
@@ -109,16 +112,16 @@ console.log(
     : `load generator pinned to the last core, servers to core ${String(serverCore)}\n`,
 );
 
-if (only === undefined || only === 'http') await runHttpBenchmark('HTTP overhead', CASES);
-if (only === undefined || only === 'telemetry') await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES);
-if (only === undefined || only === 'fedmsg') await runFedmsgBenchmark();
-if (only === undefined || only === 'amqp') await runAmqpBenchmark();
-if (only === undefined || only === 'fedora-messaging') await runFedoraMessagingBenchmark();
-if (only === undefined || only === 'latency') await runLatencyBenchmark();
-if (only === undefined || only === 'drain') await runDrainBenchmark();
-if (only === undefined || only === 'transactional') await runTransactionalBenchmark();
-if (only === undefined || only === 'writers') await runWritersBenchmark();
-if (only === 'memory') await runMemoryBenchmark(serverCore);
+if (runs('http')) await runHttpBenchmark('HTTP overhead', CASES);
+if (runs('telemetry')) await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES);
+if (runs('fedmsg')) await runFedmsgBenchmark();
+if (runs('amqp')) await runAmqpBenchmark();
+if (runs('fedora-messaging')) await runFedoraMessagingBenchmark();
+if (runs('latency')) await runLatencyBenchmark();
+if (runs('drain')) await runDrainBenchmark();
+if (runs('transactional')) await runTransactionalBenchmark();
+if (runs('writers')) await runWritersBenchmark();
+if (runs('memory')) await runMemoryBenchmark(serverCore);
 
 async function runHttpBenchmark(title: string, cases: readonly Case[]): Promise<void> {
   console.log(
