@@ -65,6 +65,12 @@ describe('snapshotBody', () => {
     expect(JSON.stringify(copy)).toBe('{"__proto__":"body","author":"body","constructor":"fields"}');
   });
 
+  it('writes -0 as 0, as JSON does: the copy is what every store and bus gives back', () => {
+    const copy = snapshotBody('.t', { n: -0, list: [-0, 1] }) as { n: number; list: number[] };
+    expect(Object.is(copy.n, 0)).toBe(true);
+    expect(Object.is(copy.list[0], 0)).toBe(true);
+  });
+
   const circular: Record<string, unknown> = { name: 'loop' };
   circular.self = { back: circular };
 

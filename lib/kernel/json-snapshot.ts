@@ -41,7 +41,8 @@ function toJsonValue(walk: Walk, value: unknown): JsonValue {
       return value;
     case 'number':
       if (!Number.isFinite(value)) fail(walk, `is ${value}, which JSON writes as null`);
-      return value;
+      // -0 is written as 0 by JSON: a stored or sent message would differ from what add() returned.
+      return value === 0 ? 0 : value;
     case 'object':
       if (value === null) return null;
       return copyObject(walk, value);

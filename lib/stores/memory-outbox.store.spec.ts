@@ -73,6 +73,23 @@ describe('MemoryOutboxStore backlog held compactly (compactFrom)', () => {
     expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 0 });
   });
 
+  it('gives a compact message back deep-equal to what add() returned, whatever JSON values its body holds', async () => {
+    const store = new MemoryOutboxStore({ compactFrom: 0 });
+    const values = {
+      text: 'h\u00e9llo \u{1F600} \ud800 "q" \\ \u2028',
+      numbers: [-0, 0.1, 1e300, 5e-324, 2 ** 53 + 2, -1e-7],
+      nested: [[1, [2, [3, []]]], {}, { a: null }],
+    };
+    const message = createMessage('.a', values, { headers: { h: 'x' } });
+    await store.append([message]);
+    const [listed] = await store.list({}, 1);
+    const [claimed] = await store.claim({ owner: 'o', limit: 1, now: Date.now(), leaseMs: 60_000 });
+    for (const entry of [listed, claimed]) {
+      expect(entry.message).toStrictEqual(message);
+      expect(Object.isFrozen((entry.message.body.nested as unknown[][])[0][1])).toBe(true);
+    }
+  });
+
   it('filters compact messages by id, topic and key, and keeps a delayed one holding its key', async () => {
     const store = new MemoryOutboxStore({ compactFrom: 0 });
     const now = Date.now();
