@@ -7,6 +7,45 @@ function keyOf(record: HeldRecord): string | null {
 
 const bySequence = (a: HeldRecord, b: HeldRecord): number => a.sequence - b.sequence;
 
+/** Delivered heads a lane skips before it drops them from its array (an O(length) copy). */
+const COMPACT_AFTER = 1024;
+
+/**
+ * One lane's messages, oldest first, from `head` on. The oldest, delivered first, is removed by
+ * moving `head`: removing it from the array would move the whole backlog of the lane for each
+ * message (a backlog of 100,000 on one lane took seconds to drain).
+ */
+class Lane {
+  records: HeldRecord[] = [];
+  head = 0;
+
+  get length(): number {
+    return this.records.length - this.head;
+  }
+
+  indexOf(record: HeldRecord): number {
+    return this.records[this.head] === record ? this.head : this.records.indexOf(record, this.head);
+  }
+
+  remove(record: HeldRecord): void {
+    const index = this.indexOf(record);
+    if (index < 0) return;
+    if (index > this.head) {
+      this.records.splice(index, 1);
+      return;
+    }
+    this.head++;
+    // The skipped heads stay referenced until then: at most COMPACT_AFTER, or half the lane.
+    if (this.head >= COMPACT_AFTER || this.head * 2 >= this.records.length) this.compact();
+  }
+
+  compact(): void {
+    if (this.head === 0) return;
+    this.records = this.records.slice(this.head);
+    this.head = 0;
+  }
+}
+
 /**
  * The pending messages of `MemoryOutboxStore` in claim order: one queue per ordering key, oldest
  * first, so that a claim walks only what each key may hand out; and one queue of all messages
@@ -14,19 +53,20 @@ const bySequence = (a: HeldRecord, b: HeldRecord): number => a.sequence - b.sequ
  * would cost more than the message's own fields).
  */
 export class PendingLanes {
-  private readonly byKey = new Map<string, HeldRecord[]>();
-  private readonly unkeyed: HeldRecord[] = [];
+  private readonly byKey = new Map<string, Lane>();
+  private readonly unkeyed = new Lane();
 
   /** Adds the newest pending message. */
   push(record: HeldRecord): void {
-    this.laneOf(record).push(record);
+    this.laneOf(record).records.push(record);
   }
 
   /** Puts a message pending again (a retried dead one) back in its place among its lane's. */
   insert(record: HeldRecord): void {
     const lane = this.laneOf(record);
-    lane.push(record);
-    lane.sort(bySequence);
+    lane.compact();
+    lane.records.push(record);
+    lane.records.sort(bySequence);
   }
 
   remove(record: HeldRecord): void {
@@ -34,8 +74,7 @@ export class PendingLanes {
     const lane = key === null ? this.unkeyed : this.byKey.get(key);
     if (lane === undefined) return;
     // Delivered messages are almost always at the head of their lane.
-    const index = lane[0] === record ? 0 : lane.indexOf(record);
-    if (index >= 0) lane.splice(index, 1);
+    lane.remove(record);
     if (key !== null && lane.length === 0) this.byKey.delete(key);
   }
 
@@ -44,18 +83,19 @@ export class PendingLanes {
     const key = keyOf(record);
     const lane = key === null ? this.unkeyed : this.byKey.get(key);
     const index = lane?.indexOf(record) ?? -1;
-    if (lane !== undefined && index >= 0) lane[index] = replacement;
+    if (lane !== undefined && index >= 0) lane.records[index] = replacement;
   }
 
   /** What `owner` may claim at `now` (the shared claim rule), at most `limit` per lane, in no order across lanes. */
   claimable(owner: string, now: number, limit: number): HeldRecord[] {
     const claimable: HeldRecord[] = [];
     for (const lane of this.byKey.values()) {
-      for (const record of claimableOfKey(lane, owner, now, limit)) claimable.push(record);
+      for (const record of claimableOfKey(lane.records, owner, now, limit, lane.head)) claimable.push(record);
     }
+    const { records, head } = this.unkeyed;
     let unkeyed = 0;
-    for (const record of this.unkeyed) {
-      if (unkeyed >= limit) break;
+    for (let index = head; index < records.length && unkeyed < limit; index++) {
+      const record = records[index];
       if (!isClaimableAlone(record, now)) continue;
       claimable.push(record);
       unkeyed++;
@@ -71,23 +111,27 @@ export class PendingLanes {
       const due = Math.max(record.nextAttemptAt, record.leaseExpiresAt ?? 0);
       if (earliest === undefined || due < earliest) earliest = due;
     };
-    for (const lane of this.byKey.values()) {
-      for (const record of lane) {
+    for (const { records, head } of this.byKey.values()) {
+      for (let index = head; index < records.length; index++) {
+        const record = records[index];
         consider(record);
         // The key's later messages wait for a holding one.
         if (record.holdsKey) break;
       }
     }
-    for (const record of this.unkeyed) consider(record);
+    const { records, head } = this.unkeyed;
+    for (let index = head; index < records.length; index++) {
+      consider(records[index]);
+    }
     return earliest;
   }
 
-  private laneOf(record: HeldRecord): HeldRecord[] {
+  private laneOf(record: HeldRecord): Lane {
     const key = keyOf(record);
     if (key === null) return this.unkeyed;
     let lane = this.byKey.get(key);
     if (lane === undefined) {
-      lane = [];
+      lane = new Lane();
       this.byKey.set(key, lane);
     }
     return lane;

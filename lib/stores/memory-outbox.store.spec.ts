@@ -90,6 +90,48 @@ describe('MemoryOutboxStore backlog held compactly (compactFrom)', () => {
     }
   });
 
+  it.each([
+    ['one ordering key', 'k'],
+    ['no ordering key', null],
+  ])('drains a long lane (%s) in order, a retried dead message back in its place', async (_name, key) => {
+    const store = new MemoryOutboxStore({ compactFrom: 100 });
+    const messages = Array.from({ length: 2500 }, (_, n) => createMessage('.a', { n }, { key }));
+    await store.append(messages);
+    const sent: number[] = [];
+    let now = Date.now() + 1;
+    let dead: string | undefined;
+    let retriedAfter: number | undefined;
+    for (;;) {
+      const claimed = await store.claim({ owner: 'o', limit: 100, now, leaseMs: 60_000 });
+      if (claimed.length === 0) break;
+      // Message 1500 dies once (the rest of its lane goes on), and is retried once 2,000 were sent.
+      const dying = dead === undefined ? claimed.find((entry) => entry.message.body.n === 1500) : undefined;
+      if (dying !== undefined) {
+        dead = dying.message.id;
+        await store.reschedule('o', [{ id: dead, error: 'x', counted: true }], now);
+      }
+      const delivered = claimed.filter((entry) => entry !== dying);
+      await store.markDelivered(
+        'o',
+        delivered.map((entry) => entry.message.id),
+        now,
+        false,
+      );
+      for (const entry of delivered) sent.push(entry.message.body.n as number);
+      if (retriedAfter === undefined && sent.length >= 2000) {
+        retriedAfter = sent.length;
+        expect(await store.retry({ status: 'dead' }, now)).toBe(1);
+      }
+      now++;
+    }
+    // In order, but 1500, which comes back as the oldest pending message at its retry.
+    const order = messages.map((_, n) => n).filter((n) => n !== 1500);
+    order.splice(retriedAfter ?? -1, 0, 1500);
+    expect(sent).toEqual(order);
+    expect(await store.counts()).toEqual({ pending: 0, delivered: 0, dead: 0 });
+    expect(await store.nextDueAt()).toBeUndefined();
+  });
+
   it('filters compact messages by id, topic and key, and keeps a delayed one holding its key', async () => {
     const store = new MemoryOutboxStore({ compactFrom: 0 });
     const now = Date.now();
