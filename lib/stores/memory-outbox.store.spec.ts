@@ -108,7 +108,7 @@ describe('MemoryOutboxStore backlog held compactly (compactFrom)', () => {
       const dying = dead === undefined ? claimed.find((entry) => entry.message.body.n === 1500) : undefined;
       if (dying !== undefined) {
         dead = dying.message.id;
-        await store.reschedule('o', [{ id: dead, error: 'x', counted: true }], now);
+        await store.reschedule('o', [{ id: dead, error: 'x', counted: true, nextAttemptAt: undefined }], now);
       }
       const delivered = claimed.filter((entry) => entry !== dying);
       await store.markDelivered(
