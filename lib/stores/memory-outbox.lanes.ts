@@ -7,20 +7,23 @@ function keyOf(record: HeldRecord): string | null {
 
 const bySequence = (a: HeldRecord, b: HeldRecord): number => a.sequence - b.sequence;
 
-/** Delivered heads a lane skips before it drops them from its array (an O(length) copy). */
+/** Removed messages a lane leaves as holes before it drops them from its array (an O(length) copy). */
 const COMPACT_AFTER = 1024;
 
 /**
- * One lane's messages, oldest first, from `head` on. The oldest, delivered first, is removed by
- * moving `head`: removing it from the array would move the whole backlog of the lane for each
- * message (a backlog of 100,000 on one lane took seconds to drain).
+ * One lane's messages, oldest first, from `head` on; a removed one leaves a hole (`undefined`)
+ * until the array is compacted. Removing it from the array would move the rest of the lane for
+ * each message: a backlog of 100,000 on one lane took seconds to drain, and still did behind a
+ * message waiting for its retry at the head.
  */
 class Lane {
-  records: HeldRecord[] = [];
+  records: (HeldRecord | undefined)[] = [];
+  /** Where the first message is (the holes before it are skipped). */
   head = 0;
+  private holes = 0;
 
   get length(): number {
-    return this.records.length - this.head;
+    return this.records.length - this.holes;
   }
 
   indexOf(record: HeldRecord): number {
@@ -30,19 +33,18 @@ class Lane {
   remove(record: HeldRecord): void {
     const index = this.indexOf(record);
     if (index < 0) return;
-    if (index > this.head) {
-      this.records.splice(index, 1);
-      return;
-    }
-    this.head++;
-    // The skipped heads stay referenced until then: at most COMPACT_AFTER, or half the lane.
-    if (this.head >= COMPACT_AFTER || this.head * 2 >= this.records.length) this.compact();
+    this.records[index] = undefined;
+    this.holes++;
+    while (this.head < this.records.length && this.records[this.head] === undefined) this.head++;
+    // The holes cost a skip per claim: at most COMPACT_AFTER, or half the lane.
+    if (this.holes >= COMPACT_AFTER || this.holes * 2 >= this.records.length) this.compact();
   }
 
   compact(): void {
-    if (this.head === 0) return;
-    this.records = this.records.slice(this.head);
+    if (this.holes === 0) return;
+    this.records = this.records.filter((record) => record !== undefined);
     this.head = 0;
+    this.holes = 0;
   }
 }
 
@@ -66,7 +68,7 @@ export class PendingLanes {
     const lane = this.laneOf(record);
     lane.compact();
     lane.records.push(record);
-    lane.records.sort(bySequence);
+    (lane.records as HeldRecord[]).sort(bySequence);
   }
 
   remove(record: HeldRecord): void {
@@ -96,7 +98,7 @@ export class PendingLanes {
     let unkeyed = 0;
     for (let index = head; index < records.length && unkeyed < limit; index++) {
       const record = records[index];
-      if (!isClaimableAlone(record, now)) continue;
+      if (record === undefined || !isClaimableAlone(record, now)) continue;
       claimable.push(record);
       unkeyed++;
     }
@@ -114,6 +116,7 @@ export class PendingLanes {
     for (const { records, head } of this.byKey.values()) {
       for (let index = head; index < records.length; index++) {
         const record = records[index];
+        if (record === undefined) continue;
         consider(record);
         // The key's later messages wait for a holding one.
         if (record.holdsKey) break;
@@ -121,7 +124,8 @@ export class PendingLanes {
     }
     const { records, head } = this.unkeyed;
     for (let index = head; index < records.length; index++) {
-      consider(records[index]);
+      const record = records[index];
+      if (record !== undefined) consider(record);
     }
     return earliest;
   }

@@ -132,6 +132,38 @@ describe('MemoryOutboxStore backlog held compactly (compactFrom)', () => {
     expect(await store.nextDueAt()).toBeUndefined();
   });
 
+  it.each([
+    ['one ordering key', 'k'],
+    ['no ordering key', null],
+  ])(
+    'drains a long lane (%s) past a message waiting for its retry at its head, which goes when due',
+    async (_name, key) => {
+      const store = new MemoryOutboxStore({ compactFrom: 100 });
+      const messages = Array.from({ length: 2500 }, (_, n) => createMessage('.a', { n }, { key }));
+      await store.append(messages);
+      const now = Date.now() + 1;
+      const [first] = await store.claim({ owner: 'o', limit: 1, now, leaseMs: 60_000 });
+      const retryAt = now + 60_000;
+      await store.reschedule('o', [{ id: first.message.id, error: 'x', counted: true, nextAttemptAt: retryAt }], now);
+      const sent: number[] = [];
+      for (;;) {
+        const claimed = await store.claim({ owner: 'o', limit: 100, now, leaseMs: 60_000 });
+        if (claimed.length === 0) break;
+        await store.markDelivered(
+          'o',
+          claimed.map((entry) => entry.message.id),
+          now,
+          false,
+        );
+        for (const entry of claimed) sent.push(entry.message.body.n as number);
+      }
+      expect(sent).toEqual(messages.slice(1).map((_, n) => n + 1));
+      expect(await store.nextDueAt()).toBe(retryAt);
+      const due = await store.claim({ owner: 'o', limit: 100, now: retryAt, leaseMs: 60_000 });
+      expect(due.map((entry) => entry.message.id)).toEqual([first.message.id]);
+    },
+  );
+
   it('filters compact messages by id, topic and key, and keeps a delayed one holding its key', async () => {
     const store = new MemoryOutboxStore({ compactFrom: 0 });
     const now = Date.now();

@@ -26,10 +26,11 @@ export interface ClaimCandidate {
 /**
  * The messages of one ordering key that `owner` may claim at `now`, oldest first, at most
  * `limit`: the in-memory form of the rule. For messages without a key, see `isClaimableAlone()`.
- * @param pending - the key's pending messages, oldest first, from index `from` (default 0) on.
+ * @param pending - the key's pending messages, oldest first, from index `from` (default 0) on; holes
+ *   (`undefined`, a removed message) are skipped.
  */
 export function claimableOfKey<T extends ClaimCandidate>(
-  pending: readonly T[],
+  pending: readonly (T | undefined)[],
   owner: string,
   now: number,
   limit: number,
@@ -38,6 +39,7 @@ export function claimableOfKey<T extends ClaimCandidate>(
   const claimable: T[] = [];
   for (let index = from; index < pending.length; index++) {
     const message = pending[index];
+    if (message === undefined) continue;
     if (claimable.length >= limit) break;
     if (message.leaseExpiresAt !== undefined && message.leaseExpiresAt > now) {
       if (message.leaseOwner === owner) continue;
