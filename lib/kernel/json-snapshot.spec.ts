@@ -50,6 +50,27 @@ describe('snapshotBody', () => {
     expect(snapshotBody('.t', { a: shared, b: [shared, shared] })).toEqual({ a: { id: 1 }, b: [{ id: 1 }, { id: 1 }] });
   });
 
+  it('keeps a "__proto__" key as a key (JSON.parse makes one), not as the copy\'s prototype', () => {
+    const parsed = JSON.parse('{"__proto__": {"admin": true}, "n": 1, "nested": {"__proto__": 5}}') as object;
+    const copy = snapshotBody('.t', parsed);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect((copy as { admin?: unknown }).admin).toBeUndefined();
+    expect(JSON.stringify(copy)).toBe('{"__proto__":{"admin":true},"n":1,"nested":{"__proto__":5}}');
+    expect(Object.isFrozen(copy)).toBe(true);
+  });
+
+  it('adds fields where the body has no such own key ("constructor" included), body keys winning', () => {
+    const parsed = JSON.parse('{"__proto__": "body", "author": "body"}') as object;
+    const copy = snapshotBody('.t', parsed, { author: 'fields', constructor: 'fields', ['__proto__']: 'fields' });
+    expect(JSON.stringify(copy)).toBe('{"__proto__":"body","author":"body","constructor":"fields"}');
+  });
+
+  it('writes -0 as 0, as JSON does: the copy is what every store and bus gives back', () => {
+    const copy = snapshotBody('.t', { n: -0, list: [-0, 1] }) as { n: number; list: number[] };
+    expect(Object.is(copy.n, 0)).toBe(true);
+    expect(Object.is(copy.list[0], 0)).toBe(true);
+  });
+
   const circular: Record<string, unknown> = { name: 'loop' };
   circular.self = { back: circular };
 

@@ -41,7 +41,8 @@ function toJsonValue(walk: Walk, value: unknown): JsonValue {
       return value;
     case 'number':
       if (!Number.isFinite(value)) fail(walk, `is ${value}, which JSON writes as null`);
-      return value;
+      // -0 is written as 0 by JSON: a stored or sent message would differ from what add() returned.
+      return value === 0 ? 0 : value;
     case 'object':
       if (value === null) return null;
       return copyObject(walk, value);
@@ -64,13 +65,23 @@ function copyObject(walk: Walk, value: object, fields?: Readonly<JsonObject>): J
     walk.steps.push(key);
     const child = applyToJson(walk, source[key]);
     // JSON omits undefined properties; doing the same keeps optional fields natural.
-    if (child !== undefined) copy[key] = toJsonValue(walk, child);
+    if (child !== undefined) setKey(copy, key, toJsonValue(walk, child));
     walk.steps.pop();
   }
   if (fields !== undefined)
-    for (const key of Object.keys(fields)) if (!Object.hasOwn(copy, key)) copy[key] = fields[key];
+    for (const key of Object.keys(fields)) if (!Object.hasOwn(copy, key)) setKey(copy, key, fields[key] ?? null);
   walk.ancestors.pop();
   return Object.freeze(copy);
+}
+
+/**
+ * `copy[key] = value`, but a `"__proto__"` key (which `JSON.parse()` makes an own key) stays a key:
+ * assigned, it would set the copy's prototype (or be ignored), dropping the key from what is sent.
+ */
+function setKey(copy: JsonObject, key: string, value: JsonValue): void {
+  if (key === '__proto__')
+    Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  else copy[key] = value;
 }
 
 function copyArray(walk: Walk, value: readonly unknown[]): JsonValue {

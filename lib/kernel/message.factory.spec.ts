@@ -37,6 +37,13 @@ describe('createMessage options', () => {
     expect(scheduledAt(createMessage('.a', {}, { availableAt: 0 }))).toBeUndefined();
   });
 
+  it('keeps a "__proto__" header (JSON.parse makes one) as a header', () => {
+    const headers = JSON.parse('{"__proto__": "x", "n": 1}') as Record<string, string | number>;
+    const message = createMessage('.t', {}, { headers });
+    expect(JSON.stringify(message.headers)).toBe('{"__proto__":"x","n":1}');
+    expect(Object.getPrototypeOf(message.headers)).toBe(Object.prototype);
+  });
+
   it('refuses bad options, naming each', () => {
     expect(
       issuesOf(() =>

@@ -185,7 +185,10 @@ function snapshotHeaders(topic: string, headers: MessageHeaders | undefined): Me
         `is ${String(value)}, but headers must be strings, finite numbers or booleans`,
       );
     }
-    copy[name] = value;
+    // A "__proto__" name (JSON.parse makes one) stays a header: assigned, it would be dropped.
+    if (name === '__proto__')
+      Object.defineProperty(copy, name, { value, enumerable: true, writable: true, configurable: true });
+    else copy[name] = value;
   }
   return Object.freeze(copy);
 }

@@ -73,6 +73,97 @@ describe('MemoryOutboxStore backlog held compactly (compactFrom)', () => {
     expect(await store.counts()).toEqual({ pending: 1, delivered: 0, dead: 0 });
   });
 
+  it('gives a compact message back deep-equal to what add() returned, whatever JSON values its body holds', async () => {
+    const store = new MemoryOutboxStore({ compactFrom: 0 });
+    const values = {
+      text: 'h\u00e9llo \u{1F600} \ud800 "q" \\ \u2028',
+      numbers: [-0, 0.1, 1e300, 5e-324, 2 ** 53 + 2, -1e-7],
+      nested: [[1, [2, [3, []]]], {}, { a: null }],
+    };
+    const message = createMessage('.a', values, { headers: { h: 'x' } });
+    await store.append([message]);
+    const [listed] = await store.list({}, 1);
+    const [claimed] = await store.claim({ owner: 'o', limit: 1, now: Date.now(), leaseMs: 60_000 });
+    for (const entry of [listed, claimed]) {
+      expect(entry.message).toStrictEqual(message);
+      expect(Object.isFrozen((entry.message.body.nested as unknown[][])[0][1])).toBe(true);
+    }
+  });
+
+  it.each([
+    ['one ordering key', 'k'],
+    ['no ordering key', null],
+  ])('drains a long lane (%s) in order, a retried dead message back in its place', async (_name, key) => {
+    const store = new MemoryOutboxStore({ compactFrom: 100 });
+    const messages = Array.from({ length: 2500 }, (_, n) => createMessage('.a', { n }, { key }));
+    await store.append(messages);
+    const sent: number[] = [];
+    let now = Date.now() + 1;
+    let dead: string | undefined;
+    let retriedAfter: number | undefined;
+    for (;;) {
+      const claimed = await store.claim({ owner: 'o', limit: 100, now, leaseMs: 60_000 });
+      if (claimed.length === 0) break;
+      // Message 1500 dies once (the rest of its lane goes on), and is retried once 2,000 were sent.
+      const dying = dead === undefined ? claimed.find((entry) => entry.message.body.n === 1500) : undefined;
+      if (dying !== undefined) {
+        dead = dying.message.id;
+        await store.reschedule('o', [{ id: dead, error: 'x', counted: true, nextAttemptAt: undefined }], now);
+      }
+      const delivered = claimed.filter((entry) => entry !== dying);
+      await store.markDelivered(
+        'o',
+        delivered.map((entry) => entry.message.id),
+        now,
+        false,
+      );
+      for (const entry of delivered) sent.push(entry.message.body.n as number);
+      if (retriedAfter === undefined && sent.length >= 2000) {
+        retriedAfter = sent.length;
+        expect(await store.retry({ status: 'dead' }, now)).toBe(1);
+      }
+      now++;
+    }
+    // In order, but 1500, which comes back as the oldest pending message at its retry.
+    const order = messages.map((_, n) => n).filter((n) => n !== 1500);
+    order.splice(retriedAfter ?? -1, 0, 1500);
+    expect(sent).toEqual(order);
+    expect(await store.counts()).toEqual({ pending: 0, delivered: 0, dead: 0 });
+    expect(await store.nextDueAt()).toBeUndefined();
+  });
+
+  it.each([
+    ['one ordering key', 'k'],
+    ['no ordering key', null],
+  ])(
+    'drains a long lane (%s) past a message waiting for its retry at its head, which goes when due',
+    async (_name, key) => {
+      const store = new MemoryOutboxStore({ compactFrom: 100 });
+      const messages = Array.from({ length: 2500 }, (_, n) => createMessage('.a', { n }, { key }));
+      await store.append(messages);
+      const now = Date.now() + 1;
+      const [first] = await store.claim({ owner: 'o', limit: 1, now, leaseMs: 60_000 });
+      const retryAt = now + 60_000;
+      await store.reschedule('o', [{ id: first.message.id, error: 'x', counted: true, nextAttemptAt: retryAt }], now);
+      const sent: number[] = [];
+      for (;;) {
+        const claimed = await store.claim({ owner: 'o', limit: 100, now, leaseMs: 60_000 });
+        if (claimed.length === 0) break;
+        await store.markDelivered(
+          'o',
+          claimed.map((entry) => entry.message.id),
+          now,
+          false,
+        );
+        for (const entry of claimed) sent.push(entry.message.body.n as number);
+      }
+      expect(sent).toEqual(messages.slice(1).map((_, n) => n + 1));
+      expect(await store.nextDueAt()).toBe(retryAt);
+      const due = await store.claim({ owner: 'o', limit: 100, now: retryAt, leaseMs: 60_000 });
+      expect(due.map((entry) => entry.message.id)).toEqual([first.message.id]);
+    },
+  );
+
   it('filters compact messages by id, topic and key, and keeps a delayed one holding its key', async () => {
     const store = new MemoryOutboxStore({ compactFrom: 0 });
     const now = Date.now();

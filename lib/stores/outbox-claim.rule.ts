@@ -26,16 +26,20 @@ export interface ClaimCandidate {
 /**
  * The messages of one ordering key that `owner` may claim at `now`, oldest first, at most
  * `limit`: the in-memory form of the rule. For messages without a key, see `isClaimableAlone()`.
- * @param pending - the key's pending messages, oldest first.
+ * @param pending - the key's pending messages, oldest first, from index `from` (default 0) on; holes
+ *   (`undefined`, a removed message) are skipped.
  */
 export function claimableOfKey<T extends ClaimCandidate>(
-  pending: Iterable<T>,
+  pending: readonly (T | undefined)[],
   owner: string,
   now: number,
   limit: number,
+  from = 0,
 ): T[] {
   const claimable: T[] = [];
-  for (const message of pending) {
+  for (let index = from; index < pending.length; index++) {
+    const message = pending[index];
+    if (message === undefined) continue;
     if (claimable.length >= limit) break;
     if (message.leaseExpiresAt !== undefined && message.leaseExpiresAt > now) {
       if (message.leaseOwner === owner) continue;
