@@ -19,8 +19,10 @@ describe.each(HTTP_PLATFORMS)('sample app admin endpoints on %s', (platform) => 
     // A message the bus refused for good, as the dispatcher would record it. The memory store
     // works synchronously: nothing of the app's dispatcher runs between these calls.
     const store = running.app.get<OutboxStore>(OutboxStore);
-    const now = Date.now();
     void store.append([poison]);
+    // Read after the append: a claim at a time before the message was stored (a millisecond
+    // boundary crossed between the two) finds it not yet due.
+    const now = Date.now();
     void store.claim({ owner: 'earlier-dispatcher', limit: 1, now, leaseMs: 60_000 });
     const failure = { error: 'amqp:not-found', counted: true, messenger: 'AmqpMessenger' };
     await store.reschedule(
