@@ -127,17 +127,40 @@ export async function consume(
   count: number,
   timeoutMs = 10_000,
 ): Promise<RheaMessage[]> {
+  return consumeUntil(brokerUrl, queue, (received) => received.length >= count, `${String(count)} messages`, timeoutMs);
+}
+
+/**
+ * Reads a queue over AMQP 1.0 until `done(received)` holds (checked as each message arrives, and
+ * at the start), then 200 ms longer to catch messages beyond it; rejects after `timeoutMs`,
+ * naming `what` was awaited. For waits where a count is not enough: at-least-once delivery may
+ * bring duplicates and messages whose request never got its answer.
+ */
+export async function consumeUntil(
+  brokerUrl: string,
+  queue: string,
+  done: (received: readonly RheaMessage[]) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<RheaMessage[]> {
   const connection = connectConsumer(brokerUrl);
   const received: RheaMessage[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
+      let finished = false;
       const timer = setTimeout(() => {
-        reject(new Error(`received ${received.length} of ${count} messages from ${queue} within ${timeoutMs} ms`));
+        reject(
+          new Error(
+            `received ${String(received.length)} messages from ${queue} but not ${what} within ${String(timeoutMs)} ms`,
+          ),
+        );
       }, timeoutMs);
-      if (count === 0) {
+      const check = (): void => {
+        if (finished || !done(received)) return;
+        finished = true;
         clearTimeout(timer);
-        setTimeout(resolve, 300);
-      }
+        setTimeout(resolve, received.length === 0 ? 300 : 200);
+      };
       connection.on('disconnected', (context: EventContext) => {
         clearTimeout(timer);
         reject(context.error ?? new Error('consumer disconnected'));
@@ -145,12 +168,9 @@ export async function consume(
       const receiver = connection.open_receiver({ source: { address: `/amq/queue/${queue}` } });
       receiver.on('message', (context: EventContext) => {
         received.push(context.message!);
-        if (received.length === count) {
-          clearTimeout(timer);
-          // A little longer, to catch messages beyond the expected count.
-          setTimeout(resolve, 200);
-        }
+        check();
       });
+      check();
     });
   } finally {
     connection.removeAllListeners('disconnected');
