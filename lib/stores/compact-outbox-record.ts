@@ -2,7 +2,7 @@ import type { Message, MessageHeaders } from '../kernel/message.interface.js';
 import type { AttemptRecord } from '../kernel/outbox-entry.interface.js';
 import { parseFrozenBody } from './outbox-entry.mapper.js';
 import type { FilteredState } from './outbox-filter.js';
-import { NO_ATTEMPTS, type OutboxRecord } from './outbox-record.js';
+import { NO_ATTEMPTS, pendingRecord, type OutboxRecord } from './outbox-record.js';
 
 /**
  * A pending message never handed out, as `MemoryOutboxStore` holds its backlog (see its
@@ -63,7 +63,7 @@ export class CompactRecord implements Readonly<OutboxRecord> {
     return this.due ?? this.createdAt;
   }
 
-  /** A delayed message holds its key (as `MemoryOutboxStore.appendNow()` decides for a full record). */
+  /** A delayed message holds its key (as `pendingRecord()` decides for a full record). */
   get holdsKey(): boolean {
     return this.due !== undefined && this.due > this.createdAt && this.key !== null;
   }
@@ -75,21 +75,7 @@ export class CompactRecord implements Readonly<OutboxRecord> {
 
   /** The full record the store holds from its first claim on. */
   expand(): OutboxRecord {
-    return {
-      message: this.message,
-      sequence: this.sequence,
-      createdAt: this.createdAt,
-      status: 'pending',
-      attempts: 0,
-      nextAttemptAt: this.nextAttemptAt,
-      lastError: undefined,
-      deadReason: undefined,
-      history: NO_ATTEMPTS,
-      settledAt: undefined,
-      leaseOwner: undefined,
-      leaseExpiresAt: undefined,
-      holdsKey: this.holdsKey,
-    };
+    return pendingRecord(this.message, this.sequence, this.createdAt, this.due);
   }
 
   get status(): 'pending' {

@@ -14,7 +14,7 @@ import { CompactRecord, type HeldRecord } from './compact-outbox-record.js';
 import { PendingLanes } from './memory-outbox.lanes.js';
 import { toOutboxEntry } from './outbox-entry.mapper.js';
 import { outboxFilterPredicate } from './outbox-filter.js';
-import { applyFailure, newMessages, NO_ATTEMPTS, type OutboxRecord } from './outbox-record.js';
+import { applyFailure, newMessages, pendingRecord, type OutboxRecord } from './outbox-record.js';
 
 /** Options of `MemoryOutboxStore`. */
 export interface MemoryOutboxStoreOptions {
@@ -107,7 +107,7 @@ export class MemoryOutboxStore implements OutboxStore {
       const record =
         this.records.size >= this.compactFrom
           ? new CompactRecord(message, ++this.sequence, now, due)
-          : this.fullRecord(message, ++this.sequence, now, due);
+          : pendingRecord(message, ++this.sequence, now, due);
       this.records.set(message.id, record);
       this.pending.push(record);
     }
@@ -211,25 +211,6 @@ export class MemoryOutboxStore implements OutboxStore {
     // A compact record is never leased.
     if (record === undefined || record instanceof CompactRecord) return undefined;
     return record.status === 'pending' && record.leaseOwner === owner ? record : undefined;
-  }
-
-  private fullRecord(message: Message, sequence: number, now: number, due: number | undefined): OutboxRecord {
-    return {
-      message,
-      sequence,
-      createdAt: now,
-      status: 'pending',
-      attempts: 0,
-      nextAttemptAt: due ?? now,
-      lastError: undefined,
-      deadReason: undefined,
-      history: NO_ATTEMPTS,
-      settledAt: undefined,
-      leaseOwner: undefined,
-      leaseExpiresAt: undefined,
-      // Delayed: its key's later messages wait for it.
-      holdsKey: due !== undefined && due > now && message.key !== null,
-    };
   }
 
   /** The full record of `held`, put in place of a compact one in the store and its lane. */

@@ -33,6 +33,34 @@ export interface OutboxRecord {
 /** The history of every record not attempted yet: one shared empty array, never written to. */
 export const NO_ATTEMPTS: AttemptRecord[] = [];
 
+/**
+ * A message's record as accepted: pending, never attempted, due at `due` (ms since the epoch;
+ * `undefined`: at once, `createdAt`). A delayed message (`due` after `createdAt`) holds its key:
+ * the key's later messages wait for it.
+ */
+export function pendingRecord(
+  message: Message,
+  sequence: number,
+  createdAt: number,
+  due: number | undefined,
+): OutboxRecord {
+  return {
+    message,
+    sequence,
+    createdAt,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: due ?? createdAt,
+    lastError: undefined,
+    deadReason: undefined,
+    history: NO_ATTEMPTS,
+    settledAt: undefined,
+    leaseOwner: undefined,
+    leaseExpiresAt: undefined,
+    holdsKey: due !== undefined && due > createdAt && message.key !== null,
+  };
+}
+
 /** Applies one failed attempt to a record leased by the caller (see `OutboxDeliveryStore.reschedule()`). */
 export function applyFailure(record: OutboxRecord, failure: FailedAttempt, now: number): void {
   record.leaseOwner = undefined;
