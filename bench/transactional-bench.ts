@@ -49,12 +49,15 @@ function startApp(env: Record<string, string>): Promise<{ child: ChildProcess; u
   });
 }
 
-type Variant = 'none' | 'skip' | 'logging' | 'amqp';
+type Variant = 'none' | 'skip' | 'logging' | 'logging-row-key' | 'amqp';
 
 const VARIANTS: readonly { mode: Variant; label: string }[] = [
   { mode: 'none', label: 'row only, no MessagingModule' },
   { mode: 'skip', label: 'row only, MessagingModule loaded' },
   { mode: 'logging', label: 'row + message, logging messenger' },
+  // The default key is the topic, and every request here has one topic: its writers take turns from
+  // insert to commit (per-key commit order). Keyed by product, they commit side by side.
+  { mode: 'logging-row-key', label: 'the same, ordering key per product' },
   { mode: 'amqp', label: 'row + message, AMQP to RabbitMQ' },
 ];
 
@@ -62,7 +65,8 @@ async function requestRate(orm: string, mode: Variant): Promise<number> {
   const app = await startApp({
     TX_ORM: orm,
     ...(mode === 'none' || mode === 'skip' ? { TX_MESSAGES: mode } : {}),
-    ...(mode === 'logging' ? { MESSAGE_BUS_BACKEND: 'logging' } : {}),
+    ...(mode === 'logging' || mode === 'logging-row-key' ? { MESSAGE_BUS_BACKEND: 'logging' } : {}),
+    ...(mode === 'logging-row-key' ? { TX_KEY: 'row' } : {}),
   });
   try {
     const load = (duration: number): Promise<autocannon.Result> =>
@@ -123,7 +127,7 @@ export async function runTransactionalBenchmark(): Promise<void> {
       `\nTransactional messaging: POST /products inserts a row (and adds one message) in one PostgreSQL transaction, ` +
         `20 connections, ${SECONDS} s, ${ROUNDS} round(s), median`,
     );
-    for (const orm of ['typeorm', 'knex', 'drizzle']) {
+    for (const orm of (process.env.BENCH_ORMS ?? 'typeorm,knex,drizzle').split(',')) {
       const samples = new Map<Variant, number[]>(VARIANTS.map(({ mode }) => [mode, []]));
       // Interleaved rounds: machine drift hits every variant alike.
       for (let round = 0; round < ROUNDS; round++) {

@@ -81,7 +81,7 @@ describe('PostgreSQL schema versions', () => {
   it('refuses a table of the DDL before versions without createSchema, naming both versions and the command', async () => {
     await createBeforeVersions();
     await expect(open().onModuleInit()).rejects.toThrow(
-      `table: ${table} is at schema version 1, this version of nestjs-messaging needs version 3; ` +
+      `table: ${table} is at schema version 1, this version of nestjs-messaging needs version 4; ` +
         `run "npx nestjs-messaging outbox migrate --postgres <url> --table ${table}"`,
     );
   });
@@ -95,8 +95,8 @@ describe('PostgreSQL schema versions', () => {
       'SELECT version FROM nestjs_messaging_schema WHERE table_name = $1 ORDER BY version',
       [table],
     );
-    // Version 1 was the table as found: only migrations 2 and 3 ran.
-    expect(rows.map(({ version }) => version)).toEqual([2, 3]);
+    // Version 1 was the table as found: only migrations 2 to 4 ran.
+    expect(rows.map(({ version }) => version)).toEqual([2, 3, 4]);
     // The claim still sees the old lease and retry times.
     const claimed = await store.claim({ owner: 'new', limit: 10, now: Date.now(), leaseMs: 1000 });
     expect(claimed.map(({ message }) => message.id)).toEqual(['p1']);
@@ -116,13 +116,13 @@ describe('PostgreSQL schema versions', () => {
 
   it('serves a table ahead of this code (a rolling deploy), with a warning naming the versions', async () => {
     await admin.query(postgresOutboxSchema(table));
-    await admin.query(`INSERT INTO nestjs_messaging_schema (table_name, version) VALUES ($1, 4)`, [table]);
+    await admin.query(`INSERT INTO nestjs_messaging_schema (table_name, version) VALUES ($1, 5)`, [table]);
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const store = open();
     await store.onModuleInit();
     expect(warn.mock.calls.map(([text]) => String(text))).toContainEqual(
       expect.stringContaining(
-        `${table} is at schema version 4, newer than the 3 this version of nestjs-messaging knows`,
+        `${table} is at schema version 5, newer than the 4 this version of nestjs-messaging knows`,
       ),
     );
     await store.append([]);
@@ -137,7 +137,7 @@ describe('PostgreSQL schema versions', () => {
       'SELECT count(*)::int AS n FROM nestjs_messaging_schema WHERE table_name = $1',
       [table],
     );
-    expect(rows[0].n).toBe(3);
+    expect(rows[0].n).toBe(4);
     await open().onModuleInit();
   });
 });

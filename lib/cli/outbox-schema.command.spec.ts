@@ -78,7 +78,7 @@ describe('npx nestjs-messaging outbox status | migrate | sql', () => {
       const missing = await runOutboxCommand(['outbox', 'status', '--postgres', url, '--table', table]);
       expect(missing).toEqual({
         exitCode: 1,
-        output: `${table}: schema version 0, this nestjs-messaging expects 3: missing: run "outbox migrate" to create it\n`,
+        output: `${table}: schema version 0, this nestjs-messaging expects 4: missing: run "outbox migrate" to create it\n`,
       });
       await admin.query(postgresSchemaBeforeVersions(table));
       const stats = await runOutboxCommand(['outbox', 'stats', '--postgres', url, '--table', table]);
@@ -86,13 +86,14 @@ describe('npx nestjs-messaging outbox status | migrate | sql', () => {
       expect(stats.output).toContain(`run "npx nestjs-messaging outbox migrate --postgres <url> --table ${table}"`);
       const migrated = await runOutboxCommand(['outbox', 'migrate', '--postgres', url, '--table', table]);
       expect(migrated.output).toBe(
-        `${table}: migrated from schema version 1 to 3:\n` +
+        `${table}: migrated from schema version 1 to 4:\n` +
           '  2  ordering keys, dead reasons, attempt history (at most 50 records)\n' +
-          '  3  messages that hold their ordering key (delayed, or failed under onFailure: hold)\n',
+          '  3  messages that hold their ordering key (delayed, or failed under onFailure: hold)\n' +
+          '  4  the append function, planned once per connection\n',
       );
       expect(await runOutboxCommand(['outbox', 'status', '--postgres', url, '--table', table])).toEqual({
         exitCode: 0,
-        output: `${table}: schema version 3, this nestjs-messaging expects 3: up to date\n`,
+        output: `${table}: schema version 4, this nestjs-messaging expects 4: up to date\n`,
       });
       expect((await runOutboxCommand(['outbox', 'stats', '--postgres', url, '--table', table])).exitCode).toBe(0);
     } finally {

@@ -36,4 +36,33 @@ describe('PostgresOutboxStore.appendStatement', () => {
     expect(listed[0].nextAttemptAt).toBe(listed[0].createdAt);
     expect(Math.abs(listed[1].nextAttemptAt - (now + 30_000))).toBeLessThan(50);
   });
+
+  it("calls the append function of a schema-qualified table in the table's schema, whatever the search_path", async () => {
+    const schema = `append_schema_${String(process.pid)}`;
+    const admin = new pg.Client({ connectionString: brokers().postgres.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      const qualified = new PostgresOutboxStore({
+        connectionString: brokers().postgres.url,
+        table: `${schema}.outbox`,
+        createSchema: true,
+      });
+      try {
+        await qualified.onModuleInit();
+        const message = createMessage('.t', { n: 1 });
+        const { text, values } = qualified.appendStatement([message]);
+        await admin.query('BEGIN');
+        await admin.query('SET LOCAL search_path = pg_catalog');
+        await admin.query(text, [...values]);
+        await admin.query('COMMIT');
+        expect((await qualified.list({}, 10)).map((entry) => entry.message)).toEqual([message]);
+      } finally {
+        await qualified.close();
+      }
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
+  });
 });

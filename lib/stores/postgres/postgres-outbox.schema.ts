@@ -1,5 +1,6 @@
 import { ATTEMPT_HISTORY_LIMIT } from '../../kernel/outbox-entry.interface.js';
 import { SCHEMA_VERSION_TABLE, type OutboxMigration } from '../schema-version.js';
+import { at, orderingLocksCte } from './postgres-outbox.sql.js';
 
 /** A table name the PostgreSQL store accepts: an unquoted identifier, optionally schema-qualified. */
 export const POSTGRES_TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/;
@@ -41,7 +42,12 @@ function checkedName(table: string): string {
  * 3. `holds_key` (true: a pending message that its key's later messages wait for until it is
  *    due: delayed, or failed under `dispatch.ordering.onFailure: 'hold'`; false for existing
  *    rows, which step aside as before), and an index of the pending rows that may block their
- *    key (leased or holding). A column with a constant default: no rewrite of the table.
+ *    key (leased or holding). A column with a constant default: no rewrite of the table;
+ * 4. `<table>_append(batch json)`, the function every insert of the library calls (see
+ *    `appendStatement()`): the insert with its ordering keys' locks, as a PL/pgSQL function, so
+ *    that PostgreSQL plans it once per connection instead of parsing and planning the statement
+ *    at every call (server time per one-message insert: 350 µs as a statement, 210 µs as the
+ *    function). It is named and resolved like the table (in the table's schema when qualified).
  *
  * @param table the table name (optionally `schema.table`); default `nestjs_messaging_outbox`.
  * @throws Error when `table` is not a lower-case SQL identifier.
@@ -118,7 +124,33 @@ CREATE INDEX IF NOT EXISTS ${name}_pending_blocking ON ${table} (ordering_key, s
   WHERE status = 'pending' AND (lease_owner IS NOT NULL OR holds_key);
 ${record(3)}`,
     },
+    {
+      version: 4,
+      description: 'the append function, planned once per connection',
+      sql: `${versionTable}
+CREATE OR REPLACE FUNCTION ${table}_append(batch json) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  ${appendSql(table, 'batch')};
+END $$;
+${record(4)}`,
+    },
   ];
+}
+
+/**
+ * The insert of migration 4's function: the messages of `batch` (a JSON array of
+ * `{ id, topic, key, body, headers, timestamp, due }`, `due` in ms since the epoch or null), in
+ * their order; the keys' locks first (each row needs the CTE's one row), then each row's
+ * sequence: see `orderingLocksCte`. A duplicate id (a caller-supplied one) is skipped.
+ */
+function appendSql(table: string, batch: string): string {
+  return `WITH messages AS MATERIALIZED (SELECT * FROM json_to_recordset(${batch})
+    AS m(id text, topic text, key text, body json, headers json, "timestamp" bigint, due float8)),
+  ${orderingLocksCte(table, 'messages')}
+  INSERT INTO ${table} (id, topic, ordering_key, body, headers, "timestamp", next_attempt_at, holds_key)
+  SELECT m.id, m.topic, m.key, m.body, m.headers, m."timestamp", ${at('m.due')}, m.key IS NOT NULL AND m.due IS NOT NULL
+  FROM ordering_locks l, messages m WHERE l.taken >= 0
+  ON CONFLICT (id) DO NOTHING`;
 }
 
 /** The latest schema version this code knows. */

@@ -17,7 +17,6 @@ import { PostgresOutboxAdmin } from './postgres-outbox.admin.js';
 import { PostgresOutboxConnection } from './postgres-outbox.connection.js';
 import { PostgresOutboxDelivery } from './postgres-outbox.delivery.js';
 import { PostgresOwnerLocks } from './postgres-owner.locks.js';
-import { at, orderingLocksCte } from './postgres-outbox.sql.js';
 import { resolvePostgresOutboxOptions, type PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
 
 export type { PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
@@ -118,16 +117,9 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
     const t = this.table;
     return {
       // One parameter, once (Knex rewrites $n into ?), whatever the driver does with arrays; the
-      // recordset keeps the messages' order. The keys' locks come first (each row needs the
-      // CTE's one row), then each row's sequence: see orderingLocksCte. A duplicate id (a
-      // caller-supplied one) is skipped.
-      text: `WITH messages AS MATERIALIZED (SELECT * FROM json_to_recordset($1::json)
-          AS m(id text, topic text, key text, body json, headers json, "timestamp" bigint, due float8)),
-        ${orderingLocksCte(t, 'messages')}
-        INSERT INTO ${t} (id, topic, ordering_key, body, headers, "timestamp", next_attempt_at, holds_key)
-        SELECT m.id, m.topic, m.key, m.body, m.headers, m."timestamp", ${at('m.due')}, m.key IS NOT NULL AND m.due IS NOT NULL
-        FROM ordering_locks l, messages m WHERE l.taken >= 0
-        ON CONFLICT (id) DO NOTHING`,
+      // recordset keeps the messages' order. The function (schema version 4) takes the keys'
+      // locks, then inserts: see postgresOutboxMigrations().
+      text: `SELECT ${t}_append($1::json)`,
       values: [JSON.stringify(rows)],
     };
   }
