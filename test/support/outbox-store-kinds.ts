@@ -8,6 +8,7 @@ import type { OutboxStoreContractSubject } from '../../lib/testing/outbox-store.
 import { MemoryOutboxStore } from '../../lib/stores/memory-outbox.store.js';
 import { SqliteOutboxStore } from '../../lib/stores/sqlite/sqlite-outbox.store.js';
 import { PostgresOutboxStore } from '../../lib/stores/postgres/postgres-outbox.store.js';
+import { appendFunctionName } from '../../lib/stores/postgres/postgres-outbox.sql.js';
 import { MysqlOutboxStore } from '../../lib/stores/mysql/mysql-outbox.store.js';
 import { brokers } from './brokers.js';
 
@@ -117,7 +118,7 @@ export async function dropPostgresOutbox(table: string): Promise<void> {
     await pool.query(`DROP TABLE IF EXISTS ${table}`);
     await pool.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
     await pool.query(`DROP FUNCTION IF EXISTS ${table}_default_key()`);
-    await pool.query(`DROP FUNCTION IF EXISTS ${table}_append(json)`);
+    await pool.query(`DROP FUNCTION IF EXISTS ${appendFunctionName(table)}(json)`);
     if ((await pool.query(`SELECT to_regclass('nestjs_messaging_schema') AS t`)).rows[0]?.t !== null)
       await pool.query('DELETE FROM nestjs_messaging_schema WHERE table_name = $1', [table]);
   } finally {

@@ -37,6 +37,26 @@ describe('PostgresOutboxStore.appendStatement', () => {
     expect(Math.abs(listed[1].nextAttemptAt - (now + 30_000))).toBeLessThan(50);
   });
 
+  it('gives each of two long-named tables an append function of its own, where cutting names to 63 bytes would not', async () => {
+    // Cut to PostgreSQL's 63 bytes, "<long>_append" and "<long>_ap_append" would both be "<long>_ap".
+    const long = `outbox_long_${String(process.pid)}_`.padEnd(60, 'x');
+    const tables = [long, `${long}_ap`];
+    const stores = tables.map(
+      (name) => new PostgresOutboxStore({ connectionString: brokers().postgres.url, table: name, createSchema: true }),
+    );
+    try {
+      for (const each of stores) await each.onModuleInit();
+      const messages = stores.map((_, index) => createMessage('.t', { n: index }));
+      for (const [index, each] of stores.entries()) await each.append([messages[index]]);
+      for (const [index, each] of stores.entries()) {
+        expect((await each.list({}, 10)).map((entry) => entry.message)).toEqual([messages[index]]);
+      }
+    } finally {
+      for (const each of stores) await each.close();
+      for (const name of tables) await dropPostgresOutbox(name);
+    }
+  });
+
   it("calls the append function of a schema-qualified table in the table's schema, whatever the search_path", async () => {
     const schema = `append_schema_${String(process.pid)}`;
     const admin = new pg.Client({ connectionString: brokers().postgres.url });

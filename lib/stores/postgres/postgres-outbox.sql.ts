@@ -25,6 +25,28 @@ export const orderingLocksCte = (table: string, rows: string): string => `orderi
     SELECT count(pg_advisory_xact_lock(hashtext('${table} ordering keys'), k.lock)) AS taken
     FROM (SELECT DISTINCT hashtext(r.key) AS lock FROM ${rows} r WHERE r.key IS NOT NULL ORDER BY 1) k)`;
 
+/** PostgreSQL's longest identifier, in bytes (`NAMEDATALEN - 1`): longer names are cut to it. */
+const MAX_IDENTIFIER = 63;
+
+/**
+ * The name of schema version 4's append function of `table` (a checked name, optionally
+ * `schema.table`): `<table>_append`, in the table's schema when qualified, so it resolves as the
+ * table does. A table name too long for the suffix keeps its first 46 characters, then an
+ * 8-digit FNV-1a hash of the whole name: PostgreSQL would cut the name to 63 bytes (with a
+ * notice at every call), and two tables could then share one function, which inserts into one
+ * of them.
+ */
+export function appendFunctionName(table: string): string {
+  const dot = table.indexOf('.');
+  const schema = dot < 0 ? '' : table.slice(0, dot + 1);
+  const name = table.slice(dot + 1);
+  const suffix = '_append';
+  if (name.length + suffix.length <= MAX_IDENTIFIER) return `${schema}${name}${suffix}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  return `${schema}${name.slice(0, 46)}_${(hash >>> 0).toString(16).padStart(8, '0')}${suffix}`;
+}
+
 /**
  * The key of a lease owner's session-level advisory lock, as SQL: a 64-bit hash of the table
  * and the owner id (`owner`, an SQL expression), in the one-bigint key space, which never

@@ -15,6 +15,7 @@ import type {
 } from '../../kernel/outbox-store.interface.js';
 import { PostgresOutboxAdmin } from './postgres-outbox.admin.js';
 import { PostgresOutboxConnection } from './postgres-outbox.connection.js';
+import { appendFunctionName } from './postgres-outbox.sql.js';
 import { PostgresOutboxDelivery } from './postgres-outbox.delivery.js';
 import { PostgresOwnerLocks } from './postgres-owner.locks.js';
 import { resolvePostgresOutboxOptions, type PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
@@ -119,7 +120,7 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
       // One parameter, once (Knex rewrites $n into ?), whatever the driver does with arrays; the
       // recordset keeps the messages' order. The function (schema version 4) takes the keys'
       // locks, then inserts: see postgresOutboxMigrations().
-      text: `SELECT ${t}_append($1::json)`,
+      text: `SELECT ${appendFunctionName(t)}($1::json)`,
       values: [JSON.stringify(rows)],
     };
   }
