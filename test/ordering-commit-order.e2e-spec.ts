@@ -14,6 +14,7 @@ import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import { knexOutboxWriter, pgOutboxWriter, typeormOutboxWriter } from 'nestjs-messaging/transactional';
 import knexFactory, { type Knex } from 'knex';
 import { brokers } from './support/brokers.js';
+import { dropPostgresOutbox } from './support/outbox-store-kinds.js';
 import { sleep, waitFor } from './support/wait-for.js';
 
 /*
@@ -94,8 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(apps.map((app) => app.close()));
   await store.close();
-  await admin.query(`DROP TABLE IF EXISTS ${table}`);
-  await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify(), ${table}_default_key()`);
+  await dropPostgresOutbox(table);
   await admin.end();
 }, 30_000);
 

@@ -10,7 +10,7 @@ import { CapturingMessenger, MessagingTestingModule } from 'nestjs-messaging/tes
 import type { TransactionalOutboxStore } from 'nestjs-messaging/transactional';
 import { brokers } from './support/brokers.js';
 import { mariaDbHarnesses } from './support/mariadb-harnesses.js';
-import { dropMysqlOutbox, mysqlUrl } from './support/outbox-store-kinds.js';
+import { dropMysqlOutbox, dropPostgresOutbox, mysqlUrl } from './support/outbox-store-kinds.js';
 import { transactionHarnesses, type TransactionHarness } from './support/transaction-harnesses.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -48,8 +48,8 @@ const postgres = (): TestDatabase => {
       await admin.query(`CREATE TABLE ${products} (id serial PRIMARY KEY, name text NOT NULL)`);
     },
     tearDown: async () => {
-      await admin.query(`DROP TABLE IF EXISTS ${products}, ${outboxTable}`);
-      await admin.query(`DROP FUNCTION IF EXISTS ${outboxTable}_notify()`);
+      await admin.query(`DROP TABLE IF EXISTS ${products}`);
+      await dropPostgresOutbox(outboxTable);
       await admin.end();
     },
     harnesses: () => transactionHarnesses(products, brokers().postgres.url),
