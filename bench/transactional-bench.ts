@@ -127,7 +127,7 @@ export async function runTransactionalBenchmark(): Promise<void> {
       `\nTransactional messaging: POST /products inserts a row (and adds one message) in one PostgreSQL transaction, ` +
         `20 connections, ${SECONDS} s, ${ROUNDS} round(s), median`,
     );
-    for (const orm of (process.env.BENCH_ORMS ?? 'typeorm,knex,drizzle').split(',')) {
+    for (const orm of (process.env.BENCH_ORMS ?? 'typeorm,knex,drizzle').split(',').map((name) => name.trim())) {
       const samples = new Map<Variant, number[]>(VARIANTS.map(({ mode }) => [mode, []]));
       // Interleaved rounds: machine drift hits every variant alike.
       for (let round = 0; round < ROUNDS; round++) {

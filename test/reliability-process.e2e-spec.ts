@@ -159,11 +159,11 @@ describe('reliable delivery, the built sample app against RabbitMQ', () => {
       const { releases } = tally(received);
       return accepted.every((id) => releases.has(id));
     };
-    const received = await consumeUntil(shared.url, queue, allAccepted, 'every accepted release', 30_000).catch(
-      (error: unknown) => {
-        throw new Error(`${String(error)}; app output:\n${app?.output() ?? ''}`);
-      },
-    );
+    const missing = (received: readonly RheaMessage[]): string =>
+      `every accepted release (missing: ${accepted.filter((id) => !tally(received).releases.has(id)).join(', ')})`;
+    const received = await consumeUntil(shared.url, queue, allAccepted, missing, 30_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}; app output:\n${app?.output() ?? ''}`);
+    });
     const { releases, duplicates } = tally(received);
     expect(accepted.filter((id) => !releases.has(id))).toEqual([]);
     // At least once: a message sent before the kill but not yet marked delivered is sent again.
@@ -259,7 +259,9 @@ describe('reliable delivery, the built sample app against RabbitMQ', () => {
       const { releases } = tally(received);
       return load.accepted.every((id) => releases.has(id));
     };
-    const received = await consumeUntil(project.url, queue, allAccepted, 'every accepted release', 10_000);
+    const missing = (received: readonly RheaMessage[]): string =>
+      `every accepted release (missing: ${load.accepted.filter((id) => !tally(received).releases.has(id)).join(', ')})`;
+    const received = await consumeUntil(project.url, queue, allAccepted, missing, 10_000);
     expect(load.accepted.filter((id) => !tally(received).releases.has(id))).toEqual([]);
     expect(draining.output()).not.toContain('undelivered message(s) in the memory outbox');
   }, 120_000);

@@ -133,14 +133,14 @@ export async function consume(
 /**
  * Reads a queue over AMQP 1.0 until `done(received)` holds (checked as each message arrives, and
  * at the start), then 200 ms longer to catch messages beyond it; rejects after `timeoutMs`,
- * naming `what` was awaited. For waits where a count is not enough: at-least-once delivery may
+ * naming `what` was awaited (a function of what arrived, to name what is missing). For waits where a count is not enough: at-least-once delivery may
  * bring duplicates and messages whose request never got its answer.
  */
 export async function consumeUntil(
   brokerUrl: string,
   queue: string,
   done: (received: readonly RheaMessage[]) => boolean,
-  what: string,
+  what: string | ((received: readonly RheaMessage[]) => string),
   timeoutMs = 10_000,
 ): Promise<RheaMessage[]> {
   const connection = connectConsumer(brokerUrl);
@@ -151,7 +151,7 @@ export async function consumeUntil(
       const timer = setTimeout(() => {
         reject(
           new Error(
-            `received ${String(received.length)} messages from ${queue} but not ${what} within ${String(timeoutMs)} ms`,
+            `received ${String(received.length)} messages from ${queue} but not ${typeof what === 'string' ? what : what(received)} within ${String(timeoutMs)} ms`,
           ),
         );
       }, timeoutMs);
