@@ -6,6 +6,7 @@ import { createMessage } from '../lib/kernel/message.factory.js';
 import { PostgresOutboxStore } from '../lib/stores/postgres/postgres-outbox.store.js';
 import { brokers } from './support/brokers.js';
 import { waitFor } from './support/wait-for.js';
+import { dropPostgresOutbox } from './support/outbox-store-kinds.js';
 
 const FIXTURE = join(import.meta.dirname, '../dist/test/fixtures/lease-owner/main.js');
 const { postgres } = brokers();
@@ -84,8 +85,7 @@ describe('lease takeover between dispatcher processes on one PostgreSQL outbox',
       }
     }
     await writer.close();
-    await admin.query(`DROP TABLE IF EXISTS ${table}`);
-    await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+    await dropPostgresOutbox(table);
   });
   afterAll(() => admin.end());
 

@@ -7,6 +7,7 @@ import { startSampleApp, stop } from './support/sample-app-process.js';
 import { nextEvent } from './support/zmq-events.js';
 import { brokers, consume, declareTopicQueue } from './support/brokers.js';
 import { createTestPki } from './support/test-pki.js';
+import { dropPostgresOutbox } from './support/outbox-store-kinds.js';
 
 describe('the built sample app, as `npm start` runs it', () => {
   it('logs the messages of successful requests on the default messenger, none for a failed one', async () => {
@@ -52,8 +53,7 @@ describe('the built sample app, as `npm start` runs it', () => {
       });
     } finally {
       await stop(app.child);
-      await admin.query(`DROP TABLE IF EXISTS ${table}`);
-      await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+      await dropPostgresOutbox(table);
       await admin.end();
     }
   });

@@ -3,6 +3,7 @@ import { brokers, consumeUntilIdle, declareTopicQueue } from './support/brokers.
 import { request } from './support/http-app.js';
 import { startSampleApp, stop, TRANSACTIONAL_APP, type SampleAppProcess } from './support/sample-app-process.js';
 import { transactionalAppEnv } from './support/transactional-app.js';
+import { dropPostgresOutbox } from './support/outbox-store-kinds.js';
 
 const { shared, postgres } = brokers();
 const TOPICS = 20;
@@ -35,8 +36,8 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(async () => {
   await Promise.all(apps.map(({ child }) => stop(child)));
-  await admin.query(`DROP TABLE IF EXISTS ${tables.products}, ${tables.outbox}`);
-  await admin.query(`DROP FUNCTION IF EXISTS ${tables.outbox}_notify()`);
+  await admin.query(`DROP TABLE IF EXISTS ${tables.products}`);
+  await dropPostgresOutbox(tables.outbox);
   await admin.end();
 }, 60_000);
 

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { Message as RheaMessage } from 'rhea';
 import { brokers, consume, declareTopicQueue } from './support/brokers.js';
 import { request } from './support/http-app.js';
-import { dropMysqlOutbox, mysqlUrl } from './support/outbox-store-kinds.js';
+import { dropMysqlOutbox, dropPostgresOutbox, mysqlUrl } from './support/outbox-store-kinds.js';
 import { startSampleApp, stop, TRANSACTIONAL_APP, type SampleAppProcess } from './support/sample-app-process.js';
 import { transactionalAppEnv, type TransactionalAppDatabase } from './support/transactional-app.js';
 
@@ -26,8 +26,8 @@ function adminOf(database: TransactionalAppDatabase): Admin {
         await pool.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, name text NOT NULL)`);
       },
       drop: async ({ products, outbox }) => {
-        await pool.query(`DROP TABLE IF EXISTS ${products}, ${outbox}`);
-        await pool.query(`DROP FUNCTION IF EXISTS ${outbox}_notify()`);
+        await pool.query(`DROP TABLE IF EXISTS ${products}`);
+        await dropPostgresOutbox(outbox);
       },
       end: () => pool.end(),
     };

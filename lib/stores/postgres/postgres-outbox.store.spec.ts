@@ -2,6 +2,7 @@ import pg from 'pg';
 import { brokers } from '../../../test/support/brokers.js';
 import { createMessage } from '../../kernel/message.factory.js';
 import { PostgresOutboxStore } from './postgres-outbox.store.js';
+import { dropPostgresOutbox } from '../../../test/support/outbox-store-kinds.js';
 
 const url = (): string => brokers().postgres.url;
 let tables = 0;
@@ -22,8 +23,7 @@ describe('PostgresOutboxStore with several instances', () => {
     const tablesUsed = new Set(opened.map(({ table }) => table));
     await Promise.all(opened.splice(0).map((store) => store.close()));
     for (const table of tablesUsed) {
-      await admin.query(`DROP TABLE IF EXISTS ${table}`);
-      await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+      await dropPostgresOutbox(table);
     }
   });
   afterAll(() => admin.end());

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { brokers } from '../../../test/support/brokers.js';
 import { createMessage } from '../../kernel/message.factory.js';
 import { PostgresOutboxStore } from './postgres-outbox.store.js';
+import { dropPostgresOutbox } from '../../../test/support/outbox-store-kinds.js';
 
 const url = (): string => brokers().postgres.url;
 let tables = 0;
@@ -30,8 +31,7 @@ describe('PostgresOutboxStore lease owners', () => {
   });
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((store) => store.close()));
-    await admin.query(`DROP TABLE IF EXISTS ${table}`);
-    await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+    await dropPostgresOutbox(table);
   });
   afterAll(() => admin.end());
 

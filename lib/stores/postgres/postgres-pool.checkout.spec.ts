@@ -4,6 +4,7 @@ import { MessagingOptionsError } from '../../kernel/messaging.errors.js';
 import { createMessage } from '../../kernel/message.factory.js';
 import { PostgresOutboxStore } from './postgres-outbox.store.js';
 import { PostgresPoolTimeoutError } from './postgres-pool-timeout.error.js';
+import { dropPostgresOutbox } from '../../../test/support/outbox-store-kinds.js';
 
 const url = (): string => brokers().postgres.url;
 let tables = 0;
@@ -45,8 +46,7 @@ describe("PostgresOutboxStore on the application's pool", () => {
   });
   afterAll(async () => {
     await Promise.all(stores.splice(0).map((store) => store.close()));
-    await admin.query(`DROP TABLE IF EXISTS ${table}`);
-    await admin.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
+    await dropPostgresOutbox(table);
     await admin.end();
   });
 
