@@ -113,7 +113,7 @@ export interface DispatchOptions {
    * together: fewer round trips to the store and the bus under steady load,
    * for at most this much added delivery latency. A backlog is never slowed.
    * Default: the store's `preferredBatchWindowMs` (`PostgresOutboxStore`,
-   * `MysqlOutboxStore`, `SqliteOutboxStore`: 10; `MemoryOutboxStore`: none), else `0`.
+   * `MysqlOutboxStore`, `SqliteOutboxStore`: 10; `MemoryOutboxStore`: 5), else `0`.
    */
   batchWindowMs?: number;
   /**

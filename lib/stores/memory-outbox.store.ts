@@ -49,6 +49,13 @@ export interface MemoryOutboxStoreOptions {
  */
 export class MemoryOutboxStore implements OutboxStore {
   readonly durable = false;
+  /**
+   * A claim here costs no I/O, but each one is a dispatcher turn (claim, send, settle, events):
+   * one per message when requests come one per event-loop turn. Gathered over 5 ms, they cost
+   * far fewer (measured on Express, one message per request: +55 -> +24 µs CPU per request over
+   * the floor), for at most 5 ms more delivery latency under steady load.
+   */
+  readonly preferredBatchWindowMs = 5;
   private readonly maxMessages: number;
   private readonly compactFrom: number;
   // Every message held, in acceptance order; the pending ones also in their lanes, in claim order.
