@@ -70,8 +70,8 @@ describe.each(HTTP_PLATFORMS)('delivery modes on %s', (platform) => {
       answered = true;
       return result;
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(messenger.started).toHaveLength(1);
+    // The send has started and cannot finish until the gate opens: the response must still be waiting.
+    await waitFor(() => messenger.started.length === 1, 2000, 'the send to start');
     expect(answered).toBe(false);
     messenger.open();
     expect((await response).status).toBe(201);
