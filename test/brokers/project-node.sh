@@ -21,7 +21,14 @@ as_rabbitmq() {
 case "${1:-}" in
   start)
     # Already running: nothing to do. A second rabbitmq-server would fail, and delete the pid file on its way out.
-    if as_rabbitmq timeout 20 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" -q ping >/dev/null 2>&1; then exit 0; fi
+    # Its Erlang VM may be up with the rabbit app stopped (a run killed while the node was being
+    # stopped or started): start the app then, or every command after this one fails.
+    if as_rabbitmq timeout 20 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" -q ping >/dev/null 2>&1; then
+      if ! as_rabbitmq timeout 20 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" -q await_startup --timeout 5 >/dev/null 2>&1; then
+        as_rabbitmq timeout 100 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" -q start_app >/dev/null
+      fi
+      exit 0
+    fi
     as_rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server -detached
     for ((i = 0; i < 100; i++)); do [ -s "$PROJECT_NODE_DIR/node.pid" ] && break; sleep 0.1; done
     as_rabbitmq timeout 100 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$PROJECT_NODE" wait --timeout 90 "$PROJECT_NODE_DIR/node.pid" >/dev/null
