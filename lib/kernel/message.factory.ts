@@ -171,7 +171,8 @@ function dueOf(options: AddMessageOptions, now: number, issues: string[]): numbe
   return undefined;
 }
 
-const EMPTY_HEADERS: MessageHeaders = Object.freeze({});
+/** The headers of every message added without any: one shared frozen empty object (internal). */
+export const EMPTY_HEADERS: MessageHeaders = Object.freeze({});
 
 function snapshotHeaders(topic: string, headers: MessageHeaders | undefined): MessageHeaders {
   if (headers === undefined) return EMPTY_HEADERS;

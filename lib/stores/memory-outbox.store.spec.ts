@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createMessage } from '../kernel/message.factory.js';
 import { OutboxFullError, OutboxWriteError } from '../kernel/outbox.errors.js';
 import { MemoryOutboxStore } from './memory-outbox.store.js';
@@ -87,6 +88,29 @@ describe('MemoryOutboxStore backlog held compactly (compactFrom)', () => {
     for (const entry of [listed, claimed]) {
       expect(entry.message).toStrictEqual(message);
       expect(Object.isFrozen((entry.message.body.nested as unknown[][])[0][1])).toBe(true);
+    }
+  });
+
+  it('gives back a message added without options, held in 5 fields, as it was: its time from its id', async () => {
+    const store = new MemoryOutboxStore({ compactFrom: 0 });
+    const plain = createMessage('.a', body);
+    // Lookalikes held in full: an upper-case id, a UUIDv7 of another time.
+    const upper = createMessage('.a', body, { id: plain.id.toUpperCase() });
+    const other = createMessage('.a', body, { id: '01890a5d-ac96-774b-bcce-b302099a8057' });
+    const messages = [plain, upper, other];
+    // Stored 3 ms after add().
+    const storedAt = plain.timestamp + 3;
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(storedAt);
+    await store.append(messages);
+    clock.mockRestore();
+    const listed = await store.list({}, 10);
+    const claimed = await store.claim({ owner: 'o', limit: 10, now: storedAt, leaseMs: 60_000 });
+    for (const entries of [listed, claimed]) {
+      expect(entries.map((entry) => entry.message)).toStrictEqual(messages);
+      expect(entries[0].message.headers).toBe(plain.headers);
+      expect(entries.map((entry) => [entry.createdAt, entry.nextAttemptAt])).toEqual(
+        messages.map(() => [storedAt, storedAt]),
+      );
     }
   });
 
