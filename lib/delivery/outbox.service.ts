@@ -65,7 +65,8 @@ export class Outbox {
     }
     let appending: Promise<void>;
     try {
-      appending = store.append(messages, appendOptionsOf(messages));
+      // This process's dispatcher is woken in accepted(): other instances need no wake-up too.
+      appending = store.append(messages, appendOptionsOf(messages, !this.worker.closed));
     } catch (error) {
       // A store written in plain JavaScript may throw instead of rejecting.
       appending = Promise.reject(error instanceof Error ? error : new Error(String(error)));

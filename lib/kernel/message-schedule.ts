@@ -16,8 +16,15 @@ export function scheduledAt(message: Message): number | undefined {
   return availableAt.get(message);
 }
 
-/** The `append()` options of `messages`: their first due times when any is delayed, else `undefined`. */
-export function appendOptionsOf(messages: readonly Message[]): AppendOptions | undefined {
+/** Options of messages that are due at once and that the caller announces itself: one shared object. */
+const ANNOUNCED_LOCALLY: AppendOptions = Object.freeze({ announcedLocally: true });
+
+/**
+ * The `append()` options of `messages`: their first due times when any is delayed, and
+ * `announcedLocally` when the caller tells this process's dispatcher about them itself
+ * (`AppendOptions.announcedLocally`); `undefined` when neither.
+ */
+export function appendOptionsOf(messages: readonly Message[], announcedLocally = false): AppendOptions | undefined {
   let delayed: Map<string, number> | undefined;
   for (const message of messages) {
     const at = availableAt.get(message);
@@ -25,5 +32,7 @@ export function appendOptionsOf(messages: readonly Message[]): AppendOptions | u
     delayed ??= new Map();
     delayed.set(message.id, at);
   }
-  return delayed === undefined ? undefined : { availableAt: delayed };
+  if (delayed !== undefined)
+    return announcedLocally ? { availableAt: delayed, announcedLocally } : { availableAt: delayed };
+  return announcedLocally ? ANNOUNCED_LOCALLY : undefined;
 }

@@ -49,6 +49,16 @@ export interface AppendOptions {
    * Default: none.
    */
   readonly availableAt?: ReadonlyMap<string, number>;
+  /**
+   * The caller tells a dispatcher of this process about the messages itself once they are stored
+   * (for a transaction's statement: once it committed), so the store need not wake every instance
+   * for them. `PostgresOutboxStore` then skips its insert trigger's `NOTIFY`: PostgreSQL lets one
+   * transaction that sent a notification commit at a time, database-wide, so with it every writer
+   * of messages waited for the others' commits. Other instances find such rows at their next poll
+   * (`dispatch.pollIntervalMs`), should this process not send them. Stores without a wake-up of
+   * their own ignore it. Default: `false` (every instance is woken).
+   */
+  readonly announcedLocally?: boolean;
 }
 
 /** What `OutboxDeliveryStore.takeOverLeases()` gave back: `count` messages leased by `owner`. */

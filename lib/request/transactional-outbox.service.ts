@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Outbox } from '../delivery/outbox.service.js';
 import { createEnrichedMessage, type AddMessageOptions } from '../kernel/message.factory.js';
+import { appendOptionsOf } from '../kernel/message-schedule.js';
 import type { Message } from '../kernel/message.interface.js';
 import { MessagingOptionsError, NotInTransactionError } from '../kernel/messaging.errors.js';
 import { OutboxWriteError } from '../kernel/outbox.errors.js';
@@ -104,8 +105,16 @@ export class TransactionalOutbox {
       return reason;
     });
     if (refusal !== undefined) throw new NotInTransactionError(topic, refusal);
+    // Registered before the write, so the statement can tell the store this process announces the
+    // message (no NOTIFY); a failed write is never announced, even if the caller then commits.
+    let written = false;
+    const announced =
+      kind.onCommit?.(tx, () => {
+        if (written) this.outbox.acceptCommitted([message]);
+      }) ?? false;
     try {
-      await kind.write(tx, store.appendStatement([message]));
+      await kind.write(tx, store.appendStatement([message], appendOptionsOf([message], announced)));
+      written = true;
     } catch (error) {
       // Refused by the transaction itself (ended, or failed): nothing was written.
       const reason = closedTransactionReason(error);
@@ -117,9 +126,6 @@ export class TransactionalOutbox {
         { cause: error },
       );
     }
-    kind.onCommit?.(tx, () => {
-      this.outbox.acceptCommitted([message]);
-    });
     return message;
   }
 

@@ -62,7 +62,8 @@ export class TransactionScope {
     if (this.parent !== undefined) return;
     if (this.store === undefined || this.messages.length === 0) return;
     try {
-      await execute(this.store.appendStatement(this.messages, appendOptionsOf(this.messages)));
+      // committed() hands them to this process's dispatcher: no need to wake every instance.
+      await execute(this.store.appendStatement(this.messages, appendOptionsOf(this.messages, true)));
     } catch (error) {
       // Rethrown inside the transaction callback: the transaction rolls back with its messages.
       throw new OutboxWriteError(

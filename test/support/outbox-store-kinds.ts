@@ -118,6 +118,7 @@ export async function dropPostgresOutbox(table: string): Promise<void> {
     await pool.query(`DROP TABLE IF EXISTS ${table}`);
     await pool.query(`DROP FUNCTION IF EXISTS ${table}_notify()`);
     await pool.query(`DROP FUNCTION IF EXISTS ${table}_default_key()`);
+    await pool.query(`DROP FUNCTION IF EXISTS ${appendFunctionName(table)}(json, boolean)`);
     await pool.query(`DROP FUNCTION IF EXISTS ${appendFunctionName(table)}(json)`);
     if ((await pool.query(`SELECT to_regclass('nestjs_messaging_schema') AS t`)).rows[0]?.t !== null)
       await pool.query('DELETE FROM nestjs_messaging_schema WHERE table_name = $1', [table]);

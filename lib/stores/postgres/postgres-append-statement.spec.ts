@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { createMessage } from '../../kernel/message.factory.js';
 import { brokers } from '../../../test/support/brokers.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { dropPostgresOutbox } from '../../../test/support/outbox-store-kinds.js';
 import { PostgresOutboxStore } from './postgres-outbox.store.js';
 
@@ -35,6 +36,44 @@ describe('PostgresOutboxStore.appendStatement', () => {
     expect(listed.map(({ message }) => message)).toEqual(messages);
     expect(listed[0].nextAttemptAt).toBe(listed[0].createdAt);
     expect(Math.abs(listed[1].nextAttemptAt - (now + 30_000))).toBeLessThan(50);
+  });
+
+  it('sends NOTIFY for a plain statement, none for one whose caller announces the messages itself', async () => {
+    await store.onModuleInit();
+    const listener = new pg.Client({ connectionString: brokers().postgres.url });
+    const writer = new pg.Client({ connectionString: brokers().postgres.url });
+    await listener.connect();
+    await writer.connect();
+    try {
+      const notified: string[] = [];
+      listener.on('notification', ({ channel }) => notified.push(channel));
+      await listener.query(`LISTEN "${table}"`);
+      const quiet = store.appendStatement([createMessage('.t', { n: 1 })], { announcedLocally: true });
+      const plain = store.appendStatement([createMessage('.t', { n: 2 })]);
+      expect(quiet.text).not.toBe(plain.text);
+      await writer.query(quiet.text, [...quiet.values]);
+      // In one transaction, an insert of other code after the quiet one still notifies.
+      const later = createMessage('.t', { n: 3 });
+      await writer.query('BEGIN');
+      await writer.query(quiet.text, [JSON.stringify([])]);
+      await writer.query(
+        `INSERT INTO ${table} (id, topic, body, headers, "timestamp") VALUES ($1, '.t', '{}', '{}', 0)`,
+        [later.id],
+      );
+      await writer.query('COMMIT');
+      await writer.query(plain.text, [...plain.values]);
+      // PostgreSQL delivers notifications in commit order: once the marker sent last is in, every
+      // earlier one is.
+      await listener.query(`LISTEN "${table}_marker"`);
+      await writer.query(`NOTIFY "${table}_marker"`);
+      await waitFor(() => notified.includes(`${table}_marker`), 5000, 'the marker notification');
+      // The later insert's and the plain statement's: none of the quiet one.
+      expect(notified).toEqual([table, table, `${table}_marker`]);
+      expect(await store.list({}, 10)).toHaveLength(3);
+    } finally {
+      await listener.end();
+      await writer.end();
+    }
   });
 
   it('gives each of two long-named tables an append function of its own, where cutting names to 63 bytes would not', async () => {

@@ -44,8 +44,14 @@ export type { PostgresOutboxStoreOptions } from './postgres-outbox.options.js';
  *   them plus one for queries, and fails naming `pool` if it cannot).
  * - No wait for a connection of the pool lasts longer than `acquireTimeoutMs`
  *   (`PostgresPoolTimeoutError`).
- * - An insert trigger sends `NOTIFY`; every instance LISTENs and wakes when
- *   a transaction with messages commits.
+ * - Every instance LISTENs. The library's own inserts wake the process that
+ *   wrote them (after the commit, for a transaction: `withTransactionalOutbox()`,
+ *   and `TransactionalOutbox.add()` where the handle tells when it committed), and send no `NOTIFY`:
+ *   PostgreSQL commits one notifying transaction at a time, database-wide.
+ *   Other instances find those rows at their next poll (`dispatch.pollIntervalMs`).
+ *   Inserts of other code (`appendStatement()` without `announcedLocally`,
+ *   older versions of the library) fire the insert trigger's `NOTIFY`, which
+ *   wakes every instance when the transaction commits.
  * - Times are kept in the database's clock, so hosts need not agree on the time.
  *
  * Both halves of `OutboxStore`: delivery (`PostgresOutboxDelivery`, appends
@@ -70,6 +76,9 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
   private readonly admin: PostgresOutboxAdmin;
   private readonly locks: PostgresOwnerLocks;
   private readonly listeners: (() => void)[] = [];
+  /** `appendStatement()`'s text: the append function, and the same without `NOTIFY`. */
+  private readonly appendText: string;
+  private readonly quietAppendText: string;
 
   /**
    * Checks the options at once; connects in `onModuleInit()` (or at first use).
@@ -79,6 +88,8 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
   constructor(options: PostgresOutboxStoreOptions) {
     const resolved = resolvePostgresOutboxOptions(options);
     this.table = resolved.table;
+    this.appendText = `SELECT ${appendFunctionName(this.table)}($1::json)`;
+    this.quietAppendText = `SELECT ${appendFunctionName(this.table)}($1::json, false)`;
     this.connection = new PostgresOutboxConnection(resolved, () => {
       for (const listener of this.listeners) listener();
     });
@@ -115,12 +126,12 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
       const due = availableAt?.get(id);
       return { id, topic, key, body, headers, timestamp, due: due === undefined ? null : clock.toDatabase(due) };
     });
-    const t = this.table;
     return {
       // One parameter, once (Knex rewrites $n into ?), whatever the driver does with arrays; the
       // recordset keeps the messages' order. The function (schema version 4) takes the keys'
-      // locks, then inserts: see postgresOutboxMigrations().
-      text: `SELECT ${appendFunctionName(t)}($1::json)`,
+      // locks, then inserts: see postgresOutboxMigrations(). Announced by the caller, the rows
+      // need no NOTIFY, which makes committing writers take turns database-wide.
+      text: options?.announcedLocally === true ? this.quietAppendText : this.appendText,
       values: [JSON.stringify(rows)],
     };
   }
