@@ -11,6 +11,8 @@ export interface KnexHandleLike {
   isCompleted?(): boolean;
   readonly executionPromise?: Promise<unknown>;
   readonly parentTransaction?: KnexHandleLike;
+  /** Rolls the transaction (or savepoint) back; replaced by `onCommit` to see that it was called. */
+  rollback?: (error?: unknown) => unknown;
 }
 
 /** What the explicit-transaction API needs of a Kysely `Transaction` / `ControlledTransaction` (or sees of `Kysely`). */
@@ -62,16 +64,52 @@ export const knexHandle: TransactionHandleKind<KnexHandleLike> = {
   },
   write: (trx, statement) => Promise.resolve(trx.raw(placeholdersAs('question', statement), statement.values)),
   onCommit: (trx, committed) => {
-    // Committed when this transaction and every one around it (savepoints released, the outermost committed) resolved.
+    // Committed when this transaction and every one around it (savepoints released, the outermost
+    // committed) resolved, and none of them rolled back: Knex also resolves executionPromise when
+    // rollback() is called without an error (doNotRejectOnRollback, its default).
     const chain: Promise<unknown>[] = [];
+    const levels: KnexRollbackWatch[] = [];
     for (let level: KnexHandleLike | undefined = trx; level !== undefined; level = level.parentTransaction) {
       if (level.executionPromise === undefined) return false;
       chain.push(level.executionPromise);
+      levels.push(rollbackWatch(level));
     }
-    Promise.all(chain).then(committed, () => undefined);
+    Promise.all(chain).then(
+      () => {
+        if (!levels.some(({ rolledBack }) => rolledBack)) committed();
+      },
+      () => undefined,
+    );
     return true;
   },
 };
+
+/** Whether a Knex transaction (or savepoint) was rolled back. */
+interface KnexRollbackWatch {
+  rolledBack: boolean;
+}
+
+const knexRollbacks = new WeakMap<KnexHandleLike, KnexRollbackWatch>();
+
+/**
+ * Watches `trx.rollback()`, once per transaction: Knex calls it too when the callback throws, and
+ * an application calls it to roll back without an error, which Knex reports as a resolved
+ * `executionPromise`, like a commit.
+ */
+function rollbackWatch(trx: KnexHandleLike): KnexRollbackWatch {
+  const known = knexRollbacks.get(trx);
+  if (known !== undefined) return known;
+  const watch: KnexRollbackWatch = { rolledBack: false };
+  const rollback = trx.rollback;
+  if (rollback !== undefined) {
+    trx.rollback = (error?: unknown): unknown => {
+      watch.rolledBack = true;
+      return rollback.call(trx, error);
+    };
+  }
+  knexRollbacks.set(trx, watch);
+  return watch;
+}
 
 let queries = 0;
 
