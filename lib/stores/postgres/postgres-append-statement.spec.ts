@@ -76,6 +76,32 @@ describe('PostgresOutboxStore.appendStatement', () => {
     }
   });
 
+  it('fails start-up, naming the fix, when the append function is missing or the role may not execute it', async () => {
+    await store.onModuleInit();
+    const admin = new pg.Client({ connectionString: brokers().postgres.url });
+    const role = `outbox_no_execute_${String(process.pid)}`;
+    await admin.connect();
+    try {
+      const fn = `${table}_append(json, boolean)`;
+      await admin.query(`CREATE ROLE ${role} LOGIN`);
+      await admin.query(`GRANT ALL ON ${table}, nestjs_messaging_schema TO ${role}`);
+      await admin.query(`REVOKE EXECUTE ON FUNCTION ${fn} FROM PUBLIC`);
+      const url = new URL(brokers().postgres.url);
+      url.username = role;
+      const asRole = new PostgresOutboxStore({ connectionString: url.toString(), table, listen: false });
+      await expect(asRole.onModuleInit()).rejects.toThrow(`GRANT EXECUTE ON FUNCTION ${fn} TO ${role}`);
+      await asRole.close();
+      await admin.query(`DROP FUNCTION ${fn}`);
+      const again = new PostgresOutboxStore({ connectionString: brokers().postgres.url, table, listen: false });
+      await expect(again.onModuleInit()).rejects.toThrow(`its append function ${fn} is missing`);
+      await again.close();
+    } finally {
+      await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
+  });
+
   it('gives each of two long-named tables an append function of its own, where cutting names to 63 bytes would not', async () => {
     // Cut to PostgreSQL's 63 bytes, "<long>_append" and "<long>_ap_append" would both be "<long>_ap".
     const long = `outbox_long_${String(process.pid)}_`.padEnd(60, 'x');

@@ -8,7 +8,11 @@ import { PostgresNotifications } from './postgres-notifications.js';
 import { PostgresPoolCheckout } from './postgres-pool.checkout.js';
 import type { ResolvedPostgresOutboxOptions } from './postgres-outbox.options.js';
 import { notificationChannel } from './postgres-outbox.schema.js';
-import { migratePostgresOutbox, postgresSchemaStatus } from './postgres-schema.migrator.js';
+import {
+  migratePostgresOutbox,
+  postgresAppendFunctionProblem,
+  postgresSchemaStatus,
+} from './postgres-schema.migrator.js';
 import { schemaAheadWarning, schemaNotReadyError, type SchemaStatus } from '../schema-version.js';
 
 /** A connection outside the pool's rotation (LISTEN, a lease owner's lock), kept until `end()`. */
@@ -188,6 +192,8 @@ export class PostgresOutboxConnection {
       );
     }
     if (status.state === 'ahead') this.logger.warn(schemaAheadWarning(status));
+    const problem = await this.startUpQuery((client) => postgresAppendFunctionProblem(client, this.table));
+    if (problem !== undefined) throw new MessagingOptionsError([problem], 'PostgresOutboxStore options');
     await this.clock.refresh();
     if (!this.ownsPool) await this.probe();
     void this.notifications?.start();
@@ -214,12 +220,16 @@ export class PostgresOutboxConnection {
     if (failed !== undefined) throw failed.reason;
   }
 
-  private async schemaStatus(): Promise<SchemaStatus> {
+  private schemaStatus(): Promise<SchemaStatus> {
+    return this.startUpQuery((client) => postgresSchemaStatus(client, this.table));
+  }
+
+  private async startUpQuery<T>(run: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.checkout.connect('start-up');
     try {
-      const status = await postgresSchemaStatus(client, this.table);
+      const result = await run(client);
       client.release();
-      return status;
+      return result;
     } catch (error) {
       client.release(true);
       throw error;

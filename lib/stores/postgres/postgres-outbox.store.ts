@@ -103,7 +103,8 @@ export class PostgresOutboxStore implements TransactionalOutboxStore, OnModuleIn
    * table missing or behind, fails start-up; a table ahead (a newer instance migrated it) is served with a warning.
    * @throws MessagingOptionsError (as a rejection) naming the connection options, or the table, its
    *   schema version and the command that migrates it.
-   *   or naming `pool` when the application's pool is too small for the connections the store keeps.
+   *   or naming `pool` when the application's pool is too small for the connections the store keeps,
+   *   or naming `table` when its append function is missing or this role may not execute it (with the fix).
    * @throws PostgresPoolTimeoutError (as a rejection) when no connection of the pool came within `acquireTimeoutMs`.
    */
   onModuleInit(): Promise<void> {

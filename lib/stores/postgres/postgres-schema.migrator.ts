@@ -1,5 +1,6 @@
 import { pendingMigrations, schemaStatus, type OutboxMigration, type SchemaStatus } from '../schema-version.js';
 import { POSTGRES_SCHEMA_VERSION, postgresOutboxMigrations, postgresVersionTable } from './postgres-outbox.schema.js';
+import { appendFunctionName } from './postgres-outbox.sql.js';
 
 /** What the migrator needs of a `pg` client (a `ClientBase`), typed without `pg`. */
 export interface PostgresQueryable {
@@ -64,4 +65,34 @@ export async function migratePostgresOutbox(
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Why this connection's role cannot call `table`'s append function (schema version 4), which every
+ * insert of the library calls, or `undefined` when it can: the version table says 4 but the
+ * function is missing (dropped, or made by an earlier build of version 4 with another signature),
+ * or the role may not execute it (`REVOKE EXECUTE ... FROM PUBLIC`). Checked at start-up, so
+ * that such a table fails there, naming the fix, rather than at every insert.
+ */
+export async function postgresAppendFunctionProblem(
+  client: PostgresQueryable,
+  table: string,
+): Promise<string | undefined> {
+  const signature = `${appendFunctionName(table)}(json, boolean)`;
+  const { rows } = await client.query(
+    `SELECT to_regprocedure($1) IS NOT NULL AS found, current_user AS role,
+       to_regprocedure($1) IS NOT NULL AND has_function_privilege(to_regprocedure($1), 'EXECUTE') AS executable`,
+    [signature],
+  );
+  const { found, role, executable } = rows[0] as { found: boolean; role: string; executable: boolean };
+  if (!found) {
+    return (
+      `table: ${table} is at schema version 4 or later, but its append function ${signature} is missing; apply ` +
+      `migration 4 again (it is idempotent): npx nestjs-messaging outbox sql --dialect postgres --table ${table} --from 3 | psql <url>`
+    );
+  }
+  if (!executable) {
+    return `table: the role ${role} may not execute ${signature}, which every insert calls: GRANT EXECUTE ON FUNCTION ${signature} TO ${role}`;
+  }
+  return undefined;
 }
