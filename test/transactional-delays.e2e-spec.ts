@@ -1,16 +1,9 @@
 import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { OutboxAdmin, TransactionalOutbox } from 'nestjs-messaging';
-import { MysqlOutboxStore } from 'nestjs-messaging/mysql';
-import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import { CapturingMessenger, MessagingTestingModule } from 'nestjs-messaging/testing';
-import type { TransactionalOutboxStore } from 'nestjs-messaging/transactional';
-import { brokers } from './support/brokers.js';
-import { mariaDbHarnesses } from './support/mariadb-harnesses.js';
-import { dropMysqlOutbox, dropPostgresOutbox, mysqlUrl } from './support/outbox-store-kinds.js';
-import { transactionHarnesses, type TransactionHarness } from './support/transaction-harnesses.js';
+import type { TransactionHarness } from './support/transaction-harnesses.js';
+import { transactionalDatabases } from './support/transactional-databases.js';
 import { waitFor } from './support/wait-for.js';
 
 // TransactionalOutbox.add(tx, ..., { delay | availableAt }) through every transaction handle the
@@ -23,50 +16,7 @@ const AVAILABLE_IN_MS = 90_000;
 /** Database clocks and the round trips of a loaded machine: how far a stored due time may stray. */
 const SLACK_MS = 2000;
 
-interface TestDatabase {
-  readonly name: string;
-  store(): TransactionalOutboxStore;
-  setUp(): Promise<void>;
-  tearDown(): Promise<void>;
-  harnesses(): TransactionHarness[];
-}
-
-const postgres = (): TestDatabase => {
-  const admin = new pg.Pool({ connectionString: brokers().postgres.url, max: 1 });
-  return {
-    name: 'PostgreSQL',
-    store: () =>
-      new PostgresOutboxStore({ connectionString: brokers().postgres.url, table: outboxTable, createSchema: true }),
-    setUp: async () => {
-      await admin.query(`CREATE TABLE ${products} (id serial PRIMARY KEY, name text NOT NULL)`);
-    },
-    tearDown: async () => {
-      await admin.query(`DROP TABLE IF EXISTS ${products}`);
-      await dropPostgresOutbox(outboxTable);
-      await admin.end();
-    },
-    harnesses: () => transactionHarnesses(products, brokers().postgres.url),
-  };
-};
-
-const mariaDb = (): TestDatabase => {
-  const admin = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 1 });
-  return {
-    name: 'MariaDB',
-    store: () => new MysqlOutboxStore({ connectionString: mysqlUrl(), table: outboxTable, createSchema: true }),
-    setUp: async () => {
-      await admin.query(`CREATE TABLE ${products} (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL)`);
-    },
-    tearDown: async () => {
-      await admin.query(`DROP TABLE IF EXISTS ${products}`);
-      await dropMysqlOutbox(outboxTable);
-      await admin.end();
-    },
-    harnesses: () => mariaDbHarnesses(products, mysqlUrl()),
-  };
-};
-
-describe.each([postgres(), mariaDb()].map((database) => [database.name, database] as const))(
+describe.each(transactionalDatabases(products, outboxTable).map((database) => [database.name, database] as const))(
   'delayed messages of TransactionalOutbox.add(tx) on %s',
   (_name, database) => {
     let app: INestApplicationContext;

@@ -1,17 +1,11 @@
 import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { NotInTransactionError, TransactionalOutbox } from 'nestjs-messaging';
-import { MysqlOutboxStore } from 'nestjs-messaging/mysql';
-import { PostgresOutboxStore } from 'nestjs-messaging/postgres';
 import { CapturingMessenger, MessagingTestingModule } from 'nestjs-messaging/testing';
-import type { TransactionalOutboxStore } from 'nestjs-messaging/transactional';
 import { brokers } from './support/brokers.js';
-import { mariaDbHarnesses } from './support/mariadb-harnesses.js';
-import { dropMysqlOutbox, dropPostgresOutbox, mysqlUrl } from './support/outbox-store-kinds.js';
-import { transactionHarnesses, type TransactionHarness } from './support/transaction-harnesses.js';
+import type { TransactionHarness } from './support/transaction-harnesses.js';
+import { transactionalDatabases } from './support/transactional-databases.js';
 import { waitFor } from './support/wait-for.js';
 
 // TransactionalOutbox.add(tx, ...) with each ORM's (or driver's) own transaction handle, on a real
@@ -21,64 +15,7 @@ import { waitFor } from './support/wait-for.js';
 const products = `tw_products_${String(process.pid)}`;
 const outboxTable = `tw_outbox_${String(process.pid)}`;
 
-/** One database: its outbox store, an admin connection to count rows, and the ORMs that run on it. */
-interface TestDatabase {
-  readonly name: string;
-  store(): TransactionalOutboxStore;
-  /** Rows of `table` where the SQL expression `column` equals `value`. */
-  count(table: string, column: string, value: string): Promise<number>;
-  /** The SQL expression of the outbox body's `name`. */
-  readonly bodyName: string;
-  setUp(): Promise<void>;
-  tearDown(): Promise<void>;
-  harnesses(): TransactionHarness[];
-}
-
-const postgres = (): TestDatabase => {
-  const admin = new pg.Pool({ connectionString: brokers().postgres.url, max: 2 });
-  return {
-    name: 'PostgreSQL',
-    store: () =>
-      new PostgresOutboxStore({ connectionString: brokers().postgres.url, table: outboxTable, createSchema: true }),
-    count: async (table, column, value) =>
-      (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [value]))
-        .rows[0].n,
-    bodyName: "body->>'name'",
-    setUp: async () => {
-      await admin.query(`CREATE TABLE ${products} (id serial PRIMARY KEY, name text NOT NULL)`);
-    },
-    tearDown: async () => {
-      await admin.query(`DROP TABLE IF EXISTS ${products}`);
-      await dropPostgresOutbox(outboxTable);
-      await admin.end();
-    },
-    harnesses: () => transactionHarnesses(products, brokers().postgres.url),
-  };
-};
-
-const mariaDb = (): TestDatabase => {
-  const admin = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 2 });
-  return {
-    name: 'MariaDB',
-    store: () => new MysqlOutboxStore({ connectionString: mysqlUrl(), table: outboxTable, createSchema: true }),
-    count: async (table, column, value) => {
-      const [rows] = await admin.query(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`, [value]);
-      return Number((rows as { n: number | string }[])[0].n);
-    },
-    bodyName: "JSON_UNQUOTE(JSON_EXTRACT(body, '$.name'))",
-    setUp: async () => {
-      await admin.query(`CREATE TABLE ${products} (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL)`);
-    },
-    tearDown: async () => {
-      await admin.query(`DROP TABLE IF EXISTS ${products}`);
-      await dropMysqlOutbox(outboxTable);
-      await admin.end();
-    },
-    harnesses: () => mariaDbHarnesses(products, mysqlUrl()),
-  };
-};
-
-describe.each([postgres(), mariaDb()].map((database) => [database.name, database] as const))(
+describe.each(transactionalDatabases(products, outboxTable).map((database) => [database.name, database] as const))(
   'on %s',
   (_name, database) => {
     let app: INestApplicationContext;
