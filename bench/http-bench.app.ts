@@ -25,7 +25,9 @@ export const HTTP_VARIANTS = [
   'bare',
   'interceptor',
   'floor',
+  'floor-create',
   'zero-messages',
+  'one-message-discard',
   'one-message',
   'one-message-sqlite',
   'one-message-sqlite-normal',
@@ -120,14 +122,19 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
       ],
     };
   }
-  if (variant === 'floor') {
+  if (variant === 'floor' || variant === 'floor-create') {
     // ClsModule as MessagingModule imports it: ClsService, no middleware.
     const { ClsModule } = await import('nestjs-cls');
+    // floor-create: the floor plus creating the message (createMessage(), then dropped), without the module.
+    const { createMessage } = await import('nestjs-messaging');
+    const create: AddMessage = (item) => {
+      createMessage('.items.added', { new_value: item, url: null });
+    };
     return {
       ...base,
       imports: [ClsModule],
       providers: [
-        { provide: ADD_MESSAGE, useValue: noop },
+        { provide: ADD_MESSAGE, useValue: variant === 'floor' ? noop : create },
         { provide: APP_INTERCEPTOR, useClass: await clsInterceptor() },
       ],
     };
@@ -149,12 +156,15 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
       : variant === 'one-message-sqlite-outage'
         ? { send: () => Promise.reject(new MessengerUnavailableError('bench: the bus is down')) }
         : { send: () => Promise.resolve() };
+  // one-message-discard: an outbox that keeps nothing, so the dispatcher finds nothing to send.
   const outbox = variant.startsWith('one-message-sqlite')
     ? new SqliteOutboxStore({
         path: process.env.BENCH_OUTBOX_PATH ?? '',
         synchronous: variant === 'one-message-sqlite' ? 'full' : 'normal',
       })
-    : undefined;
+    : variant === 'one-message-discard'
+      ? new (await import('./discarding-outbox.store.js')).DiscardingOutboxStore()
+      : undefined;
   return {
     ...base,
     imports: [
@@ -186,9 +196,21 @@ async function moduleFor(variant: HttpVariant): Promise<DynamicModule> {
 
 const variant = process.env.BENCH_VARIANT as HttpVariant;
 if (!HTTP_VARIANTS.includes(variant)) throw new Error(`BENCH_VARIANT: expected one of ${HTTP_VARIANTS.join(', ')}`);
-const app = await NestFactory.create(await moduleFor(variant), httpAdapterFor(httpPlatformFromEnv()), {
-  logger: false,
-});
+const platform = httpPlatformFromEnv();
+const app = await NestFactory.create(await moduleFor(variant), httpAdapterFor(platform), { logger: false });
+// BENCH_IN_PROCESS=<requests>: measure in this process, print the result and exit (see in-process-load.ts).
+if (process.env.BENCH_IN_PROCESS !== undefined) {
+  await app.init();
+  const { measureInProcess } = await import('./in-process-load.js');
+  const { OutboxAdmin } = await import('nestjs-messaging');
+  const admin =
+    variant.startsWith('floor') || variant === 'bare' || variant === 'interceptor' ? undefined : app.get(OutboxAdmin);
+  const settled = async (): Promise<boolean> => admin === undefined || (await admin.stats()).stored.pending === 0;
+  const result = await measureInProcess(app, platform, Number(process.env.BENCH_IN_PROCESS), 50, settled);
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  await app.close();
+  process.exit(0);
+}
 await app.listen(0, '127.0.0.1');
 // A normal exit on SIGTERM, so that `--cpu-prof` writes its profile.
 process.once('SIGTERM', () => process.exit(0));

@@ -7,25 +7,32 @@ import { runFedoraMessagingBenchmark } from './fedora-messaging-bench.js';
 import { runDrainBenchmark, runLatencyBenchmark } from './outbox-bench.js';
 import { runTransactionalBenchmark } from './transactional-bench.js';
 import { runWritersBenchmark } from './writers-bench.js';
-import { pinLoadGenerator, startServer } from './bench-server.js';
+import { measureServerInProcess, pinLoadGenerator, startServer } from './bench-server.js';
 import { runMemoryBenchmark } from './memory-bench.js';
 import type { HttpVariant } from './http-bench.app.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const IN_PROCESS_REQUESTS = Number(process.env.BENCH_IN_PROCESS_REQUESTS ?? 50_000);
 
 interface Case {
   readonly label: string;
   readonly variant: HttpVariant;
 }
 
-/** The rows of issue 19's table; ratios and CPU differences are to the floor (the third row). */
+/**
+ * The rows of issue 19's table; ratios and CPU differences are to the floor (the third row). Two
+ * rows split one message's cost: creating it alone (the floor plus `createMessage()`), and the
+ * request side's whole path with an outbox that keeps nothing (no store, no send).
+ */
 const CASES: readonly Case[] = [
   { label: 'bare NestJS', variant: 'bare' },
   { label: 'empty global interceptor', variant: 'interceptor' },
   { label: 'floor: + ClsService.run', variant: 'floor' },
+  { label: 'floor + createMessage()', variant: 'floor-create' },
   { label: 'module, 0 messages', variant: 'zero-messages' },
+  { label: '1 msg, outbox keeps none', variant: 'one-message-discard' },
   { label: '1 msg, memory, no-op', variant: 'one-message' },
   { label: '1 msg, SQLite normal', variant: 'one-message-sqlite-normal' },
   ...(process.env.BENCH_SQLITE_FULL === '1'
@@ -72,6 +79,9 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
 }
 
+type Measure = (platform: HttpPlatform, benchCase: Case) => Promise<Measurement>;
+
+/** One variant under autocannon over real sockets, the server in its own process. */
 async function measure(platform: HttpPlatform, benchCase: Case): Promise<Measurement> {
   const { child, url } = await startServer(platform, benchCase.variant, {}, serverCore);
   try {
@@ -87,6 +97,10 @@ async function measure(platform: HttpPlatform, benchCase: Case): Promise<Measure
   }
 }
 
+/** One variant in its own process, driven there without sockets (in-process-load.ts). */
+const measureInProcess: Measure = (platform, benchCase) =>
+  measureServerInProcess(platform, benchCase.variant, IN_PROCESS_REQUESTS, serverCore);
+
 /** Whether `name` is in the comma-separated `list` (all when unset): BENCH_PLATFORMS, BENCH_VARIANTS. */
 const chosen = (list: string | undefined, name: string): boolean =>
   list === undefined || list.split(',').some((item) => item.trim() === name);
@@ -97,7 +111,7 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-// BENCH_ONLY: "http", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain", "transactional",
+// BENCH_ONLY: "http", "in-process", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain", "transactional",
 // "writers" or "memory", or several of them comma-separated, to run only those parts ("memory" runs only when named).
 const parts = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
 const runs = (part: string): boolean => (parts === undefined ? part !== 'memory' : parts.includes(part));
@@ -112,8 +126,10 @@ console.log(
     : `load generator pinned to the last core, servers to core ${String(serverCore)}\n`,
 );
 
-if (runs('http')) await runHttpBenchmark('HTTP overhead', CASES);
-if (runs('telemetry')) await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES);
+if (runs('http')) await runHttpBenchmark('HTTP overhead', CASES, measure);
+// The same rows without sockets or a second process on the machine: steady to about a microsecond.
+if (runs('in-process')) await runHttpBenchmark('Request path in process', CASES, measureInProcess);
+if (runs('telemetry')) await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES, measure);
 if (runs('fedmsg')) await runFedmsgBenchmark();
 if (runs('amqp')) await runAmqpBenchmark();
 if (runs('fedora-messaging')) await runFedoraMessagingBenchmark();
@@ -123,36 +139,46 @@ if (runs('transactional')) await runTransactionalBenchmark();
 if (runs('writers')) await runWritersBenchmark();
 if (runs('memory')) await runMemoryBenchmark(serverCore);
 
-async function runHttpBenchmark(title: string, cases: readonly Case[]): Promise<void> {
-  console.log(
-    `\n${title}: POST /items, ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} round(s), median shown`,
-  );
+async function runHttpBenchmark(title: string, cases: readonly Case[], measureOne: Measure): Promise<void> {
+  const load =
+    measureOne === measure
+      ? `${CONNECTIONS} connections, ${SECONDS} s per measurement`
+      : `inject(), 50 in flight, ${IN_PROCESS_REQUESTS} requests per measurement`;
+  console.log(`\n${title}: POST /items, ${load}, ${ROUNDS} round(s); medians, differences paired by round`);
   for (const platform of HTTP_PLATFORMS.filter((name) => chosen(process.env.BENCH_PLATFORMS, name))) {
     const samples = new Map<string, Measurement[]>(cases.map((benchCase) => [benchCase.label, []]));
     // Interleaved rounds: machine drift hits every variant alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const benchCase of cases) {
         if (chosen(process.env.BENCH_VARIANTS, benchCase.variant))
-          samples.get(benchCase.label)?.push(await measure(platform, benchCase));
+          samples.get(benchCase.label)?.push(await measureOne(platform, benchCase));
       }
     }
-    const rateOf = (label: string): number => median((samples.get(label) ?? []).map(({ rate }) => rate));
-    const cpuOf = (label: string): number =>
-      median((samples.get(label) ?? []).map(({ cpuPerRequest }) => cpuPerRequest));
+    const of = (label: string): readonly Measurement[] => samples.get(label) ?? [];
     // The floor when the table has one, else its first row.
     const reference = cases.find(({ variant }) => variant === 'floor') ?? cases[0];
-    const referenceRate = rateOf(reference.label);
-    const referenceCpu = cpuOf(reference.label);
+    const base = of(reference.label);
     console.log(`\n${platform}, Node.js ${process.version}; ratio and CPU difference to: ${reference.label}`);
-    console.log(`  ${'variant'.padEnd(26)} ${'req/s'.padStart(7)}  ratio  ${'CPU µs/req'.padStart(10)}  difference`);
+    console.log(
+      `  ${'variant'.padEnd(26)} ${'req/s'.padStart(7)}  ratio  ${'CPU µs/req'.padStart(10)}  difference  range`,
+    );
     for (const { label, variant } of cases) {
       if (!chosen(process.env.BENCH_VARIANTS, variant)) continue;
-      const rate = rateOf(label);
-      const cpu = cpuOf(label);
-      const difference = cpu - referenceCpu;
+      // Each round's figure against the reference's in the same round, then the median: the
+      // machine's drift between rounds cancels out. The range is that of the per-round
+      // differences: a difference inside it is noise.
+      const ratios = of(label).map(({ rate }, round) => rate / (base[round]?.rate ?? Number.NaN));
+      const differences = of(label).map(
+        ({ cpuPerRequest }, round) => cpuPerRequest - (base[round]?.cpuPerRequest ?? Number.NaN),
+      );
+      const difference = median(differences);
+      const rate = median(of(label).map(({ rate: value }) => value));
+      const cpu = median(of(label).map(({ cpuPerRequest }) => cpuPerRequest));
+      const signed = `${difference >= 0 ? '+' : ''}${difference.toFixed(1)}`;
+      const range = `${Math.min(...differences).toFixed(1)} to ${Math.max(...differences).toFixed(1)}`;
       console.log(
-        `  ${label.padEnd(26)} ${rate.toFixed(0).padStart(7)}  ${(rate / referenceRate).toFixed(2)}   ` +
-          `${cpu.toFixed(1).padStart(10)}  ${difference >= 0 ? '+' : ''}${difference.toFixed(1)}`,
+        `  ${label.padEnd(26)} ${rate.toFixed(0).padStart(7)}  ${median(ratios).toFixed(2)}   ` +
+          `${cpu.toFixed(1).padStart(10)}  ${signed.padStart(10)}  ${range}`,
       );
     }
   }
