@@ -127,7 +127,7 @@ console.log(
 );
 
 if (runs('http')) await runHttpBenchmark('HTTP overhead', CASES, measure);
-// The same rows without sockets or a second process on the machine: steady to about a microsecond.
+// The same rows without sockets or a second process on the machine: far steadier than over HTTP.
 if (runs('in-process')) await runHttpBenchmark('Request path in process', CASES, measureInProcess);
 if (runs('telemetry')) await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES, measure);
 if (runs('fedmsg')) await runFedmsgBenchmark();
