@@ -111,8 +111,9 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-// BENCH_ONLY: "http", "in-process", "telemetry", "fedmsg", "amqp", "fedora-messaging", "latency", "drain", "transactional",
-// "writers" or "memory", or several of them comma-separated, to run only those parts ("memory" runs only when named).
+// BENCH_ONLY: "http", "in-process", "telemetry", "telemetry-in-process", "fedmsg", "amqp", "fedora-messaging", "latency",
+// "drain", "transactional", "writers" or "memory", or several of them comma-separated, to run only those parts
+// ("memory" runs only when named).
 const parts = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
 const runs = (part: string): boolean => (parts === undefined ? part !== 'memory' : parts.includes(part));
 
@@ -130,6 +131,8 @@ if (runs('http')) await runHttpBenchmark('HTTP overhead', CASES, measure);
 // The same rows without sockets or a second process on the machine: far steadier than over HTTP.
 if (runs('in-process')) await runHttpBenchmark('Request path in process', CASES, measureInProcess);
 if (runs('telemetry')) await runHttpBenchmark('OpenTelemetry overhead', TELEMETRY_CASES, measure);
+if (runs('telemetry-in-process'))
+  await runHttpBenchmark('OpenTelemetry overhead in process', TELEMETRY_CASES, measureInProcess);
 if (runs('fedmsg')) await runFedmsgBenchmark();
 if (runs('amqp')) await runAmqpBenchmark();
 if (runs('fedora-messaging')) await runFedoraMessagingBenchmark();
